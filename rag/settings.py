@@ -70,6 +70,34 @@ class LLMSettings(BaseModel):
     context_tokens: int = Field(2048, ge=256, description="Context window budget of the model.")
 
 
+class AnswerSettings(BaseModel):
+    refuse_below: float = Field(
+        0.35,
+        ge=0.0,
+        le=1.0,
+        description="Best passage closeness to the question (cosine) below which the reply is "
+        "'not in the documents' without calling the LLM. Calibrated with `python -m rag eval`.",
+    )
+    min_support: float = Field(
+        0.6,
+        ge=0.0,
+        le=1.0,
+        description="Share of an answer's content words that must occur in its cited passages; "
+        "below it the reply becomes a quote of the best passage.",
+    )
+    context_strategy: Literal["auto", "sentences", "chunks"] = Field(
+        "auto",
+        description="What the LLM sees: the sentences closest to the question (best for small "
+        "models), whole chunks, or auto (sentences for local, chunks for remote backends).",
+    )
+    max_passages: int = Field(3, ge=1, le=40, description="Sentences kept by 'sentences' mode.")
+    followup_rewrite: Literal["auto", "rule", "llm"] = Field(
+        "auto",
+        description="How a follow-up becomes a standalone question: carry the previous key terms "
+        "(rule), ask the LLM, or auto (rule for local, llm for remote backends).",
+    )
+
+
 class IngestSettings(BaseModel):
     max_file_mb: float = Field(60.0, gt=0, description="Files larger than this are refused.")
     max_seconds_per_file: float = Field(120.0, gt=0, description="Parse time limit per file.")
@@ -95,6 +123,7 @@ class Settings(BaseSettings):
     retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
     llm: LLMSettings = Field(default_factory=LLMSettings)
     ingest: IngestSettings = Field(default_factory=IngestSettings)
+    answer: AnswerSettings = Field(default_factory=AnswerSettings)
     prompt_preset: str = Field("grounded", description="Prompt preset name from prompts/.")
     decoding_preset: str = Field("greedy", description="Decoding preset name from prompts/decoding/.")
 
