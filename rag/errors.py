@@ -1,4 +1,7 @@
-"""Error hierarchy of the rag layer. Everything below the UI/CLI raises these; one boundary shows them."""
+"""Error hierarchy of the rag layer.
+
+Everything below the UI/CLI raises these; one boundary shows them to the user.
+"""
 
 from __future__ import annotations
 

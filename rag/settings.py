@@ -48,7 +48,10 @@ class RetrievalSettings(BaseModel):
     k: int = Field(4, ge=1, le=50, description="Chunks handed to the answer step.")
     fetch_k: int = Field(20, ge=1, description="Candidates per retriever before fusion / MMR.")
     min_score: float = Field(
-        0.0, ge=0.0, le=1.0, description="Dense relevance (cosine, 0..1) below which a hit is dropped."
+        0.0,
+        ge=0.0,
+        le=1.0,
+        description="Dense relevance (cosine, 0..1) below which a hit is dropped.",
     )
     rrf_k: int = Field(60, ge=1, description="Reciprocal rank fusion constant.")
     dense_weight: float = Field(1.0, ge=0.0, description="Weight of the dense ranking in RRF.")
@@ -57,14 +60,14 @@ class RetrievalSettings(BaseModel):
 
 
 class LLMSettings(BaseModel):
-    backend: str = Field("local", description="LLM backend registry key: local, openai, huggingface.")
+    backend: str = Field("local", description="LLM backend key: local, openai, huggingface.")
     model: str = Field(
         "",
         description="Model: for local a transformers folder or GGUF file (empty = packaged "
         "SmolLM2-135M-Instruct); for remote backends the model name.",
     )
     base_url: str | None = Field(None, description="Endpoint for openai / huggingface backends.")
-    api_key: SecretStr | None = Field(None, description="API key for remote backends; never stored.")
+    api_key: SecretStr | None = Field(None, description="Key for remote backends; never stored.")
     timeout_s: float = Field(60.0, gt=0, description="Request timeout for remote backends.")
     max_retries: int = Field(1, ge=0, description="Retries for remote backends on 429/5xx.")
     context_tokens: int = Field(2048, ge=256, description="Context window budget of the model.")
@@ -125,7 +128,7 @@ class Settings(BaseSettings):
     ingest: IngestSettings = Field(default_factory=IngestSettings)
     answer: AnswerSettings = Field(default_factory=AnswerSettings)
     prompt_preset: str = Field("grounded", description="Prompt preset name from prompts/.")
-    decoding_preset: str = Field("greedy", description="Decoding preset name from prompts/decoding/.")
+    decoding_preset: str = Field("greedy", description="Decoding preset from prompts/decoding/.")
 
 
 @lru_cache(maxsize=1)

@@ -1,0 +1,108 @@
+"""Grounding check: is a generated answer supported by the passages it cites?
+
+A small model happily overrides its context with world knowledge ("The capital of Mongolia is
+Beijing"). We check the answer's content words and numbers against the cited passages; an
+answer that fails is not shown as fact, the best supporting passage is quoted instead.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from rag.context import Passage, content_words
+
+_CITATION = re.compile(r"\[(\d{1,3})\]")
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+# Phrases with which a model says the context has no answer.
+_DECLINE = re.compile(
+    r"(do(es)?\s+not|don't|doesn't)\s+(contain|mention|include|provide|say|know|have)"
+    r"|not\s+(mentioned|provided|specified|stated|found|available)\s+in"
+    r"|no\s+information|cannot\s+(find|answer|determine)|can't\s+(find|answer)|i\s+don't\s+know",
+    re.IGNORECASE,
+)
+
+NOT_IN_DOCUMENTS = "The documents do not contain the answer."
+
+
+@dataclass(frozen=True)
+class GroundingVerdict:
+    supported: bool
+    support: float  # share of the answer's content words found in the cited passages
+    cited: tuple[int, ...]  # citation numbers the answer used (valid ones only)
+    best: Passage | None  # the passage that supports the answer best
+    reason: str
+
+
+def cited_numbers(answer: str, valid: set[int]) -> tuple[int, ...]:
+    """Citation numbers ``[n]`` in the answer that point at a real source, in order, unique."""
+    seen: list[int] = []
+    for match in _CITATION.finditer(answer):
+        n = int(match.group(1))
+        if n in valid and n not in seen:
+            seen.append(n)
+    return tuple(seen)
+
+
+def is_decline(answer: str) -> bool:
+    """Whether the model said the context does not hold the answer."""
+    return bool(_DECLINE.search(answer))
+
+
+def _stem(word: str) -> str:
+    # Crude, but enough to match "installs"/"installed"/"installation" without a stemmer.
+    return word[:6] if len(word) > 6 else word.rstrip("s")
+
+
+def _numbers(text: str) -> set[str]:
+    return {n.replace(",", "") for n in _NUMBER.findall(text)}
+
+
+def check_grounding(
+    answer: str, passages: Sequence[Passage], *, question: str = "", min_support: float
+) -> GroundingVerdict:
+    """Judge whether ``answer`` is supported by the passages it cites (all, if it cites none).
+
+    Only what the answer adds to the question is checked: "The capital of Mongolia is Beijing"
+    shares most words with a context about Mongolia's capital, yet its one new word is wrong.
+    """
+    valid = {p.number for p in passages}
+    cited = cited_numbers(answer, valid)
+    pool = [p for p in passages if p.number in cited] if cited else list(passages)
+    body = _CITATION.sub(" ", answer)
+    asked = {_stem(w) for w in content_words(question)}
+    words = [w for w in content_words(body) if _stem(w) not in asked]
+    best = _best_passage(words or content_words(body), passages)
+    if not pool or not words:
+        return GroundingVerdict(False, 0.0, cited, best, "the answer adds nothing checkable")
+    pool_text = " ".join(p.text for p in pool)
+    pool_stems = {_stem(w) for w in content_words(pool_text)}
+    found = sum(1 for w in words if _stem(w) in pool_stems)
+    support = found / len(words)
+    missing_numbers = _numbers(body) - _numbers(pool_text)
+    if missing_numbers:
+        reason = f"numbers not in the cited context: {', '.join(sorted(missing_numbers))}"
+        return GroundingVerdict(False, support, cited, best, reason)
+    if support < min_support:
+        reason = f"only {support:.0%} of the answer's words occur in the cited context"
+        return GroundingVerdict(False, support, cited, best, reason)
+    return GroundingVerdict(True, support, cited, best, "supported by the cited context")
+
+
+def _best_passage(answer_words: Sequence[str], passages: Sequence[Passage]) -> Passage | None:
+    """The passage sharing most words with the answer; ties (or no overlap) go to the closest."""
+    if not passages:
+        return None
+    stems = {_stem(w) for w in answer_words}
+
+    def key(p: Passage) -> tuple[int, float]:
+        overlap = len(stems & {_stem(w) for w in content_words(p.text)})
+        return overlap, p.score
+
+    return max(passages, key=key)
+
+
+def quote_reply(passage: Passage) -> str:
+    """The extractive fallback: the best supporting passage, quoted with its citation."""
+    return f'From [{passage.number}]: "{passage.text}"'
