@@ -1,0 +1,5 @@
+"""Evaluation harness: retrieval metrics per mode, answer quality per prompt path, calibration.
+
+``python -m rag eval`` is the entry point (see :mod:`rag.eval.cli`). Modules import their heavy
+dependencies (models, the index, matplotlib) only when a function needs them.
+"""
