@@ -6,6 +6,9 @@ pointers and XPaths, " > " for HTML/Markdown section paths, "#" for an HTML anch
 "/errors" covers chunk "/errors/3", but gold "/errors/3" does not cover "/errors/30" and
 "page 3" does not cover "page 30".
 
+An empty gold locator names the whole file (a plain-text file without sections): any chunk of
+that file is relevant.
+
 Several chunks of one unit are one relevant item: ranks are deduplicated so the unit counts at
 its first rank and later chunks of it count as not relevant.
 """
@@ -47,9 +50,9 @@ def locator_covers(gold_locator: str, chunk_locator: str) -> bool:
     """Whether the chunk's locator is the gold locator or a structural descendant of it."""
     gold = gold_locator.strip()
     chunk = chunk_locator.strip()
-    if gold == chunk:
+    if gold == chunk or not gold:
         return True
-    if not gold or not chunk.startswith(gold):
+    if not chunk.startswith(gold):
         return False
     rest = chunk[len(gold) :]
     return rest.startswith(_BOUNDARIES)
