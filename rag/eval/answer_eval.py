@@ -1,0 +1,329 @@
+"""Answer evaluation (issue 9): our default path vs the tutorial baseline, same retrieval.
+
+Each configuration asks every question through the real :class:`rag.chain.ChatService`. The
+tutorial baseline is the prompt most tutorials teach with whole chunks (k=4), no refusal
+threshold and no grounding fallback: it is scored on the model's own text (``Answer.generated``,
+what the chain produced before its grounding check), so no chain switch is needed for it.
+
+Also: refusal-threshold calibration from one retrieval pass (no LLM), using the same relevance
+the chain computes (best dense closeness among the retrieved chunks).
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from rag.eval.metrics import (
+    citation_correctness,
+    contains_answer,
+    exact_match,
+    mean,
+    percentile,
+    token_f1,
+)
+from rag.settings import Settings
+
+# Issue 9 targets for the default path on the shipped gold set.
+TARGET_UNANSWERABLE_DECLINED = 0.80
+TARGET_MAX_FALSE_DECLINE = 0.10
+THRESHOLDS = tuple(round(0.05 * i, 2) for i in range(17))  # 0.00 .. 0.80
+
+_CITATION_MARK = re.compile(r"\[\d{1,3}\]")
+_QUOTE_PREFIX = re.compile(r"^\s*From\s+\[\d{1,3}\]\s*:\s*", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class QAItem:
+    """A question with its accepted answers and a test for relevant sources."""
+
+    id: str
+    question: str
+    references: tuple[str, ...]
+    answerable: bool
+    is_relevant: Callable[[Any], bool]  # rag.chain.Source -> relevant?
+
+
+@dataclass(frozen=True)
+class AnswerConfig:
+    name: str
+    settings: Settings
+    prompt_preset: str | None = None
+    k: int | None = None
+    raw: bool = False  # score the model's own text: no grounding fallback, no quoting
+
+
+@dataclass(frozen=True)
+class AnswerRow:
+    config: str
+    question_id: str
+    answerable: bool
+    path: str  # generated / quoted / declined
+    reply: str
+    declined: bool
+    correct: bool  # answerable, not declined, reply contains the answer or an alias
+    exact_match: float
+    f1: float
+    citation_correctness: float | None
+    seconds: float
+
+
+@dataclass(frozen=True)
+class AnswerSummary:
+    config: str
+    answerable: int
+    unanswerable: int
+    answered_correctly: float  # share of answerable questions
+    unanswerable_declined: float
+    falsely_declined: float  # share of answerable questions declined
+    citation_correctness: float  # mean over replies that cite something
+    exact_match: float  # SQuAD 2.0 convention over all questions (declining = "" answer)
+    f1: float
+    p50_seconds: float
+    paths: dict[str, int]
+
+    def row(self) -> dict[str, Any]:
+        return {
+            "config": self.config,
+            "answerable ok": self.answered_correctly,
+            "unans. declined": self.unanswerable_declined,
+            "false decline": self.falsely_declined,
+            "citations ok": self.citation_correctness,
+            "EM": self.exact_match,
+            "F1": self.f1,
+            "p50 s": round(self.p50_seconds, 2),
+            "gen/quote/decl": "/".join(
+                str(self.paths.get(p, 0)) for p in ("generated", "quoted", "declined")
+            ),
+        }
+
+
+@dataclass(frozen=True)
+class AnswerEval:
+    dataset: str
+    summaries: tuple[AnswerSummary, ...]
+    rows: tuple[AnswerRow, ...]
+
+
+def default_config(settings: Settings) -> AnswerConfig:
+    return AnswerConfig("ours (default)", settings)
+
+
+def tutorial_baseline_config(settings: Settings) -> AnswerConfig:
+    """The tutorial recipe: four whole chunks, "say you don't know", no refusal, no grounding."""
+    tutorial = settings.model_copy(
+        update={
+            "answer": settings.answer.model_copy(
+                update={"context_strategy": "chunks", "refuse_below": 0.0}
+            ),
+            "retrieval": settings.retrieval.model_copy(update={"k": 4}),
+        }
+    )
+    return AnswerConfig("tutorial baseline", tutorial, prompt_preset="tutorial_baseline", k=4,
+                        raw=True)
+
+
+def answer_span(reply: str) -> str:
+    """The reply without citation marks or the quote prefix, for EM/F1."""
+    return _CITATION_MARK.sub("", _QUOTE_PREFIX.sub("", reply)).strip()
+
+
+def score_reply(
+    item: QAItem,
+    config: str,
+    *,
+    reply: str,
+    path: str,
+    declined: bool,
+    cited_sources: Sequence[Any],
+    seconds: float,
+) -> AnswerRow:
+    if item.answerable:
+        correct = not declined and contains_answer(reply, item.references)
+        span = "" if declined else answer_span(reply)
+        em = exact_match(span, item.references)
+        f1 = token_f1(span, item.references)
+    else:
+        correct = False
+        em = f1 = 1.0 if declined else 0.0  # SQuAD 2.0: the right answer is no answer
+    return AnswerRow(
+        config=config,
+        question_id=item.id,
+        answerable=item.answerable,
+        path=path,
+        reply=reply,
+        declined=declined,
+        correct=correct,
+        exact_match=em,
+        f1=f1,
+        citation_correctness=citation_correctness([item.is_relevant(s) for s in cited_sources]),
+        seconds=seconds,
+    )
+
+
+def summarise_answers(config: str, rows: Sequence[AnswerRow]) -> AnswerSummary:
+    answerable = [r for r in rows if r.answerable]
+    unanswerable = [r for r in rows if not r.answerable]
+    cited = [r.citation_correctness for r in rows if r.citation_correctness is not None]
+    paths: dict[str, int] = {}
+    for r in rows:
+        paths[r.path] = paths.get(r.path, 0) + 1
+    return AnswerSummary(
+        config=config,
+        answerable=len(answerable),
+        unanswerable=len(unanswerable),
+        answered_correctly=mean(1.0 if r.correct else 0.0 for r in answerable),
+        unanswerable_declined=mean(1.0 if r.declined else 0.0 for r in unanswerable),
+        falsely_declined=mean(1.0 if r.declined else 0.0 for r in answerable),
+        citation_correctness=mean(cited),
+        exact_match=mean(r.exact_match for r in rows),
+        f1=mean(r.f1 for r in rows),
+        p50_seconds=percentile([r.seconds for r in rows], 50),
+        paths=paths,
+    )
+
+
+def _ask_row(service: Any, config: AnswerConfig, item: QAItem) -> AnswerRow:
+    from rag.chain import AskRequest
+    from rag.grounding import cited_numbers, is_decline
+
+    start = time.perf_counter()
+    answer = service.ask(
+        AskRequest(question=item.question, prompt_preset=config.prompt_preset, k=config.k)
+    )
+    seconds = time.perf_counter() - start
+    by_number = {s.number: s for s in answer.sources}
+    if config.raw:
+        reply = answer.generated
+        declined = not reply.strip() or is_decline(reply)
+        cited = cited_numbers(reply, set(by_number)) if not declined else ()
+        path = "declined" if declined else "generated"
+    else:
+        reply = answer.text
+        declined = answer.path == "declined"
+        cited = answer.cited
+        path = answer.path
+    return score_reply(
+        item,
+        config.name,
+        reply=reply,
+        path=path,
+        declined=declined,
+        cited_sources=[by_number[n] for n in cited if n in by_number],
+        seconds=seconds,
+    )
+
+
+def evaluate_answers(
+    dataset: str,
+    index: Any,
+    items: Sequence[QAItem],
+    configs: Sequence[AnswerConfig],
+    chat_model: Any = None,
+    progress: Callable[[str, int, int], None] | None = None,
+) -> AnswerEval:
+    """Ask every question under every configuration (one untimed warm-up question each)."""
+    from rag.chain import ChatService
+
+    rows: list[AnswerRow] = []
+    summaries: list[AnswerSummary] = []
+    for config in configs:
+        service = ChatService(index, chat_model=chat_model, settings=config.settings)
+        if items:
+            _ask_row(service, config, items[0])  # warm-up: model load, caches
+        config_rows = []
+        for i, item in enumerate(items, start=1):
+            config_rows.append(_ask_row(service, config, item))
+            if progress is not None:
+                progress(config.name, i, len(items))
+        rows.extend(config_rows)
+        summaries.append(summarise_answers(config.name, config_rows))
+    return AnswerEval(dataset, tuple(summaries), tuple(rows))
+
+
+# -- refusal threshold calibration ----------------------------------------------------------
+@dataclass(frozen=True)
+class ThresholdRow:
+    threshold: float
+    unanswerable_declined: float
+    answerable_falsely_declined: float
+    meets_targets: bool
+
+    def row(self) -> dict[str, Any]:
+        return {
+            "threshold": self.threshold,
+            "unans. declined": self.unanswerable_declined,
+            "false decline": self.answerable_falsely_declined,
+            "meets targets": self.meets_targets,
+        }
+
+
+@dataclass(frozen=True)
+class Calibration:
+    dataset: str
+    rows: tuple[ThresholdRow, ...]
+    best: float | None
+    verdict: str
+    relevance: tuple[tuple[str, bool, float], ...]  # (question id, answerable, relevance)
+
+
+def calibrate(
+    dataset: str,
+    relevance: Sequence[tuple[str, bool, float]],
+    thresholds: Sequence[float] = THRESHOLDS,
+) -> Calibration:
+    """Refusal rates per threshold; the best one meeting the issue's targets.
+
+    A question is refused when its relevance is below the threshold (the chain's rule). Among
+    thresholds meeting both targets the one declining most unanswerable questions wins (then the
+    fewer false refusals); when none meets them, the largest declined-minus-false gap wins.
+    """
+    answerable = [r for _, a, r in relevance if a]
+    unanswerable = [r for _, a, r in relevance if not a]
+    rows = []
+    for t in thresholds:
+        declined = mean(1.0 if r < t else 0.0 for r in unanswerable)
+        false = mean(1.0 if r < t else 0.0 for r in answerable)
+        meets = declined >= TARGET_UNANSWERABLE_DECLINED and false <= TARGET_MAX_FALSE_DECLINE
+        rows.append(ThresholdRow(round(t, 2), declined, false, meets))
+    passing = [r for r in rows if r.meets_targets]
+    if passing:
+        best = max(passing, key=lambda r: (r.unanswerable_declined,
+                                            -r.answerable_falsely_declined, -r.threshold))
+        verdict = (
+            f"best threshold {best.threshold:.2f}: declines "
+            f"{best.unanswerable_declined:.0%} of unanswerable, falsely declines "
+            f"{best.answerable_falsely_declined:.0%} of answerable (targets met)"
+        )
+    elif rows and unanswerable and answerable:
+        best = max(rows, key=lambda r: (r.unanswerable_declined - r.answerable_falsely_declined,
+                                        -r.threshold))
+        verdict = (
+            f"no threshold meets both targets (>= {TARGET_UNANSWERABLE_DECLINED:.0%} declined, "
+            f"<= {TARGET_MAX_FALSE_DECLINE:.0%} false); best trade-off {best.threshold:.2f}: "
+            f"declines {best.unanswerable_declined:.0%}, falsely declines "
+            f"{best.answerable_falsely_declined:.0%}"
+        )
+    else:
+        return Calibration(dataset, tuple(rows), None,
+                           "needs both answerable and unanswerable questions", tuple(relevance))
+    return Calibration(dataset, tuple(rows), best.threshold, verdict, tuple(relevance))
+
+
+def retrieval_relevance(
+    index: Any, items: Sequence[QAItem], settings: Settings
+) -> list[tuple[str, bool, float]]:
+    """The chain's relevance signal per question from one retrieval pass (no LLM)."""
+    from rag.retrieval import retrieve
+
+    cfg = settings.retrieval
+    out = []
+    for item in items:
+        chunks = retrieve(index, item.question, mode=cfg.mode, k=cfg.k, fetch_k=cfg.fetch_k,
+                          min_score=cfg.min_score, settings=settings)
+        scores = [c.dense_score for c in chunks if c.dense_score is not None]
+        out.append((item.id, item.answerable, max(scores, default=0.0)))
+    return out
