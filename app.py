@@ -1,0 +1,45 @@
+"""Doc Chat: chat with your documents. `make run` opens this page.
+
+Layout and session state only: the sidebar collects the user's choices, the pages render
+them, and everything else is done by ``rag/``. Heavy things (embedding model, LLM, store) are
+built on first use and cached per process, so the page paints before any model loads.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from ui.errors import error_boundary
+from ui.sidebar import CHAT_PAGE, render_sidebar
+
+st.set_page_config(
+    page_title="Doc Chat",
+    page_icon=":material/forum:",
+    layout="wide",
+    initial_sidebar_state="expanded",
+)
+
+# Small touches Streamlit has no option for: a tighter top margin and compact source expanders.
+st.markdown(
+    """<style>
+    .block-container {padding-top: 2.2rem; max-width: 1100px;}
+    [data-testid="stExpander"] details summary p {font-size: 0.9rem;}
+    [data-testid="stChatMessage"] [data-testid="stExpander"] {margin-bottom: -0.6rem;}
+    [data-testid="stSidebar"] button[kind="tertiary"] p {font-size: 0.9rem; text-align: left;}
+    </style>""",
+    unsafe_allow_html=True,
+)
+
+pages = [
+    st.Page(CHAT_PAGE, title="Chat", icon=":material/forum:", default=True),
+    st.Page("ui/pages/documents_page.py", title="Documents", icon=":material/description:"),
+]
+navigation = st.navigation(pages, position="top")
+
+st.title(":material/forum: Doc Chat", anchor=False)
+st.caption("Ask questions about your own documents. Every answer cites its sources and is "
+           "checked against them.")
+
+with error_boundary():
+    render_sidebar()
+    navigation.run()

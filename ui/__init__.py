@@ -1,0 +1,1 @@
+"""Streamlit layer: widgets and layout only; all work is done by ``rag/``."""

@@ -1,0 +1,85 @@
+"""Sidebar library section: which collection to use, create one, delete one (with confirmation)."""
+
+from __future__ import annotations
+
+import re
+
+import streamlit as st
+
+from rag.errors import ConfigError
+from rag.settings import Settings
+from ui.errors import error_boundary
+from ui.resources import drop_cached_index, get_index, store_location
+
+# Chroma's rule for collection names, checked here so the user gets the reason at once.
+_COLLECTION_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{1,61}[A-Za-z0-9]$")
+
+
+def list_collections(settings: Settings) -> list[str]:
+    from rag.store import get_client
+
+    found = get_client(settings).list_collections()
+    return sorted(getattr(c, "name", c) for c in found)
+
+
+def check_collection_name(name: str) -> str:
+    name = name.strip()
+    if not _COLLECTION_NAME.match(name) or ".." in name:
+        raise ConfigError(
+            f"Collection name {name!r} is not valid: use 3-63 letters, digits, '.', '_' or '-', "
+            "starting and ending with a letter or digit."
+        )
+    return name
+
+
+def render_collection_picker(settings: Settings) -> str:
+    st.caption(f":material/location_on: `{store_location(settings)}`")
+    names: list[str] = []
+    with error_boundary():
+        names = list_collections(settings)
+    default = settings.store.collection
+    for extra in (default, *st.session_state.get("created_collections", ())):
+        if extra not in names:
+            names.append(extra)
+    if "select_collection" in st.session_state:  # set by "Create" on the previous run
+        st.session_state["collection"] = st.session_state.pop("select_collection")
+    if st.session_state.get("collection") not in names:
+        st.session_state["collection"] = default
+    collection = st.selectbox("Collection", names, key="collection")
+
+    new_name = st.text_input("New collection", placeholder="e.g. contracts-2024",
+                             key="new_collection")
+    if st.button("Create collection", icon=":material/create_new_folder:", key="create_coll"):
+        with error_boundary():
+            name = check_collection_name(new_name)
+            get_index(settings, name)
+            created = st.session_state.setdefault("created_collections", [])
+            created.append(name)
+            st.session_state["select_collection"] = name
+            st.rerun()
+
+    confirm = st.checkbox(f"Yes, delete “{collection}” and all its documents",
+                          key=f"confirm_delete-{collection}")
+    if st.button("Delete collection", icon=":material/delete_forever:", disabled=not confirm,
+                 key="delete_coll"):
+        with error_boundary():
+            delete_collection(settings, collection)
+            created = st.session_state.get("created_collections", [])
+            if collection in created:
+                created.remove(collection)
+            st.session_state["select_collection"] = default
+            st.toast(f"Deleted collection {collection}", icon=":material/delete:")
+            st.rerun()
+    return collection
+
+
+def delete_collection(settings: Settings, collection: str) -> None:
+    index = get_index(settings, collection)
+    drop = getattr(index, "drop", None)
+    if drop is not None:
+        drop()
+    else:
+        from rag.store import get_client
+
+        get_client(settings).delete_collection(collection)
+    drop_cached_index(settings, collection)

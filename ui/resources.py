@@ -1,0 +1,62 @@
+"""Things built once per process and shared by every session (``st.cache_resource``).
+
+The cache keys name what makes an index different (store mode, location, collection, embedding
+model), so switching the store mode in the sidebar builds a new index without a restart, and
+switching back reuses the old one.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from rag.chain import ChatService
+from rag.history import ChatHistory, history_path
+from rag.settings import Settings
+
+
+def store_location(settings: Settings) -> str:
+    """Where the vector store lives, as shown to the user."""
+    store = settings.store
+    if store.mode == "disk":
+        return str(store.path.resolve())
+    if store.mode == "server":
+        return f"http://{store.host}:{store.port}"
+    return "in this process (lost on restart)"
+
+
+def _index_key(settings: Settings, collection: str) -> str:
+    return "|".join(
+        (settings.store.mode, store_location(settings), collection, settings.embedding.model)
+    )
+
+
+@st.cache_resource(show_spinner=False, max_entries=16)
+def _cached_index(key: str, _settings: Settings, collection: str):
+    from rag.index import DocumentIndex  # heavy imports wait until the first page has painted
+
+    return DocumentIndex(_settings, collection=collection)
+
+
+def get_index(settings: Settings, collection: str | None = None):
+    collection = collection or settings.store.collection
+    return _cached_index(_index_key(settings, collection), settings, collection)
+
+
+def drop_cached_index(settings: Settings, collection: str) -> None:
+    """Forget a cached index (after its collection was deleted)."""
+    _cached_index.clear()  # rare action; a full clear keeps the cache simple and correct
+
+
+def get_service(settings: Settings, collection: str | None = None) -> ChatService:
+    # ChatService is cheap: it holds no model itself (the LLM factory caches the model), so a
+    # fresh one per question picks up the session's current backend and presets.
+    return ChatService(get_index(settings, collection), settings=settings)
+
+
+@st.cache_resource(show_spinner=False)
+def _cached_history(path: str) -> ChatHistory:
+    return ChatHistory(path)  # type: ignore[arg-type]
+
+
+def get_history(settings: Settings) -> ChatHistory:
+    return _cached_history(str(history_path(settings)))

@@ -1,0 +1,97 @@
+"""Sources under an answer: number, document, locator, score and the highlighted snippet.
+
+Document text is data: it is HTML-escaped before it reaches the page, and the only markup in a
+snippet is our own ``<mark>``. The snippet is a single HTML block (newlines become ``<br>``) so
+Markdown syntax inside a document is not interpreted either.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Sequence
+from pathlib import PurePath
+
+import streamlit as st
+
+from rag.chain import Source
+
+_SNIPPET_STYLE = (
+    "font-size:0.88rem;line-height:1.5;color:#3a3f51;background:#fafbfd;"
+    "border-left:3px solid #c7cbe0;padding:0.5rem 0.75rem;border-radius:4px;"
+    "white-space:normal;overflow-wrap:anywhere"
+)
+_MARK_STYLE = "background:#fde68a;padding:0 2px;border-radius:2px"
+
+
+def escape_text(text: str) -> str:
+    """Plain text as inert HTML: tags, entities, Markdown and LaTeX markers all neutralised."""
+    escaped = html.escape(text, quote=True)
+    for char, entity in (("$", "&#36;"), ("*", "&#42;"), ("_", "&#95;"), ("`", "&#96;"),
+                         ("[", "&#91;"), ("]", "&#93;"), ("\\", "&#92;"), ("~", "&#126;")):
+        escaped = escaped.replace(char, entity)
+    return escaped.replace("\r\n", "\n").replace("\n", "<br>")
+
+
+def highlighted_snippet_html(text: str, spans: Sequence[tuple[int, int]]) -> str:
+    """The snippet as escaped HTML with the given character spans wrapped in ``<mark>``."""
+    pieces: list[str] = []
+    cursor = 0
+    for start, end in _merged(spans, len(text)):
+        pieces.append(escape_text(text[cursor:start]))
+        pieces.append(f'<mark style="{_MARK_STYLE}">{escape_text(text[start:end])}</mark>')
+        cursor = end
+    pieces.append(escape_text(text[cursor:]))
+    return f'<div class="rag-snippet" style="{_SNIPPET_STYLE}">{"".join(pieces)}</div>'
+
+
+def _merged(spans: Sequence[tuple[int, int]], length: int) -> list[tuple[int, int]]:
+    merged: list[tuple[int, int]] = []
+    for start, end in sorted(spans):
+        start, end = max(0, start), min(length, end)
+        if end <= start:
+            continue
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def document_name(source: Source) -> str:
+    return source.title or PurePath(source.source).name or source.source or "document"
+
+
+def source_label(source: Source, cited: bool) -> str:
+    """Expander label: plain text (Streamlit renders labels as Markdown, so escape it)."""
+    where = f" · {source.locator}" if source.locator else ""
+    mark = " · cited" if cited else ""
+    label = f"[{source.number}] {document_name(source)}{where} · score {source.score:.2f}{mark}"
+    return _escape_markdown(label)
+
+
+def _escape_markdown(text: str) -> str:
+    out = []
+    for char in text:
+        if char in "\\`*_{}[]()#+-.!|<>$~:":
+            out.append("\\" + char)
+        else:
+            out.append(char)
+    return "".join(out)
+
+
+def render_sources(sources: Sequence[Source], cited: Sequence[int] = ()) -> None:
+    if not sources:
+        return
+    cited_set = set(cited)
+    # Cited sources first: they are what the answer's [n] markers point at.
+    ordered = sorted(sources, key=lambda s: (s.number not in cited_set, s.number))
+    st.caption(f":material/library_books: {len(sources)} sources")
+    for source in ordered:
+        with st.expander(source_label(source, source.number in cited_set)):
+            st.markdown(
+                highlighted_snippet_html(source.snippet, source.highlights),
+                unsafe_allow_html=True,
+            )
+            meta = [f"format: {source.format}" if source.format else "",
+                    f"file: {source.source}" if source.source else ""]
+            st.caption(_escape_markdown(" · ".join(m for m in meta if m)))
