@@ -19,25 +19,30 @@ from rag.errors import RagError
 log = logging.getLogger(__name__)
 
 
-def mask_secret(message: str, secret: str | None) -> str:
-    if secret and len(secret) >= 4:
-        message = message.replace(secret, "***")
+def mask_secrets(message: str, secrets: list[str]) -> str:
+    for secret in secrets:
+        if len(secret) >= 4:
+            message = message.replace(secret, "***")
     return message
 
 
-def current_api_key() -> str | None:
-    value = st.session_state.get("api_key")
-    return value or None
+def session_api_keys() -> list[str]:
+    """The API keys typed into this session (one password field per backend)."""
+    return [
+        str(value)
+        for key, value in st.session_state.items()
+        if str(key).startswith("api_key-") and value
+    ]
 
 
 def show_error(exc: BaseException) -> None:
-    secret = current_api_key()
+    secrets = session_api_keys()
     if isinstance(exc, RagError | IngestError):
-        st.error(mask_secret(str(exc), secret), icon=":material/error:")
+        st.error(mask_secrets(str(exc), secrets), icon=":material/error:")
         return
     # Unexpected: keep the details in the server log (type and message, no locals) for a
     # developer, show the user only what kind of failure it was.
-    log.error("unexpected error: %s", mask_secret(repr(exc), secret))
+    log.error("unexpected error: %s", mask_secrets(repr(exc), secrets))
     st.error(
         f"Something went wrong ({type(exc).__name__}). The details are in the server log.",
         icon=":material/error:",

@@ -17,9 +17,9 @@ _COLLECTION_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{1,61}[A-Za-z0-9]$")
 
 def list_collections(settings: Settings) -> list[str]:
     from rag.store import get_client
+    from rag.store import list_collections as store_collections
 
-    found = get_client(settings).list_collections()
-    return sorted(getattr(c, "name", c) for c in found)
+    return store_collections(get_client(settings))
 
 
 def check_collection_name(name: str) -> str:
@@ -74,12 +74,8 @@ def render_collection_picker(settings: Settings) -> str:
 
 
 def delete_collection(settings: Settings, collection: str) -> None:
-    index = get_index(settings, collection)
-    drop = getattr(index, "drop", None)
-    if drop is not None:
-        drop()
-    else:
-        from rag.store import get_client
+    from rag.store import delete_collection as delete_store_collection
+    from rag.store import get_client
 
-        get_client(settings).delete_collection(collection)
+    delete_store_collection(get_client(settings), collection)
     drop_cached_index(settings, collection)

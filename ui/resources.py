@@ -16,12 +16,9 @@ from rag.settings import Settings
 
 def store_location(settings: Settings) -> str:
     """Where the vector store lives, as shown to the user."""
-    store = settings.store
-    if store.mode == "disk":
-        return str(store.path.resolve())
-    if store.mode == "server":
-        return f"http://{store.host}:{store.port}"
-    return "in this process (lost on restart)"
+    from rag.store import store_location as location
+
+    return location(settings.store)
 
 
 def _index_key(settings: Settings, collection: str) -> str:

@@ -19,7 +19,7 @@ from rag.presets import (
     load_decoding_preset,
     load_prompt_preset,
 )
-from rag.settings import RetrievalMode, Settings, StoreMode, StoreSettings
+from rag.settings import Settings, StoreMode, StoreSettings
 from ui import backends, library
 from ui.errors import error_boundary
 from ui.resources import get_history
@@ -140,7 +140,9 @@ def _render_presets(
 
 # -- retrieval -------------------------------------------------------------------------------
 def _render_retrieval(base: Settings) -> tuple[str, int, float]:
-    modes = list(get_args(RetrievalMode))
+    from rag.retrieval import RETRIEVAL_MODES
+
+    modes = list(RETRIEVAL_MODES)
     mode = st.selectbox(
         "Search mode",
         modes,
