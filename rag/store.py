@@ -1,0 +1,161 @@
+"""Chroma clients by mode, and collections that remember which embedding model built them.
+
+``STORE_MODES`` maps a mode name to a client factory: ``memory`` (in-process, gone on exit;
+all in-memory clients of one process share their collections), ``disk`` (a folder) and
+``server`` (a ``chroma run`` server over HTTP). Every client has telemetry off.
+
+Collections are never given Chroma's default embedding function (it downloads a model): callers
+always pass vectors they computed themselves.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from chromadb.api import ClientAPI
+from chromadb.api.models.Collection import Collection
+from chromadb.config import Settings as ChromaSettings
+from chromadb.errors import NotFoundError
+
+from rag.errors import ConfigError, EmbeddingMismatchError, StoreError
+from rag.settings import Settings, StoreSettings, get_settings
+
+# Metadata key holding the id of the model whose vectors a collection stores.
+EMBEDDING_MODEL_KEY = "embedding_model"
+# Each chunk collection has a companion holding one record per document (see rag.index).
+REGISTRY_SUFFIX = "__docs"
+
+StoreFactory = Callable[[StoreSettings], ClientAPI]
+
+
+class NamedEmbeddings(Protocol):
+    @property
+    def model_name(self) -> str: ...
+
+
+def _chroma_settings() -> ChromaSettings:
+    return ChromaSettings(anonymized_telemetry=False, allow_reset=False)
+
+
+def _memory_client(store: StoreSettings) -> ClientAPI:
+    import chromadb
+
+    return chromadb.EphemeralClient(settings=_chroma_settings())
+
+
+def _disk_client(store: StoreSettings) -> ClientAPI:
+    import chromadb
+
+    store.path.mkdir(parents=True, exist_ok=True)
+    return chromadb.PersistentClient(path=str(store.path), settings=_chroma_settings())
+
+
+def _server_client(store: StoreSettings) -> ClientAPI:
+    import chromadb
+
+    # HttpClient checks the server with a heartbeat while it is built.
+    return chromadb.HttpClient(host=store.host, port=store.port, settings=_chroma_settings())
+
+
+STORE_MODES: dict[str, StoreFactory] = {
+    "memory": _memory_client,
+    "disk": _disk_client,
+    "server": _server_client,
+}
+
+
+def store_location(store: StoreSettings) -> str:
+    """Where a store lives, in words fit for an error message (never a credential)."""
+    if store.mode == "disk":
+        return str(store.path.resolve())
+    if store.mode == "server":
+        return f"{store.host}:{store.port}"
+    return "in-memory"
+
+
+_clients: dict[tuple[str, str], ClientAPI] = {}
+_clients_lock = threading.Lock()
+
+
+def get_client(settings: Settings | None = None) -> ClientAPI:
+    """The Chroma client of ``settings.store``; one per (mode, location) in a process."""
+    settings = settings or get_settings()
+    store = settings.store
+    if store.mode not in STORE_MODES:
+        raise ConfigError(
+            f"unknown store mode {store.mode!r}; choose one of: {', '.join(STORE_MODES)}"
+        )
+    key = (store.mode, store_location(store))
+    with _clients_lock:
+        if key not in _clients:
+            _clients[key] = _build_client(store)
+        return _clients[key]
+
+
+def _build_client(store: StoreSettings) -> ClientAPI:
+    try:
+        return STORE_MODES[store.mode](store)
+    except Exception as exc:  # chromadb raises ValueError/OSError/its own errors: one message
+        reason = str(exc).strip() or type(exc).__name__
+        raise StoreError(
+            f"cannot open the {store.mode} store at {store_location(store)}: {reason}"
+        ) from exc
+
+
+def collection_metadata(embeddings: NamedEmbeddings) -> dict[str, Any]:
+    # Cosine space: with normalised vectors relevance = 1 - distance lies in 0..1.
+    return {"hnsw:space": "cosine", EMBEDDING_MODEL_KEY: embeddings.model_name}
+
+
+def open_collection(client: ClientAPI, name: str, embeddings: NamedEmbeddings) -> Collection:
+    """The collection ``name``, created when missing; refuses one built by another model."""
+    try:
+        collection = client.get_collection(name, embedding_function=None)  # type: ignore[arg-type]
+    except NotFoundError:
+        collection = create_collection(client, name, embeddings)
+    except Exception as exc:
+        raise StoreError(f"cannot open collection {name!r}: {exc}") from exc
+    built_with = (collection.metadata or {}).get(EMBEDDING_MODEL_KEY, "an unknown model")
+    if built_with != embeddings.model_name:
+        raise EmbeddingMismatchError(
+            f"collection {name} was built with {built_with}; current model is "
+            f"{embeddings.model_name}; use another collection or re-ingest"
+        )
+    return collection
+
+
+def create_collection(client: ClientAPI, name: str, embeddings: NamedEmbeddings) -> Collection:
+    """A new collection for vectors of ``embeddings`` (cosine space, model recorded)."""
+    try:
+        return client.create_collection(
+            name,
+            metadata=collection_metadata(embeddings),
+            embedding_function=None,  # type: ignore[arg-type]
+            get_or_create=True,  # another process may have created it a moment ago
+        )
+    except ValueError as exc:  # chromadb's name rules (3+ chars, [a-zA-Z0-9._-], ...)
+        raise ConfigError(f"invalid collection name {name!r}: {exc}") from exc
+    except Exception as exc:
+        raise StoreError(f"cannot create collection {name!r}: {exc}") from exc
+
+
+def list_collections(client: ClientAPI) -> list[str]:
+    """Names of the document collections (their companion registries left out), sorted."""
+    try:
+        names = [c.name for c in client.list_collections()]
+    except Exception as exc:
+        raise StoreError(f"cannot list collections: {exc}") from exc
+    return sorted(n for n in names if not n.endswith(REGISTRY_SUFFIX))
+
+
+def delete_collection(client: ClientAPI, name: str) -> None:
+    """Delete a collection and its document registry; a missing one is not an error."""
+    for target in (name, name + REGISTRY_SUFFIX):
+        try:
+            client.delete_collection(target)
+        except NotFoundError:
+            continue
+        except Exception as exc:
+            raise StoreError(f"cannot delete collection {target!r}: {exc}") from exc
