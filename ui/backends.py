@@ -100,11 +100,7 @@ def unsupported_decoding(backend: str) -> dict[str, str]:
     """Decoding controls the backend cannot honour, each with the reason."""
     from rag.llm import backend_capabilities
 
-    caps = backend_capabilities(backend)
-    unsupported = getattr(caps, "unsupported", None)
-    if isinstance(unsupported, dict):
-        return {str(k): str(v) for k, v in unsupported.items()}
-    return {}
+    return dict(backend_capabilities(backend).unsupported)
 
 
 def render_decoding_sliders(

@@ -10,6 +10,7 @@ import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
 from ingest.errors import IngestError
+from rag.index import IngestProgress
 from rag.settings import Settings
 from rag.uploads import save_upload
 from ui.errors import error_boundary
@@ -93,17 +94,19 @@ class _ProgressTracker:
         self.started = time.perf_counter()
         self.files_done = 0
         self.chunks = 0
+        self.current = ""
 
-    def __call__(self, event: object) -> None:
-        self.files_done = int(getattr(event, "files_done", self.files_done))
-        self.chunks = int(getattr(event, "chunks_done", self.chunks))
+    def __call__(self, event: IngestProgress) -> None:
+        self.files_done, self.total_files = event.files_done, event.files_total
+        self.chunks, self.current = event.chunks_done, Path(event.current).name
         fraction = min(self.files_done / max(self.total_files, 1), 1.0)
         self.bar.progress(fraction, text=self.summary())
 
     def summary(self) -> str:
         elapsed = max(time.perf_counter() - self.started, 1e-6)
+        current = f" · {self.current}" if self.current else ""
         return (f"{self.files_done}/{self.total_files} files · {self.chunks} chunks · "
-                f"{self.chunks / elapsed:.1f} chunks/s")
+                f"{self.chunks / elapsed:.1f} chunks/s{current}")
 
 
 def _row(name: str, status: str, chunks: int = 0, reason: str = "", seconds: float = 0.0) -> dict:
@@ -153,7 +156,8 @@ def _render_library(settings: Settings, collection: str) -> None:
             st.error("Source file no longer on disk: " + ", ".join(missing))
         else:
             bar = st.progress(0.0, text="Re-ingesting…")
-            report = index.ingest_paths(paths, progress=_ProgressTracker(bar, len(paths)))
+            report = index.ingest_paths(paths, progress=_ProgressTracker(bar, len(paths)),
+                                        force=True)
             st.session_state["last_ingest"] = [
                 _row(Path(r.path).name, r.status, r.chunks, r.reason, r.seconds)
                 for r in report.files

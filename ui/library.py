@@ -74,8 +74,5 @@ def render_collection_picker(settings: Settings) -> str:
 
 
 def delete_collection(settings: Settings, collection: str) -> None:
-    from rag.store import delete_collection as delete_store_collection
-    from rag.store import get_client
-
-    delete_store_collection(get_client(settings), collection)
+    get_index(settings, collection).drop()  # the chunks and the document registry
     drop_cached_index(settings, collection)

@@ -1,0 +1,253 @@
+"""End to end in a real browser: `streamlit run app.py` driven by Debian's Chromium.
+
+Upload a PDF, ask about a fact on its page 2, see a streamed answer cited to "page 2"; then switch
+to an OpenAI-compatible server from the sidebar without restarting and see its answer. Screenshots
+land in test-output/screenshots/ for a human to look at.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+REPO = Path(__file__).resolve().parents[2]
+CHROMIUM = Path("/usr/bin/chromium")
+SCREENSHOTS = REPO / "test-output" / "screenshots"
+SHARED_CACHE = Path(os.environ.get("RAG_TEST_CACHE_DIR", REPO / "data" / "cache"))
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run",
+]
+ANSWER_TIMEOUT_MS = 600_000  # first question loads the local model on a shared 2-core machine
+FACT = "The Halvard K7 heat pump must be serviced every 19 months by a certified technician."
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for_http(url: str, timeout: float, process: subprocess.Popen) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"streamlit exited early with code {process.returncode}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.5)
+    raise TimeoutError(f"{url} did not answer within {timeout}s")
+
+
+def make_pdf(path: Path) -> Path:
+    from reportlab.lib.pagesizes import A4
+    from reportlab.pdfgen import canvas
+
+    pdf = canvas.Canvas(str(path), pagesize=A4)
+    pdf.setTitle("Halvard K7 service guide")
+    pdf.drawString(72, 770, "Halvard K7 service guide")
+    pdf.drawString(72, 740, "Chapter 1. Unpacking the unit and checking the delivery.")
+    pdf.drawString(72, 720, "Remove the transport brackets before switching the unit on.")
+    pdf.showPage()
+    pdf.drawString(72, 770, "Chapter 2. Maintenance")
+    pdf.drawString(72, 740, FACT)
+    pdf.drawString(72, 720, "Filters are rinsed with clean water every season.")
+    pdf.showPage()
+    pdf.save()
+    return path
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not CHROMIUM.exists():
+        pytest.fail("Chromium missing: run `make browser-deps` (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@pytest.fixture
+def app_url(tmp_path) -> Iterator[str]:
+    """A fresh `streamlit run app.py` on a free port, its own index, the shared model cache."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "RAG_DATA_DIR": str(tmp_path / "data"),
+        "RAG_STORE__PATH": str(tmp_path / "index"),
+        "RAG_STORE__MODE": "disk",
+        "RAG_CACHE_DIR": str(SHARED_CACHE),
+        "RAG_INGEST__UPLOAD_DIR": str(tmp_path / "uploads"),
+        "RAG_LLM__BACKEND": "local",
+        "HF_HUB_OFFLINE": "1",
+        "TRANSFORMERS_OFFLINE": "1",
+        "ANONYMIZED_TELEMETRY": "False",
+    }
+    log = (tmp_path / "streamlit.log").open("wb")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+         "--server.port", str(port), "--server.address", "127.0.0.1",
+         "--browser.gatherUsageStats", "false"],
+        cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
+    )
+    try:
+        wait_for_http(f"http://127.0.0.1:{port}/_stcore/health", 90, process)
+        yield f"http://127.0.0.1:{port}/"
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        log.close()
+
+
+def open_app(browser, url: str):
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.goto(url)
+    page.get_by_role("heading", name="Doc Chat").wait_for(timeout=90_000)
+    return page
+
+
+def ask(page, question: str) -> None:
+    box = page.get_by_test_id("stChatInputTextArea")
+    box.fill(question)
+    box.press("Enter")
+
+
+def wait_for_answer(page, timeout: int = ANSWER_TIMEOUT_MS) -> None:
+    """A reply is complete when its path badge (verified / quoted / declined) is shown."""
+    page.get_by_test_id("stChatMessage").filter(
+        has_text="Generated and verified"
+    ).or_(page.get_by_test_id("stChatMessage").filter(has_text="Quoted from the sources")).or_(
+        page.get_by_test_id("stChatMessage").filter(has_text="Declined")
+    ).last.wait_for(timeout=timeout)
+
+
+def test_upload_pdf_ask_and_see_cited_page(browser, app_url, tmp_path):
+    pdf = make_pdf(tmp_path / "halvard_k7_service.pdf")
+    page = open_app(browser, app_url)
+    page.screenshot(path=SCREENSHOTS / "01_first_paint.png", full_page=True)
+
+    page.get_by_role("link", name="Documents").click()
+    page.locator("input[type=file]").first.set_input_files(str(pdf))
+    page.get_by_text("file(s) processed").wait_for(timeout=300_000)
+    results = page.get_by_test_id("stDataFrame").first
+    results.wait_for()
+    page.screenshot(path=SCREENSHOTS / "02_uploaded.png", full_page=True)
+    page.get_by_role("tab", name="Library").click()
+    page.wait_for_timeout(1000)
+    page.screenshot(path=SCREENSHOTS / "03_library.png", full_page=True)
+
+    page.get_by_role("link", name="Chat").click()
+    ask(page, "How often must the Halvard K7 heat pump be serviced?")
+    wait_for_answer(page)
+    reply = page.get_by_test_id("stChatMessage").last
+    assert "19" in reply.inner_text()
+    sources = reply.get_by_test_id("stExpander")
+    labels = sources.all_inner_texts()
+    assert any("page 2" in label and "halvard" in label.lower() for label in labels), labels
+    sources.filter(has_text="page 2").first.locator("summary").click()
+    page.wait_for_timeout(500)
+    page.screenshot(path=SCREENSHOTS / "04_answer_with_sources.png", full_page=True)
+
+
+STUB_REPLY = "The stub server says the Halvard K7 is serviced every 19 months [1]."
+
+
+@pytest.fixture
+def openai_stub() -> Iterator[str]:
+    """An OpenAI-compatible server on 127.0.0.1 that streams a fixed reply (SSE, real HTTP)."""
+    import json
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args) -> None:  # keep test output clean
+            pass
+
+        def do_GET(self) -> None:
+            body = json.dumps({"object": "list", "data": [{"id": "stub-model",
+                                                           "object": "model"}]}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def do_POST(self) -> None:
+            length = int(self.headers.get("Content-Length", 0))
+            json.loads(self.rfile.read(length) or b"{}")
+            self.send_response(200)
+            self.send_header("Content-Type", "text/event-stream")
+            self.end_headers()
+            words = STUB_REPLY.split(" ")
+            for i, word in enumerate(words):
+                piece = word if i == 0 else " " + word
+                chunk = {"id": "c1", "object": "chat.completion.chunk", "created": 0,
+                         "model": "stub-model", "choices": [
+                             {"index": 0, "delta": {"role": "assistant", "content": piece},
+                              "finish_reason": None}]}
+                self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
+                self.wfile.flush()
+                time.sleep(0.05)
+            done = {"id": "c1", "object": "chat.completion.chunk", "created": 0,
+                    "model": "stub-model",
+                    "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}
+            self.wfile.write(f"data: {json.dumps(done)}\n\ndata: [DONE]\n\n".encode())
+            self.wfile.flush()
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/v1"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_switch_to_openai_compatible_server_without_restart(browser, app_url, tmp_path,
+                                                            openai_stub):
+    pdf = make_pdf(tmp_path / "halvard_k7_service.pdf")
+    page = open_app(browser, app_url)
+    page.get_by_role("link", name="Documents").click()
+    page.locator("input[type=file]").first.set_input_files(str(pdf))
+    page.get_by_text("file(s) processed").wait_for(timeout=300_000)
+    page.get_by_role("link", name="Chat").click()
+
+    sidebar = page.get_by_test_id("stSidebar")
+    sidebar.get_by_test_id("stSelectbox").filter(has_text="Backend").click()
+    page.get_by_role("option", name="OpenAI-compatible server").click()
+    sidebar.get_by_label("Model").fill("stub-model")
+    sidebar.get_by_label("Model").press("Enter")
+    sidebar.get_by_label("Base URL").fill(openai_stub)
+    sidebar.get_by_label("Base URL").press("Enter")
+    page.wait_for_timeout(1000)
+    sidebar.get_by_role("button", name="Test connection").click()
+    page.wait_for_timeout(2000)
+    page.screenshot(path=SCREENSHOTS / "05_openai_backend.png", full_page=True)
+
+    ask(page, "How often must the Halvard K7 heat pump be serviced?")
+    wait_for_answer(page, timeout=300_000)
+    reply = page.get_by_test_id("stChatMessage").last
+    assert "stub server says" in reply.inner_text()
+    page.screenshot(path=SCREENSHOTS / "06_openai_answer.png", full_page=True)

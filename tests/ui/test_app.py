@@ -1,0 +1,166 @@
+"""The Streamlit app driven by AppTest: real index, real presets, real local model (slow ones)."""
+
+from __future__ import annotations
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from rag.grounding import NOT_IN_DOCUMENTS
+from rag.llm import BACKENDS
+from rag.presets import list_prompt_presets, load_decoding_preset, load_prompt_preset
+from tests.ui.conftest import APP, free_port
+
+PLANTED_KEY = "sk-planted-4f9c2e7d1b"
+LLM_TIMEOUT = 600  # first question loads (and maybe converts) the local model on 2 CPU cores
+
+
+def start(timeout: float = 120) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=timeout)
+    return at.run()
+
+
+def all_text(at: AppTest) -> str:
+    """Every piece of text on the page (values and labels), to grep for leaks."""
+    parts: list[str] = []
+    for node in at._tree.get_elements():  # walks every element, including sidebar and blocks
+        for attr in ("value", "label", "body", "placeholder", "help"):
+            value = getattr(node, attr, None)
+            if isinstance(value, str):
+                parts.append(value)
+        proto = getattr(node, "proto", None)
+        if proto is not None:
+            parts.append(str(proto))
+    return "\n".join(parts)
+
+
+def ask(at: AppTest, question: str, timeout: float = LLM_TIMEOUT) -> AppTest:
+    at.chat_input(key="chat_input").set_value(question)
+    return at.run(timeout=timeout)
+
+
+def assistant_text(at: AppTest) -> str:
+    message = [m for m in at.chat_message if m.name == "assistant"][-1]
+    return "\n".join(md.value for md in message.markdown)
+
+
+def test_first_paint_has_title_sidebar_and_registry_backends(app_env):
+    at = start()
+    assert not at.exception
+    assert "Doc Chat" in at.title[0].value
+    backend = at.selectbox(key="backend")
+    assert len(backend.options) == len(BACKENDS)  # options are labels; one per registry key
+    assert backend.value == "local"
+    for name in BACKENDS:
+        backend.select(name)  # raises when a registry key is not offered
+    assert at.selectbox(key="prompt_preset").options == list_prompt_presets()
+    assert at.chat_input(key="chat_input") is not None
+
+
+def test_switching_backend_enables_remote_fields_and_keeps_key_masked(app_env):
+    at = start()
+    assert at.text_input(key="base_url-local").disabled
+    at.selectbox(key="backend").select("openai").run()
+    assert not at.exception
+    url = at.text_input(key="base_url-openai")
+    key = at.text_input(key="api_key-openai")
+    assert not url.disabled and not key.disabled
+    assert key.proto.type == key.proto.PASSWORD
+
+
+def test_switching_prompt_and_decoding_preset_updates_text_and_sliders(app_env):
+    at = start()
+    at.selectbox(key="prompt_preset").select("few_shot").run()
+    preset = load_prompt_preset("few_shot")
+    assert any(preset.system[:40] in c.value for c in at.code)
+    decoding_box = next(s for s in at.selectbox if s.label == "Decoding preset")
+    decoding_box.select("top_k").run()
+    top_k = load_decoding_preset("top_k")
+    sliders = {s.label: s for s in at.slider}
+    assert sliders["Temperature"].value == pytest.approx(top_k.temperature)
+    assert sliders["Top-k"].value == top_k.top_k
+    assert not sliders["Top-k"].disabled  # sampling is on, and the local backend honours top-k
+
+
+def test_controls_the_backend_cannot_honour_are_disabled_with_the_reason(app_env):
+    from rag.llm import backend_capabilities
+
+    at = start()
+    at.selectbox(key="backend").select("openai").run()
+    decoding_box = next(s for s in at.selectbox if s.label == "Decoding preset")
+    decoding_box.select("top_k").run()
+    caps = backend_capabilities("openai")
+    sliders = {s.label: s for s in at.slider}
+    assert sliders["Top-k"].disabled, caps
+    assert "Not supported" in sliders["Top-k"].help
+
+
+def test_unreachable_openai_server_shows_a_clear_error_without_the_key(app_env, ingested):
+    at = start()
+    at.selectbox(key="backend").select("openai").run()
+    at.text_input(key="model-openai").input("gpt-test")
+    at.text_input(key="base_url-openai").input(f"http://127.0.0.1:{free_port()}/v1")
+    at.text_input(key="api_key-openai").input(PLANTED_KEY).run()
+    at.button(key="test_connection").click().run(timeout=120)
+    assert at.error, "the connection test must report the failure"
+    ask(at, "How often must the Zephyr-9 coffee machine be descaled?", timeout=300)
+    assert not at.exception, [e.value for e in at.exception]
+    errors = [e.value for e in at.error]
+    assert errors, "an unreachable backend must be reported on the page"
+    assert any("openai" in e.lower() or "connect" in e.lower() for e in errors), errors
+    page = "\n".join(errors) + all_text(at).replace(at.text_input(key="api_key-openai").value, "")
+    assert PLANTED_KEY not in page
+    assert "Traceback" not in page
+
+
+def test_unrelated_question_gets_the_not_in_documents_reply(app_env, ingested):
+    at = start()
+    ask(at, "What is the boiling point of liquid nitrogen on Jupiter's moons?")
+    assert not at.exception, [e.value for e in at.exception]
+    assert NOT_IN_DOCUMENTS in assistant_text(at)
+    assert any("declined" in md.value.lower() for md in at.markdown)
+
+
+@pytest.mark.slow
+def test_chat_turn_with_the_local_model_is_answered_cited_and_persisted(app_env, ingested):
+    at = start()
+    ask(at, "How often must the Zephyr-9 coffee machine be descaled?")
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+    reply = assistant_text(at)
+    assert "42" in reply
+    labels = [e.label for e in at.expander]
+    assert any("zephyr" in label.lower() for label in labels), labels
+    path_badges = [md.value for md in at.markdown if "badge[" in md.value]
+    assert path_badges and any(
+        word in path_badges[-1].lower() for word in ("verified", "quoted")
+    ), path_badges
+
+    # A new session (as after a refresh or restart) reopens the chat from the history store.
+    again = start()
+    users = [m for m in again.chat_message if m.name == "user"]
+    assert any("descaled" in md.value for m in users for md in m.markdown)
+    assert "42" in assistant_text(again)
+    assert again.get("download_button")  # export as Markdown is offered
+
+
+def test_script_in_a_document_snippet_is_shown_as_text_not_html():
+    def page() -> None:
+        from rag.chain import Source
+        from ui.sources import render_sources
+
+        snippet = "Log. <script>window.__pwned = 1</script> The lamp is lit at dusk."
+        start = snippet.index("The lamp")
+        render_sources(
+            [Source(1, "d1", "hostile.txt", "hostile.txt", "text", "", 0.9, snippet,
+                    ((start, len(snippet)),), "d1:x:0")],
+            cited=(1,),
+        )
+
+    at = AppTest.from_function(page).run()
+    assert not at.exception
+    html_bodies = [md.value for md in at.markdown if "rag-snippet" in md.value]
+    assert len(html_bodies) == 1
+    body = html_bodies[0]
+    assert "<script" not in body
+    assert "&lt;script&gt;window." in body and "&lt;/script&gt;" in body
+    assert "<mark" in body and "The lamp is lit at dusk.</mark>" in body
