@@ -1,0 +1,84 @@
+"""Ingestion: bytes of a document in, structural units and token-sized chunks out.
+
+Public API: :func:`parse_file`, :func:`parse_bytes`, :func:`chunk_units`, :func:`detect_format`,
+:class:`ParsedFile`, :class:`ParseLimits`, :class:`IngestError`, ``SUPPORTED_EXTENSIONS``.
+Every bad input raises :class:`IngestError` naming the file and the reason.
+
+The parser libraries (pdfium, lxml, the text splitter) are imported on first use, not here:
+``rag`` imports ``ingest.errors`` everywhere and should not pay ~1 s for them.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ingest.errors import IngestError
+from ingest.limits import ParseLimits, check_size
+
+if TYPE_CHECKING:
+    from ingest.chunking import chunk_units
+    from ingest.parsed import ParsedFile
+    from ingest.registry import SUPPORTED_EXTENSIONS, detect_format
+
+__all__ = [
+    "SUPPORTED_EXTENSIONS",
+    "IngestError",
+    "ParseLimits",
+    "ParsedFile",
+    "chunk_units",
+    "detect_format",
+    "parse_bytes",
+    "parse_file",
+]
+
+_LAZY = {
+    "chunk_units": "ingest.chunking",
+    "ParsedFile": "ingest.parsed",
+    "SUPPORTED_EXTENSIONS": "ingest.registry",
+    "detect_format": "ingest.registry",
+}
+_SNIFF_BYTES = 2048
+_DESCRIPTION_OF = {"pdf": "PDF", "html": "HTML", "xml": "XML", "json": "JSON", "jsonl": "JSON"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'ingest' has no attribute {name!r}")
+
+
+def parse_bytes(data: bytes, name: str, limits: ParseLimits | None = None) -> ParsedFile:
+    """Parse a file's content; ``name`` is only a display name (never opened as a path)."""
+    from ingest.registry import PARSERS, describe_content, detect_format, extension_of
+
+    limits = limits or ParseLimits()
+    check_size(len(data), name, limits)
+    head = data[:_SNIFF_BYTES]
+    file_format = detect_format(name, head)
+    try:
+        return PARSERS[file_format](data, name, limits)
+    except IngestError as exc:
+        looks_like = describe_content(head)
+        expected = _DESCRIPTION_OF.get(file_format)
+        # Only a structured format can disagree with content; binary data keeps its own error.
+        if expected and looks_like not in (expected, "binary data"):
+            raise IngestError(
+                name,
+                f"content does not match extension {extension_of(name) or '(none)'} "
+                f"(looks like {looks_like})",
+            ) from exc
+        raise
+
+
+def parse_file(path: Path, limits: ParseLimits | None = None) -> ParsedFile:
+    """Parse a file on disk; the size limit is checked before anything is read."""
+    limits = limits or ParseLimits()
+    path = Path(path)
+    try:
+        check_size(path.stat().st_size, path.name, limits)
+        data = path.read_bytes()
+    except OSError as exc:
+        raise IngestError(path.name, f"cannot read file: {exc.strerror or exc}") from exc
+    return parse_bytes(data, path.name, limits)

@@ -1,0 +1,124 @@
+"""JSON and JSON Lines: records become units addressed by RFC 6901 JSON pointers.
+
+Which parts become units:
+- an array of objects/arrays (at the top or under a key): one unit per element, "/items/3";
+- an object: its scalar fields (and lists of scalars) form one unit at the object's pointer,
+  each nested object is visited the same way, each nested array is an array of records;
+- JSON Lines: one unit per non-blank line, pointer "/<0-based line index>", metadata ``line``.
+Text is "key: value" lines with nested paths dotted ("address.city: Oslo"). Module name ends in
+an underscore so it cannot shadow the standard library's ``json``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from langchain_core.documents import Document
+
+from ingest.errors import IngestError
+from ingest.json_load import decode_json_text, load_json
+from ingest.limits import Deadline, ParseLimits, check_size
+from ingest.parsed import ParsedFile, display_stem, make_unit
+
+_NO_TEXT = "valid JSON but no text to index (only nulls, empty strings or empty containers)"
+
+
+def escape_pointer_token(key: str) -> str:
+    return key.replace("~", "~0").replace("/", "~1")
+
+
+def _is_container(value: Any) -> bool:
+    return isinstance(value, dict | list)
+
+
+def _is_scalar_list(value: Any) -> bool:
+    return isinstance(value, list) and not any(_is_container(item) for item in value)
+
+
+def _scalar_text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value).replace("\0", "")
+
+
+def render_record(value: Any) -> str:
+    """A JSON value as readable "path: value" lines, without recursion."""
+    lines: list[str] = []
+    stack: list[tuple[str, Any]] = [("", value)]
+    while stack:
+        path, item = stack.pop()
+        if isinstance(item, dict):
+            children = [(f"{path}.{key}" if path else str(key), v) for key, v in item.items()]
+            stack.extend(reversed(children))
+        elif isinstance(item, list) and not _is_scalar_list(item):
+            children = [(f"{path}.{index}" if path else str(index), v) for index, v in
+                        enumerate(item)]
+            stack.extend(reversed(children))
+        else:
+            if isinstance(item, list):
+                text = ", ".join(t for t in map(_scalar_text, item) if t)
+            else:
+                text = _scalar_text(item)
+            if text:
+                lines.append(f"{path.replace(chr(0), '')}: {text}" if path else text)
+    return "\n".join(lines)
+
+
+def json_units(value: Any, deadline: Deadline) -> list[Document]:
+    units: list[Document] = []
+
+    def add(pointer: str, text: str) -> None:
+        if text:
+            units.append(make_unit(text, pointer, pointer=pointer))
+            if len(units) % 1000 == 0:
+                deadline.check()
+
+    stack: list[tuple[str, Any]] = [("", value)]
+    while stack:
+        pointer, item = stack.pop()
+        if isinstance(item, dict):
+            own = {k: v for k, v in item.items() if not _is_container(v) or _is_scalar_list(v)}
+            add(pointer, render_record(own))
+            nested = [(f"{pointer}/{escape_pointer_token(k)}", v) for k, v in item.items()
+                      if k not in own]
+            stack.extend(reversed(nested))
+        elif isinstance(item, list) and not _is_scalar_list(item):
+            add(pointer, render_record([v for v in item if not _is_container(v)]))
+            for index, record in enumerate(item):
+                if _is_container(record):
+                    add(f"{pointer}/{index}", render_record(record))
+        else:
+            add(pointer, render_record(item))
+    return units
+
+
+def parse_json(data: bytes, name: str, limits: ParseLimits) -> ParsedFile:
+    """Units: records / objects of one JSON document; metadata and locator ``pointer``."""
+    check_size(len(data), name, limits)
+    deadline = Deadline(name, limits)
+    value = load_json(decode_json_text(data, name), name, limits)
+    units = json_units(value, deadline)
+    if not units:
+        raise IngestError(name, _NO_TEXT)
+    return ParsedFile(format="json", title=display_stem(name), units=units)
+
+
+def parse_jsonl(data: bytes, name: str, limits: ParseLimits) -> ParsedFile:
+    """Units: one per non-blank line; ``pointer`` "/<0-based index>", ``line`` 1-based."""
+    check_size(len(data), name, limits)
+    deadline = Deadline(name, limits)
+    units = []
+    for index, line in enumerate(decode_json_text(data, name).split("\n")):
+        if not line.strip():
+            continue
+        if index % 1000 == 0:
+            deadline.check()
+        text = render_record(load_json(line, name, limits, line=index + 1))
+        if text:
+            pointer = f"/{index}"
+            units.append(make_unit(text, pointer, pointer=pointer, line=index + 1))
+    if not units:
+        raise IngestError(name, _NO_TEXT)
+    return ParsedFile(format="jsonl", title=display_stem(name), units=units)

@@ -1,0 +1,47 @@
+"""The result of parsing one file, and helpers every parser shares."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from langchain_core.documents import Document
+
+from ingest.limits import ParseLimits
+
+_SEPARATORS = re.compile(r"[/\\]")
+_BLANK_RUNS = re.compile(r"\n{3,}")
+_SPACE_RUNS = re.compile(r"[ \t\f\v\u00a0]+")
+
+
+@dataclass(frozen=True)
+class ParsedFile:
+    """One parsed file: its format key, a title and its structural units (pages, sections...).
+
+    Each unit is a ``Document`` whose metadata holds ``locator`` plus the format's own keys.
+    """
+
+    format: str
+    title: str
+    units: list[Document]
+
+
+Parser = Callable[[bytes, str, ParseLimits], ParsedFile]
+
+
+def display_stem(name: str) -> str:
+    """The file's stem for use as a fallback title; ``name`` is a display name, not a path."""
+    last = _SEPARATORS.split(name)[-1]
+    stem, dot, _ = last.rpartition(".")
+    return (stem if dot and stem else last) or name
+
+
+def make_unit(text: str, locator: str, **metadata: str | int | float | bool) -> Document:
+    return Document(page_content=text, metadata={"locator": locator, **metadata})
+
+
+def tidy_text(text: str) -> str:
+    """Collapse runs of spaces, strip each line, keep at most one blank line in a row."""
+    lines = (_SPACE_RUNS.sub(" ", line).strip() for line in text.split("\n"))
+    return _BLANK_RUNS.sub("\n\n", "\n".join(lines)).strip()

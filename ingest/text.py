@@ -1,0 +1,111 @@
+"""Plain text and Markdown.
+
+Plain text is one unit (the chunker splits it at blank lines first, then lines, sentences).
+Markdown gets one unit per heading section; ATX ("## Linux") and setext (underlined) headings
+build the ``section`` path "Install > Linux" as HTML does. Fenced code is kept verbatim and
+"#" lines inside a fence are code, not headings. YAML front matter stays in the first unit.
+"""
+
+from __future__ import annotations
+
+import re
+
+from ingest.errors import IngestError
+from ingest.limits import ParseLimits, check_size
+from ingest.parsed import ParsedFile, display_stem, make_unit, tidy_text
+from ingest.textcodec import decode_text
+
+_ATX = re.compile(r"^ {0,3}(#{1,6})(?:[ \t]+(.*?))?(?:[ \t]+#+)?[ \t]*$")
+_SETEXT = re.compile(r"^ {0,3}(=+|-+)[ \t]*$")
+_FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
+_NO_TEXT = "no text to index (the file is blank)"
+
+
+def parse_text(data: bytes, name: str, limits: ParseLimits) -> ParsedFile:
+    """One unit with ``section`` "" and locator ""."""
+    check_size(len(data), name, limits)
+    text = tidy_text(decode_text(data, name))
+    if not text:
+        raise IngestError(name, _NO_TEXT)
+    unit = make_unit(text, "", section="")
+    return ParsedFile(format="text", title=display_stem(name), units=[unit])
+
+
+class _MarkdownSections:
+    def __init__(self) -> None:
+        self.units: list = []
+        self.path: list[tuple[int, str]] = []
+        self.lines: list[str] = []
+        self.first_h1 = ""
+
+    def flush(self) -> None:
+        text = "\n".join(self.lines).strip("\n")
+        heading = self.path[-1][1] if self.path else ""
+        self.lines = []
+        if not text.strip() or text.strip() == heading:
+            return  # a heading with nothing under it before the next heading
+        section = " > ".join(title for _, title in self.path)
+        self.units.append(make_unit(text, section, section=section))
+
+    def heading(self, level: int, title: str) -> None:
+        self.flush()
+        while self.path and self.path[-1][0] >= level:
+            self.path.pop()
+        self.path.append((level, title))
+        self.lines.append(title)
+        if level == 1 and not self.first_h1:
+            self.first_h1 = title
+
+
+def _front_matter_end(lines: list[str]) -> int:
+    if lines and lines[0].strip() == "---":
+        for index in range(1, len(lines)):
+            if lines[index].strip() in ("---", "..."):
+                return index + 1
+    return 0
+
+
+def parse_markdown(data: bytes, name: str, limits: ParseLimits) -> ParsedFile:
+    """Units: one per heading section; metadata ``section``; locator = the section path."""
+    check_size(len(data), name, limits)
+    lines = decode_text(data, name).split("\n")
+    sections = _MarkdownSections()
+    start = _front_matter_end(lines)
+    sections.lines.extend(lines[:start])
+    fence = ""
+    for index in range(start, len(lines)):
+        line = lines[index]
+        opener = _FENCE.match(line)
+        if fence:
+            if opener and opener.group(1)[0] == fence[0] and len(opener.group(1)) >= len(fence):
+                fence = ""
+            sections.lines.append(line)
+            continue
+        if opener:
+            fence = opener.group(1)
+            sections.lines.append(line)
+            continue
+        atx = _ATX.match(line)
+        if atx and (atx.group(2) or "").strip():
+            sections.heading(len(atx.group(1)), atx.group(2).strip())
+            continue
+        previous = sections.lines[-1] if sections.lines else ""
+        setext = _SETEXT.match(line)
+        if setext and previous.strip() and not _FENCE.match(previous) and _is_paragraph_line(
+            previous
+        ):
+            sections.lines.pop()
+            sections.heading(1 if setext.group(1)[0] == "=" else 2, previous.strip())
+            continue
+        sections.lines.append(line)
+    sections.flush()
+    if not sections.units:
+        raise IngestError(name, _NO_TEXT)
+    title = sections.first_h1 or display_stem(name)
+    return ParsedFile(format="markdown", title=title, units=sections.units)
+
+
+def _is_paragraph_line(line: str) -> bool:
+    """A setext underline only makes a heading of a plain paragraph line (not a list item)."""
+    stripped = line.strip()
+    return not (stripped.startswith(("- ", "* ", "+ ", ">", "|")) or _SETEXT.match(line))

@@ -1,0 +1,154 @@
+"""XML: record elements become units addressed by an XPath like "/catalog/book[2]".
+
+Safety: lxml with entity resolution, DTD loading and network access all off, and no huge-tree
+mode (libxml2 then caps depth and text node size). Any entity *declaration* is refused before
+the tree is used: internal ones enable billion-laughs expansion, external ones read files or
+URLs (XXE). Nothing is expanded, read or fetched either way.
+
+Units: an element whose children are all leaves is one record ("tag: text" lines, attributes
+as "@attr: value", a leaf's attributes as "tag/@attr: value"). An element with mixed children
+gets a unit for its own text, attributes and leaf children; its non-leaf children are visited
+the same way. A root without children is one unit. Names are local names (namespaces dropped).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+
+from lxml import etree
+
+from ingest.errors import IngestError
+from ingest.limits import Deadline, ParseLimits, check_size
+from ingest.parsed import ParsedFile, display_stem, make_unit
+from ingest.textcodec import bom_encoding
+
+_SPACE = re.compile(r"\s+")
+
+
+def _secure_parser() -> etree.XMLParser:
+    return etree.XMLParser(
+        resolve_entities=False,
+        no_network=True,
+        load_dtd=False,
+        dtd_validation=False,
+        huge_tree=False,
+        remove_comments=True,
+        remove_pis=True,
+    )
+
+
+def _refuse_entities(tree: etree._ElementTree, name: str) -> None:
+    dtd = tree.docinfo.internalDTD
+    declared = list(dtd.iterentities()) if dtd is not None else []
+    external = [entity for entity in declared if entity.system_url]
+    if external:
+        raise IngestError(
+            name,
+            f"external entity refused ({external[0].name} -> {external[0].system_url}): "
+            "XML external entities are never read or fetched",
+        )
+    if declared:
+        raise IngestError(
+            name,
+            f"entity expansion refused (the DTD declares entity '{declared[0].name}'): "
+            "entity declarations enable billion-laughs attacks",
+        )
+
+
+def _local(name: str) -> str:
+    return etree.QName(name).localname if name.startswith("{") else name
+
+
+def _clean(text: str | None) -> str:
+    return _SPACE.sub(" ", text).strip() if text else ""
+
+
+def _is_element(node: etree._Element) -> bool:
+    return isinstance(node.tag, str)  # not an unresolved entity reference
+
+
+def _children(element: etree._Element) -> list[etree._Element]:
+    return [child for child in element if _is_element(child)]
+
+
+def _attribute_lines(element: etree._Element, prefix: str = "") -> list[str]:
+    return [f"{prefix}@{_local(key)}: {_clean(value)}" for key, value in element.attrib.items()
+            if _clean(value)]
+
+
+def _unit_text(element: etree._Element, limits: ParseLimits, name: str) -> str:
+    """Own attributes and text, leaf children as "tag: text", text between children."""
+    lines = _attribute_lines(element)
+    for raw in [element.text, *(c.tail for c in element), *(c.text for c in element)]:
+        if raw and len(raw) > limits.max_string_chars:
+            raise IngestError(name, f"an XML text node is longer than the limit of "
+                                    f"{limits.max_string_chars:,} characters")
+    if _clean(element.text):
+        lines.append(_clean(element.text))
+    for child in element:
+        if _is_element(child) and not _children(child):
+            tag = _local(child.tag)
+            if _clean(child.text):
+                lines.append(f"{tag}: {_clean(child.text)}")
+            lines.extend(_attribute_lines(child, prefix=f"{tag}/"))
+        if _clean(child.tail):
+            lines.append(_clean(child.tail))
+    return "\n".join(lines)
+
+
+def _child_paths(parent_path: str, children: list[etree._Element]) -> list[str]:
+    """XPath steps with a 1-based position only where siblings share the local name."""
+    names = [_local(child.tag) for child in children]
+    totals = Counter(names)
+    seen: Counter[str] = Counter()
+    paths = []
+    for tag in names:
+        seen[tag] += 1
+        step = f"{tag}[{seen[tag]}]" if totals[tag] > 1 else tag
+        paths.append(f"{parent_path}/{step}")
+    return paths
+
+
+def xml_units(root: etree._Element, name: str, limits: ParseLimits, deadline: Deadline) -> list:
+    units = []
+    stack = [(root, f"/{_local(root.tag)}")]
+    while stack:
+        element, path = stack.pop()
+        text = _unit_text(element, limits, name)
+        if text:
+            units.append(make_unit(text, path, xpath=path))
+            if len(units) % 1000 == 0:
+                deadline.check()
+        children = _children(element)
+        branches = [
+            (child, child_path)
+            for child, child_path in zip(children, _child_paths(path, children), strict=True)
+            if _children(child)
+        ]
+        stack.extend(reversed(branches))
+    return units
+
+
+def parse_xml(data: bytes, name: str, limits: ParseLimits) -> ParsedFile:
+    """Units: record elements; metadata and locator ``xpath`` ("/catalog/book[2]")."""
+    check_size(len(data), name, limits)
+    deadline = Deadline(name, limits)
+    if bom_encoding(data)[0] is None and b"\0" in data:
+        raise IngestError(name, "binary or non-text content (NUL bytes)")
+    try:
+        root = etree.fromstring(data, parser=_secure_parser())
+    except etree.XMLSyntaxError as exc:
+        if "Excessive depth" in str(exc.msg):
+            raise IngestError(name, "XML nesting is deeper than 256 levels") from exc
+        where = f"line {exc.lineno}, column {exc.offset}" if exc.lineno else "start"
+        raise IngestError(name, f"not well-formed XML at {where}: {exc.msg}") from exc
+    if root is None:
+        raise IngestError(name, "not well-formed XML: no root element")
+    _refuse_entities(root.getroottree(), name)
+    units = xml_units(root, name, limits, deadline)
+    if not units:
+        raise IngestError(name, "no text to index (XML has no text or attribute values)")
+    title_nodes = root.xpath("/*/*[local-name()='title']")
+    title = _clean(title_nodes[0].text) if title_nodes else ""
+    return ParsedFile(format="xml", title=title or display_stem(name), units=units)

@@ -1,0 +1,97 @@
+"""Regenerate the binary and encoding test fixtures in tests/data/.
+
+Run: .venv/bin/python tests/data/make_test_files.py
+PDFs are written with reportlab in invariant mode (no timestamps / random ids), so the
+output is byte-for-byte reproducible; the generated files are committed.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+from PIL import Image
+from pypdf import PdfReader, PdfWriter
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.utils import ImageReader
+from reportlab.pdfgen import canvas
+
+HERE = Path(__file__).resolve().parent
+
+SAMPLE_PAGES = [
+    ["Time Machine Manual", "Chapter one explains the dashboard and the date display."],
+    ["Power requirements", "The flux capacitor needs 1.21 gigawatts to operate."],
+    [],  # a blank page: no text layer on this page, must be skipped
+    ["Safety", "Never exceed 88 miles per hour in a parking lot."],
+]
+
+
+def _pdf(pages: list[list[str]], title: str | None) -> bytes:
+    buffer = io.BytesIO()
+    pdf = canvas.Canvas(buffer, pagesize=A4, invariant=1)
+    if title:
+        pdf.setTitle(title)
+    for lines in pages:
+        y = 780
+        for line in lines:
+            pdf.drawString(72, y, line)
+            y -= 20
+        pdf.showPage()
+    pdf.save()
+    return buffer.getvalue()
+
+
+def _image_only_pdf() -> bytes:
+    image = Image.new("RGB", (200, 60), "white")
+    for x in range(20, 180):  # a dark bar: pixels only, no text layer
+        for y in range(25, 35):
+            image.putpixel((x, y), (0, 0, 0))
+    buffer = io.BytesIO()
+    pdf = canvas.Canvas(buffer, pagesize=A4, invariant=1)
+    pdf.drawImage(ImageReader(image), 72, 600, width=400, height=120)
+    pdf.showPage()
+    pdf.save()
+    return buffer.getvalue()
+
+
+def _encrypted(data: bytes, user_password: str) -> bytes:
+    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(data)))
+    # RC4-128: pypdf does it natively (AES would need the cryptography package).
+    writer.encrypt(user_password=user_password, owner_password="owner-secret", algorithm="RC4-128")
+    buffer = io.BytesIO()
+    writer.write(buffer)
+    return buffer.getvalue()
+
+
+def main() -> None:
+    sample = _pdf(SAMPLE_PAGES, title="Time Machine Manual")
+    files = {
+        "sample.pdf": sample,
+        "untitled.pdf": _pdf([["A page without a title in its metadata."]], title=None),
+        "image_only.pdf": _image_only_pdf(),
+        "truncated.pdf": sample[: len(sample) // 3],
+        "encrypted_empty_password.pdf": _encrypted(sample, user_password=""),
+        "encrypted_password.pdf": _encrypted(sample, user_password="s3cret"),
+        # Latin-1/cp1252 HTML with no charset declaration: must fall back, not crash.
+        "cp1252.html": (
+            "<html><head><title>Caf\u00e9 menu</title></head><body>"
+            "<h1>Caf\u00e9</h1><p>Cr\u00e8me br\u00fbl\u00e9e for \u20ac5</p></body></html>"
+        ).encode("cp1252"),
+        # UTF-8 page with one paragraph pasted in from a cp1252 editor.
+        "mixed_encoding.html": (
+            "<html><head><meta charset='utf-8'><title>Mixed</title></head><body><h1>Mixed</h1>"
+            "<p>UTF-8 part: na\u00efve r\u00e9sum\u00e9</p>".encode()
+            + "<p>cp1252 part: fa\u00e7ade \u201cquoted\u201d</p>".encode("cp1252")
+            + b"</body></html>"
+        ),
+        "utf16_bom.json": '{"greeting": "h\u00e9llo w\u00f6rld"}'.encode("utf-16"),
+        "latin1.json": '{"name": "Jos\u00e9"}'.encode("latin-1"),
+        "binary_junk.txt": bytes(range(256)) * 4,
+        "pdf_named.json": sample,
+    }
+    for file_name, content in files.items():
+        (HERE / file_name).write_bytes(content)
+
+
+if __name__ == "__main__":
+    main()
