@@ -1,0 +1,123 @@
+"""OpenAI-protocol backend: OpenAI itself or any compatible server (vLLM, transformers serve...).
+
+LangChain's ChatOpenAI does the protocol; the subclass only turns failures into BackendError
+with a clear reason (and no API key) and notices a stream that ends without a finish reason.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+from langchain_core.outputs import ChatGenerationChunk, ChatResult
+from langchain_openai import ChatOpenAI
+
+from rag.errors import ConfigError
+from rag.llm.errors import finished_stream, wrap_backend_errors
+from rag.presets import DecodingPreset
+from rag.settings import Settings
+
+OPENAI_DEFAULT_URL = "https://api.openai.com/v1"
+# Local OpenAI-compatible servers need no key, but the client insists on one.
+NO_KEY_PLACEHOLDER = "EMPTY"
+
+UNSUPPORTED = {
+    "top_k": "the OpenAI chat-completions API has no top_k parameter",
+    "repetition_penalty": "the OpenAI API has no repetition_penalty (its frequency_penalty "
+    "is a different, additive penalty, so it is not substituted)",
+}
+
+
+class GuardedChatOpenAI(ChatOpenAI):
+    """ChatOpenAI whose failures are BackendError("openai backend: <reason>")."""
+
+    def _guard(self) -> Any:
+        key = self.openai_api_key.get_secret_value() if self.openai_api_key else None
+        timeout = self.request_timeout if isinstance(self.request_timeout, int | float) else 60
+        return wrap_backend_errors(
+            "openai", self.endpoint_url, timeout=float(timeout), secrets=[key]
+        )
+
+    @property
+    def endpoint_url(self) -> str:
+        return self.openai_api_base or OPENAI_DEFAULT_URL
+
+    def with_decoding(self, decoding: DecodingPreset) -> GuardedChatOpenAI:
+        return self.model_copy(update=decoding_params(decoding))
+
+    def _generate(self, *args: Any, **kwargs: Any) -> ChatResult:
+        with self._guard():
+            return super()._generate(*args, **kwargs)
+
+    def _stream(self, *args: Any, **kwargs: Any) -> Iterator[ChatGenerationChunk]:
+        with self._guard():
+            yield from finished_stream(super()._stream(*args, **kwargs), self.endpoint_url)
+
+    async def _agenerate(self, *args: Any, **kwargs: Any) -> ChatResult:
+        with self._guard():
+            return await super()._agenerate(*args, **kwargs)
+
+    async def _astream(self, *args: Any, **kwargs: Any) -> AsyncIterator[ChatGenerationChunk]:
+        with self._guard():
+            finished = False
+            async for chunk in super()._astream(*args, **kwargs):
+                info = chunk.generation_info or {}
+                finished = finished or bool(info.get("finish_reason"))
+                yield chunk
+            if not finished:
+                list(finished_stream([], self.endpoint_url))  # raises the cut-stream error
+
+
+def decoding_params(decoding: DecodingPreset) -> dict[str, Any]:
+    """ChatOpenAI fields for a decoding preset (top_k / repetition_penalty have no field)."""
+    return {
+        "temperature": decoding.temperature,
+        "top_p": decoding.top_p,
+        "max_tokens": decoding.max_new_tokens,
+        "seed": decoding.seed,
+    }
+
+
+def api_key_of(settings: Settings) -> str | None:
+    if settings.llm.api_key is not None:
+        return settings.llm.api_key.get_secret_value()
+    return os.environ.get("OPENAI_API_KEY")
+
+
+def make_openai_chat_model(settings: Settings, decoding: DecodingPreset) -> GuardedChatOpenAI:
+    """The ``openai`` backend factory."""
+    llm = settings.llm
+    if not llm.model:
+        raise ConfigError("the openai backend needs llm.model (the model name on the server)")
+    key = api_key_of(settings)
+    if key is None and llm.base_url is None:
+        raise ConfigError("the openai backend needs llm.api_key (or OPENAI_API_KEY)")
+    return GuardedChatOpenAI(
+        model=llm.model,
+        api_key=key or NO_KEY_PLACEHOLDER,
+        base_url=llm.base_url,
+        timeout=llm.timeout_s,
+        max_retries=llm.max_retries,
+        streaming=True,
+        **decoding_params(decoding),
+    )
+
+
+def check_openai_connection(settings: Settings, timeout: float) -> str:
+    """List the server's models: proves the URL, the key and (when listed) the model name."""
+    import openai
+
+    llm = settings.llm
+    key = api_key_of(settings)
+    url = llm.base_url or OPENAI_DEFAULT_URL
+    with wrap_backend_errors("openai", url, timeout=timeout, secrets=[key]):
+        client = openai.OpenAI(
+            api_key=key or NO_KEY_PLACEHOLDER, base_url=url, timeout=timeout, max_retries=0
+        )
+        ids = [m.id for m in client.models.list()]
+    found = "" if not llm.model else (
+        f"; model {llm.model!r} is available" if llm.model in ids
+        else f"; model {llm.model!r} is not in its list"
+    )
+    return f"connected to {url}: {len(ids)} model(s){found}"
