@@ -10,6 +10,7 @@ always pass vectors they computed themselves.
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Callable
 from typing import Any, Protocol
@@ -28,6 +29,9 @@ EMBEDDING_MODEL_KEY = "embedding_model"
 REGISTRY_SUFFIX = "__docs"
 
 StoreFactory = Callable[[StoreSettings], ClientAPI]
+# Chroma's name rule (3-512 characters), checked first so the user reads the rule rather than
+# a backend message; capped at 200 so the registry companion's name fits too.
+_NAME_RULE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{1,198}[A-Za-z0-9]")
 
 
 class NamedEmbeddings(Protocol):
@@ -109,8 +113,19 @@ def collection_metadata(embeddings: NamedEmbeddings) -> dict[str, Any]:
     return {"hnsw:space": "cosine", EMBEDDING_MODEL_KEY: embeddings.model_name}
 
 
+def check_collection_name(name: str) -> str:
+    """``name`` if Chroma accepts it (and its registry companion), else ConfigError."""
+    if not _NAME_RULE.fullmatch(name) or ".." in name:
+        raise ConfigError(
+            f"invalid collection name {name!r}: use 3 to 200 letters, digits, '.', '_' or "
+            "'-', starting and ending with a letter or digit"
+        )
+    return name
+
+
 def open_collection(client: ClientAPI, name: str, embeddings: NamedEmbeddings) -> Collection:
     """The collection ``name``, created when missing; refuses one built by another model."""
+    check_collection_name(name)
     try:
         collection = client.get_collection(name, embedding_function=None)  # type: ignore[arg-type]
     except NotFoundError:
@@ -128,6 +143,7 @@ def open_collection(client: ClientAPI, name: str, embeddings: NamedEmbeddings) -
 
 def create_collection(client: ClientAPI, name: str, embeddings: NamedEmbeddings) -> Collection:
     """A new collection for vectors of ``embeddings`` (cosine space, model recorded)."""
+    check_collection_name(name)
     try:
         return client.create_collection(
             name,
@@ -135,8 +151,6 @@ def create_collection(client: ClientAPI, name: str, embeddings: NamedEmbeddings)
             embedding_function=None,  # type: ignore[arg-type]
             get_or_create=True,  # another process may have created it a moment ago
         )
-    except ValueError as exc:  # chromadb's name rules (3+ chars, [a-zA-Z0-9._-], ...)
-        raise ConfigError(f"invalid collection name {name!r}: {exc}") from exc
     except Exception as exc:
         raise StoreError(f"cannot create collection {name!r}: {exc}") from exc
 

@@ -1,0 +1,28 @@
+"""Session-wide test setup: offline, no telemetry, and one real embedding model for all tests."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+# Set before anything imports transformers/chromadb: nothing in a test run may reach a model
+# hub or send telemetry, whatever the developer's shell has exported.
+OFFLINE_ENV = {
+    "HF_HUB_OFFLINE": "1",
+    "TRANSFORMERS_OFFLINE": "1",
+    "ANONYMIZED_TELEMETRY": "False",
+    "TOKENIZERS_PARALLELISM": "false",
+}
+os.environ.update(OFFLINE_ENV)
+
+
+@pytest.fixture(scope="session")
+def embeddings():
+    """The packaged all-MiniLM-L6-v2 (real model), loaded once and shared by every test."""
+    from rag.embeddings import get_embeddings
+    from rag.settings import EmbeddingSettings, Settings
+
+    model = get_embeddings(Settings(embedding=EmbeddingSettings()))
+    model.embed_query("warm-up")  # load now, so the first test's timing is not the load
+    return model
