@@ -94,7 +94,7 @@ class AnswerSummary:
             "citations ok": self.citation_correctness,
             "EM": self.exact_match,
             "F1": self.f1,
-            "p50 s": round(self.p50_seconds, 2),
+            "p50 s": self.p50_seconds,
             "gen/quote/decl": "/".join(
                 str(self.paths.get(p, 0)) for p in ("generated", "quoted", "declined")
             ),

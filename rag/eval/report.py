@@ -14,21 +14,30 @@ from pathlib import Path
 from typing import Any
 
 
-def format_cell(value: Any) -> str:
+def format_cell(value: Any, digits: int = 3) -> str:
     if value is None:
         return "-"
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, float):
-        return "-" if math.isnan(value) else f"{value:.3f}"
+        return "-" if math.isnan(value) else f"{value:.{digits}f}"
     return str(value)
 
 
 def format_table(
-    rows: Sequence[Mapping[str, Any]], columns: Sequence[str], title: str = ""
+    rows: Sequence[Mapping[str, Any]],
+    columns: Sequence[str],
+    title: str = "",
+    digits: Mapping[str, int] | None = None,
 ) -> str:
-    """An aligned plain-text table; text columns left-aligned, numbers right-aligned."""
-    cells = [[format_cell(row.get(col)) for col in columns] for row in rows]
+    """An aligned plain-text table; text columns left-aligned, numbers right-aligned.
+
+    Floats get 3 decimals unless ``digits`` names another count for their column.
+    """
+    digits = digits or {}
+    cells = [
+        [format_cell(row.get(col), digits.get(col, 3)) for col in columns] for row in rows
+    ]
     widths = [
         max([len(col), *(len(r[i]) for r in cells)]) for i, col in enumerate(columns)
     ]

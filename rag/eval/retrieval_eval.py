@@ -73,8 +73,8 @@ class ModeSummary:
             "Hit@5": self.hit_at_5,
             "MRR@10": self.mrr_at_10,
             "nDCG@10": self.ndcg_at_10,
-            "p50 ms": round(self.p50_ms, 1),
-            "p95 ms": round(self.p95_ms, 1),
+            "p50 ms": self.p50_ms,
+            "p95 ms": self.p95_ms,
         }
 
 
