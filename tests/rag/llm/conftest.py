@@ -14,7 +14,6 @@ from tests.servers.openai_stub import OpenAIStub
 from tests.servers.tgi_stub import TGIStub
 
 
-
 @pytest.fixture
 def openai_server() -> Iterator[OpenAIStub]:
     with OpenAIStub(api_key=SECRET_KEY) as server:
