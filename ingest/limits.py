@@ -40,8 +40,14 @@ def check_size(size: int, name: str, limits: ParseLimits) -> None:
         raise IngestError(name, "empty file")
     if size > limits.max_bytes:
         raise IngestError(
-            name, f"file is {size / _MB:.1f} MB, limit is {limits.max_bytes / _MB:g} MB"
+            name, f"file is {_megabytes(size)} MB, limit is {_megabytes(limits.max_bytes)} MB"
         )
+
+
+def _megabytes(size: int) -> str:
+    # One decimal for real files; small limits (tests, tight configs) keep 2 significant digits.
+    megabytes = size / _MB
+    return f"{megabytes:.1f}".removesuffix(".0") if megabytes >= 1 else f"{megabytes:.2g}"
 
 
 class Deadline:

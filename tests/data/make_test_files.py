@@ -29,8 +29,8 @@ SAMPLE_PAGES = [
 def _pdf(pages: list[list[str]], title: str | None) -> bytes:
     buffer = io.BytesIO()
     pdf = canvas.Canvas(buffer, pagesize=A4, invariant=1)
-    if title:
-        pdf.setTitle(title)
+    # reportlab writes Title "untitled" unless told otherwise; "" leaves the title empty.
+    pdf.setTitle(title or "")
     for lines in pages:
         y = 780
         for line in lines:
@@ -67,7 +67,7 @@ def main() -> None:
     sample = _pdf(SAMPLE_PAGES, title="Time Machine Manual")
     files = {
         "sample.pdf": sample,
-        "untitled.pdf": _pdf([["A page without a title in its metadata."]], title=None),
+        "no_title.pdf": _pdf([["A page without a title in its metadata."]], title=None),
         "image_only.pdf": _image_only_pdf(),
         "truncated.pdf": sample[: len(sample) // 3],
         "encrypted_empty_password.pdf": _encrypted(sample, user_password=""),

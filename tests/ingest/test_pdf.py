@@ -1,0 +1,76 @@
+"""PDF pages become units with exact page locators; unreadable PDFs fail clearly."""
+
+import pytest
+
+from ingest import IngestError, ParseLimits, chunk_units, parse_file
+from ingest.pdf import parse_pdf
+from tests.ingest.conftest import read
+
+
+def test_one_unit_per_page_with_text_and_exact_locators(data_dir):
+    parsed = parse_file(data_dir / "sample.pdf")
+    assert parsed.format == "pdf"
+    assert [unit.metadata["page"] for unit in parsed.units] == [1, 2, 4]  # page 3 is blank
+    assert [unit.metadata["locator"] for unit in parsed.units] == ["page 1", "page 2", "page 4"]
+    page_two = parsed.units[1]
+    assert "The flux capacitor needs 1.21 gigawatts to operate." in page_two.page_content
+    assert "flux" not in parsed.units[0].page_content
+
+
+def test_chunk_of_page_two_says_page_two(data_dir):
+    parsed = parse_file(data_dir / "sample.pdf")
+    chunks = chunk_units(
+        parsed, source="sample.pdf", doc_id="d1", length_function=lambda t: len(t.split()),
+        chunk_tokens=50, overlap_tokens=5,
+    )
+    flux = [chunk for chunk in chunks if "gigawatts" in chunk.page_content]
+    assert len(flux) == 1
+    assert flux[0].metadata["page"] == 2
+    assert flux[0].metadata["locator"] == "page 2"
+
+
+def test_title_from_metadata_else_file_stem(data_dir):
+    assert parse_file(data_dir / "sample.pdf").title == "Time Machine Manual"
+    assert parse_file(data_dir / "no_title.pdf").title == "no_title"
+
+
+def test_display_name_is_not_a_path(limits):
+    parsed = parse_pdf(read("no_title.pdf"), "../../etc/secret report.pdf", limits)
+    assert parsed.title == "secret report"
+
+
+def test_encrypted_with_empty_user_password_opens(data_dir):
+    parsed = parse_file(data_dir / "encrypted_empty_password.pdf")
+    assert parsed.units[1].metadata["page"] == 2
+    assert "1.21 gigawatts" in parsed.units[1].page_content
+
+
+def test_encrypted_with_a_real_password_is_refused(data_dir):
+    with pytest.raises(IngestError) as caught:
+        parse_file(data_dir / "encrypted_password.pdf")
+    assert caught.value.file == "encrypted_password.pdf"
+    assert caught.value.reason == "encrypted PDF: a password is required"
+
+
+def test_image_only_pdf_asks_for_ocr(data_dir):
+    with pytest.raises(IngestError) as caught:
+        parse_file(data_dir / "image_only.pdf")
+    assert caught.value.reason == "no text layer (image-only/scanned PDF); run OCR first"
+
+
+def test_truncated_pdf_is_not_readable(data_dir):
+    with pytest.raises(IngestError) as caught:
+        parse_file(data_dir / "truncated.pdf")
+    assert caught.value.reason.startswith("not a readable PDF (corrupt or truncated): ")
+
+
+def test_bytes_without_pdf_header_are_refused(limits):
+    with pytest.raises(IngestError, match="not a readable PDF"):
+        parse_pdf(b"hello, I am not a PDF", "fake.pdf", limits)
+
+
+def test_size_limit_is_checked_before_parsing():
+    data = b"%PDF-1.7\n" + b"\0" * (3 * 1024 * 1024)
+    with pytest.raises(IngestError) as caught:
+        parse_pdf(data, "big.pdf", ParseLimits(max_bytes=2 * 1024 * 1024))
+    assert caught.value.reason == "file is 3 MB, limit is 2 MB"
