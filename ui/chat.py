@@ -74,9 +74,9 @@ def _current_conversation(history: ChatHistory) -> str:
 
 def _render_header(history: ChatHistory, conversation_id: str) -> None:
     conversation = history.get(conversation_id)
-    title_col, actions_col = st.columns([0.8, 0.2], vertical_alignment="center")
+    title_col, actions_col = st.columns([0.86, 0.14], vertical_alignment="center")
     title_col.subheader(conversation.title, anchor=False)
-    with actions_col.popover("Chat", icon=":material/more_horiz:", width="stretch"):
+    with actions_col.popover("Manage", icon=":material/more_horiz:", width="stretch"):
         new_title = st.text_input(
             "Rename", value=conversation.title, key=f"rename-{conversation_id}"
         )

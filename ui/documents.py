@@ -28,6 +28,8 @@ def render_documents_page() -> None:
         f":material/folder_open: Collection **{collection}** · {settings.store.mode} store at "
         f"`{store_location(settings)}`"
     )
+    with st.spinner("Opening the index (the embedding model loads on first use)…"):
+        get_index(settings, collection)
     upload_tab, library_tab, debug_tab = st.tabs(
         [":material/upload_file: Upload", ":material/library_books: Library",
          ":material/troubleshoot: Retrieval debugger"]
