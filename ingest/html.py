@@ -31,7 +31,6 @@ _PARAGRAPH_BLOCKS = frozenset(
 )
 _LINE_BLOCKS = frozenset("li dt dd tr br hr caption".split())
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.I)
-_INLINE_SPACE = re.compile(r"\s+")
 
 
 def _is_boilerplate(element: etree._Element) -> bool:
@@ -56,7 +55,11 @@ def _anchor(element: etree._Element) -> str:
 
 
 def _inline(text: str | None) -> str:
-    return _INLINE_SPACE.sub(" ", text) if text else ""
+    if not text:
+        return ""
+    # Keep one leading/trailing space: "a <b>b</b>" must not become "ab".
+    core = " ".join(text.split())
+    return f"{' ' if text[0].isspace() else ''}{core}{' ' if text[-1].isspace() and core else ''}"
 
 
 class _SectionCollector:

@@ -12,7 +12,6 @@ from ingest.limits import ParseLimits
 
 _SEPARATORS = re.compile(r"[/\\]")
 _BLANK_RUNS = re.compile(r"\n{3,}")
-_SPACE_RUNS = re.compile(r"[ \t\f\v\u00a0]+")
 
 
 @dataclass(frozen=True)
@@ -43,5 +42,6 @@ def make_unit(text: str, locator: str, **metadata: str | int | float | bool) -> 
 
 def tidy_text(text: str) -> str:
     """Collapse runs of spaces, strip each line, keep at most one blank line in a row."""
-    lines = (_SPACE_RUNS.sub(" ", line).strip() for line in text.split("\n"))
+    # str.split() runs in C and knows Unicode spaces (NBSP...); a regex sub is ~10x slower here.
+    lines = (" ".join(line.split()) for line in text.split("\n"))
     return _BLANK_RUNS.sub("\n\n", "\n".join(lines)).strip()
