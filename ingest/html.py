@@ -108,7 +108,7 @@ def _walk(body: etree._Element, collector: _SectionCollector, deadline: Deadline
             collector.write(_inline(element.tail))
             continue
         visited += 1
-        if visited % 5000 == 0:
+        if visited % 1000 == 0:
             deadline.check()
         if not tag or _is_boilerplate(element):  # comments, processing instructions, chrome
             collector.write(_inline(element.tail))
@@ -154,6 +154,7 @@ def parse_html(data: bytes, name: str, limits: ParseLimits) -> ParsedFile:
         root = lxml.html.document_fromstring(text.encode("utf-8"), parser=parser)
     except (etree.ParserError, etree.XMLSyntaxError, ValueError) as exc:
         raise IngestError(name, f"no text to index (empty HTML document): {exc}") from exc
+    deadline.check()  # building the tree is the biggest single step
     collector = _SectionCollector()
     body = root.find("body")
     _walk(body if body is not None else root, collector, deadline)

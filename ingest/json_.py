@@ -99,6 +99,7 @@ def parse_json(data: bytes, name: str, limits: ParseLimits) -> ParsedFile:
     check_size(len(data), name, limits)
     deadline = Deadline(name, limits)
     value = load_json(decode_json_text(data, name), name, limits)
+    deadline.check()
     units = json_units(value, deadline)
     if not units:
         raise IngestError(name, _NO_TEXT)

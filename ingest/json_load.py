@@ -36,12 +36,14 @@ def _sniff_utf16_32(head: bytes) -> str | None:
 def decode_json_text(data: bytes, name: str) -> str:
     """JSON text must be UTF-8, UTF-16 or UTF-32 (RFC 8259); anything else is refused."""
     encoding, skip = bom_encoding(data)
-    encoding = encoding or _sniff_utf16_32(data[:4])
-    if encoding is None and b"\0" in data:
+    sniffed = None if encoding else _sniff_utf16_32(data[:4])
+    if encoding is None and sniffed is None and b"\0" in data:
         raise IngestError(name, "binary or non-text content (NUL bytes)")
     try:
-        return data[skip:].decode(encoding or "utf-8")
+        return data[skip:].decode(encoding or sniffed or "utf-8")
     except UnicodeDecodeError as exc:
+        if sniffed:  # NUL bytes up front but not UTF-16/32 after all
+            raise IngestError(name, "binary or non-text content (NUL bytes)") from exc
         label = (encoding or "utf-8").upper()
         raise IngestError(
             name,
@@ -53,19 +55,21 @@ def decode_json_text(data: bytes, name: str) -> str:
 def _check_nesting_and_strings(text: str, name: str, limits: ParseLimits, where: str) -> None:
     depth = 0
     for match in _TOKENS.finditer(text):
-        token = match.group()
-        if token[0] == '"':
-            if len(token) < 2 or token[-1] != '"':
+        start, end = match.span()
+        first = text[start]
+        if first == '"':
+            if end - start < 2 or text[end - 1] != '"':
                 return  # unterminated string: json.loads reports the syntax error
-            if len(token) - 2 > limits.max_string_chars and _decoded_length(token) > (
-                limits.max_string_chars
-            ):
+            # Lengths from the span: slicing a 100 MB string just to measure it would copy it.
+            if end - start - 2 > limits.max_string_chars and _decoded_length(
+                text[start:end]
+            ) > limits.max_string_chars:
                 raise IngestError(
                     name,
                     f"a JSON string{where} is longer than the limit of "
                     f"{limits.max_string_chars:,} characters",
                 )
-        elif token in "[{":
+        elif first in "[{":
             depth += 1
             if depth > limits.max_json_depth:
                 raise IngestError(

@@ -40,7 +40,7 @@ _SNIFF_BYTES = 2048
 _MARKUP_START = re.compile(r"^(?:\s|<!--.*?-->|<\?xml[^>]*\?>)*<", re.S)
 _HTML_START = re.compile(r"^(?:\s|<!--.*?-->|<\?xml[^>]*\?>)*<(?:!doctype\s+html|html[\s>])",
                          re.S | re.I)
-_XML_ROOT = re.compile(r"^(?:\s|<!--.*?-->|<!doctype[^>]*>)*<[A-Za-z_][\w.:-]*[\s/>]", re.S | re.I)
+_XML_ROOT = re.compile(r"^(?:\s|<!--.*?-->)*<(?:!doctype\s|[A-Za-z_][\w.:-]*[\s/>])", re.S | re.I)
 
 
 def extension_of(name: str) -> str:

@@ -27,6 +27,10 @@ _FALLBACK_HANDLER = "ingest-cp1252-fallback"
 _CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
 _SAMPLE_CHARS = 65_536
 _MAX_CONTROL_SHARE = 0.01
+# Real cp1252 text (Western European languages) is mostly ASCII; bytes that are neither UTF-8
+# nor mostly ASCII are binary (or a legacy encoding whose text would be garbage anyway).
+_MIN_ASCII_SHARE_FOR_CP1252 = 0.7
+_ASCII = bytes(range(128))
 
 
 def bom_encoding(data: bytes) -> tuple[str | None, int]:
@@ -79,7 +83,15 @@ def decode_text(data: bytes, name: str, declared_charset: str | None = None) -> 
         except UnicodeDecodeError:
             text = None  # the declaration lies; fall through to detection
     if text is None:
-        text = _utf8_with_cp1252_fallback(data)
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            non_ascii = len(data.translate(None, _ASCII))
+            if non_ascii > (1 - _MIN_ASCII_SHARE_FOR_CP1252) * len(data):
+                raise IngestError(
+                    name, "binary or non-text content (neither UTF-8 nor mostly-ASCII text)"
+                ) from exc
+            text = _utf8_with_cp1252_fallback(data)
     sample = text[:_SAMPLE_CHARS]
     if len(_CONTROL_CHARS.findall(sample)) > _MAX_CONTROL_SHARE * len(sample):
         raise IngestError(name, "binary or non-text content (control characters)")

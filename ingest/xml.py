@@ -139,13 +139,19 @@ def parse_xml(data: bytes, name: str, limits: ParseLimits) -> ParsedFile:
     try:
         root = etree.fromstring(data, parser=_secure_parser())
     except etree.XMLSyntaxError as exc:
-        if "Excessive depth" in str(exc.msg):
+        message = str(exc.msg)
+        if "Excessive depth" in message:
             raise IngestError(name, "XML nesting is deeper than 256 levels") from exc
+        if "amplification" in message or "entity reference loop" in message:
+            # libxml2 measures expansion while checking entity declarations, even unresolved.
+            reason = f"entity expansion refused (billion laughs): {message}"
+            raise IngestError(name, reason) from exc
         where = f"line {exc.lineno}, column {exc.offset}" if exc.lineno else "start"
         raise IngestError(name, f"not well-formed XML at {where}: {exc.msg}") from exc
     if root is None:
         raise IngestError(name, "not well-formed XML: no root element")
     _refuse_entities(root.getroottree(), name)
+    deadline.check()
     units = xml_units(root, name, limits, deadline)
     if not units:
         raise IngestError(name, "no text to index (XML has no text or attribute values)")
