@@ -1,0 +1,170 @@
+"""BM25 over a collection's chunks: ranking, caching by index version, disk snapshots, threads."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from pathlib import Path
+
+import pytest
+from langchain_core.documents import Document
+
+from rag.bm25 import Bm25Cache, Bm25Index, tokenize_for_bm25
+from rag.errors import StoreError
+from rag.index import DocumentIndex
+from rag.settings import RetrievalSettings, Settings, StoreSettings
+
+CHUNKS = [
+    Document("Error E104: the water pump has run dry.", id="c-e104"),
+    Document("Error E105: the blade motor is overheating.", id="c-e105"),
+    Document("Pumps and pumping: keep every pump primed.", id="c-pumps"),
+    Document("The warranty covers defects for two years.", id="c-warranty"),
+]
+
+
+def _build(chunks: list[Document] = CHUNKS) -> Bm25Index:
+    return Bm25Index.build(chunks, k1=0.9, b=0.4)
+
+
+# -- the index itself (no store needed) ------------------------------------------------------
+def test_tokens_are_lowercased_stemmed_and_free_of_stopwords() -> None:
+    # bm25s "en" is the 33-word Lucene list the SciFact run used: "are" is in it, "were" not.
+    assert tokenize_for_bm25(["The Pumps are PUMPING", "E104"]) == [["pump", "pump"], ["e104"]]
+
+
+def test_exact_token_ranks_first_and_unrelated_chunks_are_not_hits() -> None:
+    hits = _build().search("E104", k=10)
+    assert [h.chunk_id for h in hits] == ["c-e104"]
+    assert hits[0].score > 0 and hits[0].doc.page_content.startswith("Error E104")
+
+
+def test_stemming_matches_word_forms_and_more_matches_rank_higher() -> None:
+    hits = _build().search("pumping", k=10)
+    # "pump" occurs three times in c-pumps and once in c-e104.
+    assert [h.chunk_id for h in hits] == ["c-pumps", "c-e104"]
+    assert hits[0].score > hits[1].score
+
+
+def test_k_limits_hits_and_empty_inputs_give_nothing() -> None:
+    bm25 = _build()
+    assert len(bm25.search("error pump", k=1)) == 1
+    assert bm25.search("the and of", k=5) == []  # stopwords only
+    assert bm25.search("zebra", k=5) == []
+    assert _build([]).search("pump", k=5) == []
+    assert _build([Document("the of and", id="x")]).search("the", k=5) == []
+
+
+def test_a_chunk_without_id_is_refused() -> None:
+    with pytest.raises(StoreError):
+        _build([Document("no id here")])
+
+
+# -- the cache over a real index -------------------------------------------------------------
+def _settings(tmp_path: Path, mode: str = "memory", **retrieval: float) -> Settings:
+    return Settings(
+        store=StoreSettings(mode=mode, path=tmp_path / "index"),
+        retrieval=RetrievalSettings(**retrieval),
+        data_dir=tmp_path,
+        cache_dir=tmp_path / "cache",
+    )
+
+
+def _ingest(index: DocumentIndex, folder: Path, files: dict[str, str]) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, text in files.items():
+        (folder / name).write_text(text, encoding="utf-8")
+    report = index.ingest_paths([folder / name for name in files])
+    assert report.failed == 0, report.summary()
+
+
+@pytest.mark.slow
+def test_cache_rebuilds_only_when_the_index_version_changes(tmp_path: Path) -> None:
+    settings = _settings(tmp_path)
+    index = DocumentIndex(settings, collection=f"bm25-{uuid.uuid4().hex[:8]}")
+    _ingest(index, tmp_path / "docs", {"a.txt": "Error E104: the water pump has run dry."})
+    cache = Bm25Cache()
+
+    assert [h.doc.metadata["source"] for h in cache.search(index, "E104", 5, settings)]
+    for _ in range(5):
+        cache.search(index, "pump", 5, settings)
+    assert cache.builds == 1
+
+    _ingest(index, tmp_path / "docs", {"b.txt": "Fit the zircon gasket before winter."})
+    assert len(cache.search(index, "zircon", 5, settings)) == 1
+    assert cache.builds == 2
+    cache.search(index, "zircon", 5, settings)
+    assert cache.builds == 2
+
+    # Other BM25 parameters are another index, built once as well.
+    tuned = _settings(tmp_path, bm25_k1=1.5, bm25_b=0.75)
+    cache.search(index, "zircon", 5, tuned)
+    cache.search(index, "zircon", 5, tuned)
+    assert cache.builds == 3
+
+
+@pytest.mark.slow
+def test_concurrent_first_queries_build_once(tmp_path: Path) -> None:
+    settings = _settings(tmp_path)
+    index = DocumentIndex(settings, collection=f"bm25-{uuid.uuid4().hex[:8]}")
+    _ingest(index, tmp_path / "docs", {"a.txt": "Error E104: the water pump has run dry."})
+    cache = Bm25Cache()
+    results: list[list[str]] = []
+    errors: list[BaseException] = []
+    start = threading.Barrier(8)
+
+    def ask() -> None:
+        try:
+            start.wait()
+            results.append([h.chunk_id for h in cache.search(index, "pump", 5, settings)])
+        except BaseException as exc:  # surfaced by the assertion below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=ask) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors
+    assert cache.builds == 1
+    assert len(results) == 8 and all(r == results[0] and r for r in results)
+
+
+@pytest.mark.slow
+def test_disk_store_snapshot_survives_a_restart_and_is_replaced_on_change(
+    tmp_path: Path,
+) -> None:
+    settings = _settings(tmp_path, mode="disk")
+    index = DocumentIndex(settings, collection=f"bm25-{uuid.uuid4().hex[:8]}")
+    _ingest(index, tmp_path / "docs", {"a.txt": "Error E104: the water pump has run dry."})
+
+    first = Bm25Cache()
+    before = [(h.chunk_id, h.score) for h in first.search(index, "pump", 5, settings)]
+    assert first.builds == 1
+    snapshots = list((tmp_path / "cache" / "bm25").iterdir())
+    assert len(snapshots) == 1 and snapshots[0].name.startswith(index.name + "-")
+
+    restarted = Bm25Cache()  # a new process: empty memory, same cache folder
+    after = [(h.chunk_id, h.score) for h in restarted.search(index, "pump", 5, settings)]
+    assert (restarted.builds, restarted.loads) == (0, 1)
+    assert after == before
+
+    _ingest(index, tmp_path / "docs", {"a.txt": "Fit the zircon gasket before winter."})
+    assert restarted.search(index, "pump", 5, settings) == []
+    assert [h.doc.metadata["source"] for h in restarted.search(index, "zircon", 5, settings)]
+    assert restarted.builds == 1
+    remaining = list((tmp_path / "cache" / "bm25").iterdir())
+    assert len(remaining) == 1 and remaining != snapshots  # the stale snapshot is gone
+
+
+@pytest.mark.slow
+def test_damaged_snapshot_is_rebuilt(tmp_path: Path) -> None:
+    settings = _settings(tmp_path, mode="disk")
+    index = DocumentIndex(settings, collection=f"bm25-{uuid.uuid4().hex[:8]}")
+    _ingest(index, tmp_path / "docs", {"a.txt": "Error E104: the water pump has run dry."})
+    Bm25Cache().search(index, "pump", 5, settings)
+    (snapshot,) = (tmp_path / "cache" / "bm25").iterdir()
+    (snapshot / "chunks.jsonl").write_text("", encoding="utf-8")  # truncated by a crash
+
+    cache = Bm25Cache()
+    assert len(cache.search(index, "pump", 5, settings)) == 1
+    assert (cache.builds, cache.loads) == (1, 0)
