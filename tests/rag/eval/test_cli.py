@@ -1,0 +1,30 @@
+from pathlib import Path
+
+from rag import cli
+from rag.eval.cli import run_eval
+
+
+def test_eval_registers_as_a_rag_cli_subcommand(monkeypatch):
+    if "rag.eval.cli" not in cli.COMMAND_MODULES:
+        monkeypatch.setattr(cli, "COMMAND_MODULES", [*cli.COMMAND_MODULES, "rag.eval.cli"])
+    args = cli.build_parser().parse_args(
+        ["eval", "data/eval/gold.jsonl", "--modes", "dense,bm25", "--limit", "5",
+         "--answers", "--store", "memory"]
+    )
+    assert args.handler is run_eval
+    assert args.gold == Path("data/eval/gold.jsonl")
+    assert args.corpus == Path("data/corpus")
+    assert (args.modes, args.limit, args.answers, args.store) == ("dense,bm25", 5, True, "memory")
+    assert cli.settings_from_args(args).store.mode == "memory"
+
+
+def test_unknown_mode_is_reported_with_the_valid_ones(monkeypatch, capsys, tmp_path):
+    if "rag.eval.cli" not in cli.COMMAND_MODULES:
+        monkeypatch.setattr(cli, "COMMAND_MODULES", [*cli.COMMAND_MODULES, "rag.eval.cli"])
+    gold = tmp_path / "gold.jsonl"
+    gold.write_text('{"id": "a", "question": "q?", "answerable": false}\n')
+    code = cli.main(["eval", str(gold), "--corpus", str(tmp_path), "--modes", "dense,fuzzy",
+                     "--store", "memory"])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "unknown mode 'fuzzy'" in err and "hybrid+rerank" in err
