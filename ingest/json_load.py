@@ -60,10 +60,12 @@ def _check_nesting_and_strings(text: str, name: str, limits: ParseLimits, where:
         if first == '"':
             if end - start < 2 or text[end - 1] != '"':
                 return  # unterminated string: json.loads reports the syntax error
-            # Lengths from the span: slicing a 100 MB string just to measure it would copy it.
-            if end - start - 2 > limits.max_string_chars and _decoded_length(
-                text[start:end]
-            ) > limits.max_string_chars:
+            # Measured from the span: slicing a 100 MB string only to measure it would copy it.
+            # A decoded character takes at most 12 raw ones (a \uXXXX\uXXXX surrogate pair),
+            # so only strings near the limit are decoded to count exactly.
+            raw = end - start - 2
+            limit = limits.max_string_chars
+            if raw > limit and (raw > 12 * limit or _decoded_length(text[start:end]) > limit):
                 raise IngestError(
                     name,
                     f"a JSON string{where} is longer than the limit of "
