@@ -138,14 +138,22 @@ def wrap_backend_errors(
         raise BackendError(f"{backend} backend: {reason}") from exc
 
 
+def stream_cut(url: str) -> BackendError:
+    return BackendError(f"the stream from {url} was cut before the reply was complete")
+
+
+def has_finish_reason(chunk: Any) -> bool:
+    """Whether a ChatGenerationChunk closes the reply (servers send it in the last chunk)."""
+    info = getattr(chunk, "generation_info", None) or {}
+    meta = getattr(getattr(chunk, "message", None), "response_metadata", None) or {}
+    return bool(info.get("finish_reason") or meta.get("finish_reason"))
+
+
 def finished_stream(chunks: Iterable[Any], url: str) -> Iterator[Any]:
     """Pass chunks through; a stream that ends without a finish reason was cut."""
     finished = False
     for chunk in chunks:
-        info = getattr(chunk, "generation_info", None) or {}
-        meta = getattr(getattr(chunk, "message", None), "response_metadata", None) or {}
-        if info.get("finish_reason") or meta.get("finish_reason"):
-            finished = True
+        finished = finished or has_finish_reason(chunk)
         yield chunk
     if not finished:
-        raise BackendError(f"the stream from {url} was cut before the reply was complete")
+        raise stream_cut(url)

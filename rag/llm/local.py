@@ -22,11 +22,12 @@ from typing import Any
 
 from langchain_core.callbacks import CallbackManagerForLLMRun
 from langchain_core.language_models import BaseChatModel
+from langchain_core.language_models.base import LangSmithParams
 from langchain_core.language_models.chat_models import generate_from_stream
 from langchain_core.messages import AIMessageChunk, BaseMessage
 from langchain_core.messages.ai import UsageMetadata
 from langchain_core.outputs import ChatGenerationChunk, ChatResult
-from pydantic import ConfigDict, Field, PrivateAttr
+from pydantic import AliasChoices, ConfigDict, Field, PrivateAttr
 
 from rag.errors import BackendError, ConfigError
 from rag.presets import DecodingPreset
@@ -171,8 +172,10 @@ class LocalChatModel(BaseChatModel):
     top_k: int | None = None
     top_p: float | None = None
     repetition_penalty: float = 1.0
-    max_new_tokens: int = 256
+    # ``max_tokens`` is LangChain's standard name for the same limit.
+    max_new_tokens: int = Field(256, validation_alias=AliasChoices("max_new_tokens", "max_tokens"))
     seed: int | None = None
+    stop: list[str] | None = Field(None, description="Default stop strings.")
 
     _loaded: LoadedModel | None = PrivateAttr(None)
 
@@ -199,6 +202,16 @@ class LocalChatModel(BaseChatModel):
             "max_new_tokens": self.max_new_tokens,
             "seed": self.seed,
         }
+
+    def _get_ls_params(self, stop: list[str] | None = None, **kwargs: Any) -> LangSmithParams:
+        return LangSmithParams(
+            ls_provider="local",
+            ls_model_name=str(kwargs.get("model", self._model_name())),
+            ls_model_type="chat",
+            ls_temperature=self.temperature,
+            ls_max_tokens=self.max_new_tokens,
+            ls_stop=stop or self.stop,
+        )
 
     @property
     def loaded(self) -> LoadedModel:
@@ -256,7 +269,7 @@ class LocalChatModel(BaseChatModel):
             _chat_dicts(messages),
             self._generation_kwargs(kwargs.get("max_new_tokens")),
             seed=self.seed,
-            stop=stop or [],
+            stop=stop or self.stop or [],
             cancel=cancel,
         ):
             if usage is not None:

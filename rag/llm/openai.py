@@ -14,7 +14,7 @@ from langchain_core.outputs import ChatGenerationChunk, ChatResult
 from langchain_openai import ChatOpenAI
 
 from rag.errors import ConfigError
-from rag.llm.errors import finished_stream, wrap_backend_errors
+from rag.llm.errors import finished_stream, has_finish_reason, stream_cut, wrap_backend_errors
 from rag.presets import DecodingPreset
 from rag.settings import Settings
 
@@ -62,11 +62,10 @@ class GuardedChatOpenAI(ChatOpenAI):
         with self._guard():
             finished = False
             async for chunk in super()._astream(*args, **kwargs):
-                info = chunk.generation_info or {}
-                finished = finished or bool(info.get("finish_reason"))
+                finished = finished or has_finish_reason(chunk)
                 yield chunk
             if not finished:
-                list(finished_stream([], self.endpoint_url))  # raises the cut-stream error
+                raise stream_cut(self.endpoint_url)
 
 
 def decoding_params(decoding: DecodingPreset) -> dict[str, Any]:

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import logging
 import os
+from typing import Any
 
 import pytest
+from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
+from langchain_tests.unit_tests import ChatModelUnitTests
 from pydantic import SecretStr
 
 from rag.errors import BackendError, ConfigError
 from rag.llm import check_connection, get_chat_model
+from rag.llm.huggingface import HFEndpointChatModel
 from rag.presets import load_decoding_preset
 from rag.settings import LLMSettings, Settings
 from tests.servers.http_stub import TEST_API_KEY as SECRET_KEY
@@ -151,3 +155,21 @@ def test_check_connection(tgi_server: TGIStub) -> None:
 def test_missing_base_url_is_a_config_error() -> None:
     with pytest.raises(ConfigError, match=r"llm\.base_url"):
         get_chat_model(settings_for(""), load_decoding_preset("greedy"))
+
+
+class TestHFEndpointChatModelUnit(ChatModelUnitTests):
+    @property
+    def chat_model_class(self) -> type[BaseChatModel]:
+        return HFEndpointChatModel
+
+    @property
+    def chat_model_params(self) -> dict[str, Any]:
+        return {"base_url": "http://127.0.0.1:9", "model": "tgi"}
+
+    @property
+    def has_tool_calling(self) -> bool:
+        return False
+
+    @property
+    def has_structured_output(self) -> bool:
+        return False

@@ -157,3 +157,14 @@ def test_missing_model_name_is_a_config_error() -> None:
     with pytest.raises(ConfigError, match=r"llm\.model"):
         get_chat_model(settings_for("http://127.0.0.1:1/v1", model=""),
                        load_decoding_preset("greedy"))
+
+
+@pytest.mark.asyncio
+async def test_async_stream_and_cut(openai_server: OpenAIStub) -> None:
+    model = get_chat_model(settings_for(openai_server.url), load_decoding_preset("greedy"))
+    pieces = [str(c.content) async for c in model.astream(MESSAGES)]
+    assert "".join(pieces) == openai_server.state.reply
+    openai_server.play("cut")
+    with pytest.raises(BackendError, match="cut before the reply was complete") as info:
+        [c async for c in model.astream(MESSAGES)]
+    assert_clean(info.value)
