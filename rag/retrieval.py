@@ -196,26 +196,26 @@ def _hybrid(request: _Request) -> list[RetrievedChunk]:
     bm25_ids = [h.chunk_id for h in bm25_hits]
     fused = reciprocal_rank_fusion(
         [dense_ids, bm25_ids], [cfg.dense_weight, cfg.bm25_weight], cfg.rrf_k
-    )[: request.k]
+    )
 
     dense_by_id = {_id(c.doc): (n, c) for n, c in enumerate(dense, start=1)}
     bm25_by_id = {h.chunk_id: (n, h) for n, h in enumerate(bm25_hits, start=1)}
-    bm25_only = [cid for cid, _ in fused if cid not in dense_by_id]
-    cosine = _cosine_to_query(request, bm25_only)
+    # Chunks only BM25 found still need their dense relevance (see the module docstring).
+    cosine = _cosine_to_query(request, [cid for cid in bm25_ids if cid not in dense_by_id])
 
     out: list[RetrievedChunk] = []
     for chunk_id, score in fused:
-        dense_rank, bm25_rank, bm25_score = None, None, None
-        if chunk_id in bm25_by_id:
-            bm25_rank, hit = bm25_by_id[chunk_id]
-            doc, bm25_score = hit.doc, hit.score
-        if chunk_id in dense_by_id:
-            dense_rank, candidate = dense_by_id[chunk_id]
+        if len(out) == request.k:
+            break
+        bm25_rank, hit = bm25_by_id.get(chunk_id, (None, None))
+        dense_rank, candidate = dense_by_id.get(chunk_id, (None, None))
+        if candidate is not None:
             doc, dense_score = candidate.doc, candidate.relevance
-        elif chunk_id in cosine:
-            dense_score = cosine[chunk_id]
+        elif hit is not None and chunk_id in cosine:
+            doc, dense_score = hit.doc, cosine[chunk_id]
         else:
             continue  # deleted from the store after the BM25 snapshot was read
+        bm25_score = None if hit is None else hit.score
         out.append(
             RetrievedChunk(
                 doc, score, dense_rank, bm25_rank, len(out) + 1, dense_score, bm25_score
