@@ -184,7 +184,8 @@ def run_eval(args: argparse.Namespace, settings: Settings) -> int:
         run = runs.run_gold(items, args.corpus, _modes(args.modes), settings,
                             answers=args.answers, progress=progress)
         sections.append(f"Corpus {run.corpus}: {run.ingest}")
-        sections.append(retrieval_table(run.retrieval))
+        if run.retrieval.summaries or run.retrieval.notes:
+            sections.append(retrieval_table(run.retrieval))
         sections.append(calibration_table(run.calibration))
         if run.answers is not None:
             sections.append(answers_table(run.answers))
