@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import threading
 import time
 from pathlib import Path
@@ -132,3 +133,4 @@ def test_gguf_is_converted_once_then_reused(tmp_path: Path) -> None:
     reloaded = AutoModelForCausalLM.from_pretrained(folder)
     assert time.perf_counter() - started < convert_seconds / 2
     assert reloaded.config.architectures == ["LlamaForCausalLM"]
+    shutil.rmtree(folder)  # 0.5 GB: do not leave it in pytest's kept temp folders
