@@ -203,6 +203,8 @@ def _answer(history: ChatHistory, conversation_id: str, question: str,
         _render_reply_meta(answer.path, standalone, answer.sources, answer.text)
         history.add_message(conversation_id, "assistant", answer.text, sources=answer.sources,
                             path=answer.path, standalone=standalone)
+    # Redraw from the store: the sidebar's chat list and the header pick up the new title.
+    st.rerun()
 
 
 def _tracked(first: str, rest: Iterator[str], pending: PendingAnswer) -> Iterable[str]:

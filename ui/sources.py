@@ -92,6 +92,6 @@ def render_sources(sources: Sequence[Source], cited: Sequence[int] = ()) -> None
                 highlighted_snippet_html(source.snippet, source.highlights),
                 unsafe_allow_html=True,
             )
-            meta = [f"format: {source.format}" if source.format else "",
-                    f"file: {source.source}" if source.source else ""]
+            meta = [PurePath(source.source).name if source.source else "",
+                    source.format.upper()]
             st.caption(_escape_markdown(" · ".join(m for m in meta if m)))
