@@ -67,6 +67,27 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
     return out
 
 
+def merge_short_spans(spans: list[tuple[int, int]], min_chars: int = 60) -> list[tuple[int, int]]:
+    """Join a short span (a heading, "Step 1: Mount the beacon") with the span after it.
+
+    Alone, such a line is close to the question but holds no answer; the answer is usually
+    the sentence that follows it.
+    """
+    merged: list[tuple[int, int]] = []
+    pending: tuple[int, int] | None = None
+    for start, end in spans:
+        if pending is not None:
+            start = pending[0]
+            pending = None
+        if end - start < min_chars:
+            pending = (start, end)
+            continue
+        merged.append((start, end))
+    if pending is not None:
+        merged.append(pending)
+    return merged
+
+
 def lexical_overlap(question_words: Sequence[str], sentence: str) -> float:
     """Share of the question's content words present in the sentence (0..1)."""
     if not question_words:
@@ -97,7 +118,7 @@ def score_sentences(
     spans: list[tuple[int, int, int]] = []  # (chunk number, start, end)
     texts: list[str] = []
     for number, chunk in enumerate(chunks, start=1):
-        for start, end in split_sentences(chunk.page_content):
+        for start, end in merge_short_spans(split_sentences(chunk.page_content)):
             spans.append((number, start, end))
             texts.append(chunk.page_content[start:end])
     if not texts:

@@ -46,6 +46,9 @@ class PromptPreset(BaseModel):
     style: tuple[str, ...] = ()
     # For presets that reason first: the marker after which the final answer starts.
     answer_marker: str | None = None
+    max_new_tokens: int | None = Field(
+        None, ge=1, description="Replies of this style need no more tokens than this."
+    )
 
     @field_validator("template")
     @classmethod

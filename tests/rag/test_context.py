@@ -1,6 +1,12 @@
 """Context selection splits chunks into sentences and keeps their citation numbers."""
 
-from rag.context import Passage, content_words, format_context, split_sentences
+from rag.context import (
+    Passage,
+    content_words,
+    format_context,
+    merge_short_spans,
+    split_sentences,
+)
 
 
 def test_sentences_and_lines_are_split_with_exact_spans():
@@ -35,3 +41,14 @@ def test_content_words_drop_stop_words_and_keep_codes():
 def test_format_context_numbers_each_passage():
     passages = [Passage(2, "B.", 0.1, 0, 2), Passage(1, "A.", 0.2, 0, 2)]
     assert format_context(passages) == "[2] B.\n[1] A."
+
+
+def test_short_lines_are_joined_with_the_sentence_that_follows():
+    text = "Step 1: Mount the beacon\nMount it 1.8 m above the ground, away from metal walls."
+    spans = merge_short_spans(split_sentences(text))
+    assert [text[s:e] for s, e in spans] == [text]
+
+
+def test_long_sentences_stay_apart_and_a_trailing_short_one_is_kept():
+    text = "A" * 70 + ". " + "B" * 70 + ". End."
+    assert [e - s for s, e in merge_short_spans(split_sentences(text))] == [71, 71, 4]

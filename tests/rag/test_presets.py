@@ -64,9 +64,14 @@ def test_grounded_exact_messages() -> None:
     preset = load_prompt_preset("grounded")
     assert preset.system == STRICT_SYSTEM
     assert NOT_IN_DOCUMENTS in preset.system  # the refusal the grounding check recognises
+    assert preset.max_new_tokens == 48  # a short copied phrase, not an essay
     assert preset.render(CONTEXT, QUESTION) == [
         SystemMessage(STRICT_SYSTEM),
-        HumanMessage(docs(CONTEXT, QUESTION)),
+        HumanMessage(
+            f"Documents:\n{CONTEXT}\n\n"
+            "Answer with a short phrase copied from the documents and its number, like [1].\n"
+            f"Question: {QUESTION}"
+        ),
     ]
 
 
@@ -170,7 +175,7 @@ def test_history_goes_between_examples_and_question() -> None:
 
 def test_braces_in_documents_are_kept_verbatim() -> None:
     context = '[1] {"battery": "5,000 mAh", "note": "{question}"}'
-    final = load_prompt_preset("grounded").render(context, QUESTION)[-1]
+    final = load_prompt_preset("one_shot").render(context, QUESTION)[-1]
     assert final.content == docs(context, QUESTION)
 
 

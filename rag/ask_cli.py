@@ -1,0 +1,88 @@
+"""``python -m rag ask "question"``: stream a cited answer to the terminal, then its sources.
+
+Registered in ``rag.cli`` through :func:`add_subcommands`. The same ``ChatService`` the app
+uses answers; API keys come from the environment (``RAG_LLM__API_KEY``), never from argv, so
+they stay out of shell history and process lists.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import textwrap
+from typing import Any
+
+from rag.settings import Settings
+
+_SNIPPET_CHARS = 200
+
+
+def add_subcommands(subparsers: Any, common: argparse.ArgumentParser) -> None:
+    ask = subparsers.add_parser(
+        "ask", parents=[common], help="answer a question from the documents, with sources"
+    )
+    ask.add_argument("question", help="the question")
+    ask.add_argument("--backend", help="LLM backend: local, openai or huggingface")
+    ask.add_argument("--model", help="model folder/GGUF (local) or model name (remote)")
+    ask.add_argument("--base-url", help="endpoint of an OpenAI-compatible or HF server")
+    ask.add_argument("--preset", help="prompt preset from prompts/ (default: grounded)")
+    ask.add_argument("--decoding", help="decoding preset from prompts/decoding/")
+    ask.add_argument("--mode", help="retrieval mode: dense, mmr, bm25 or hybrid")
+    ask.add_argument("-k", type=int, help="chunks to retrieve")
+    ask.add_argument("--temperature", type=float, help="override the decoding temperature")
+    ask.set_defaults(handler=run_ask)
+
+
+def settings_for_ask(args: argparse.Namespace, settings: Settings) -> Settings:
+    llm = {
+        key: value
+        for key, value in (("backend", args.backend), ("model", args.model),
+                           ("base_url", args.base_url))
+        if value is not None
+    }
+    if not llm:
+        return settings
+    return settings.model_copy(update={"llm": settings.llm.model_copy(update=llm)})
+
+
+def run_ask(args: argparse.Namespace, settings: Settings) -> int:
+    from rag.chain import AskRequest, ChatService
+    from rag.index import DocumentIndex
+
+    settings = settings_for_ask(args, settings)
+    service = ChatService(DocumentIndex(settings), settings=settings)
+    overrides = (("temperature", args.temperature),) if args.temperature is not None else ()
+    request = AskRequest(
+        question=args.question,
+        prompt_preset=args.preset,
+        decoding_preset=args.decoding,
+        decoding_overrides=overrides,
+        retrieval_mode=args.mode,
+        k=args.k,
+    )
+    stream = service.stream(request)
+    out = sys.stdout
+    streamed = []
+    for piece in stream:
+        streamed.append(piece)
+        out.write(piece)
+        out.flush()
+    out.write("\n")
+    answer = stream.answer
+    assert answer is not None
+    if answer.text != "".join(streamed).strip():
+        # What was streamed was replaced by the grounding check: show the reply that stands.
+        out.write(f"\n{answer.text}\n")
+    out.write(f"\n[{answer.path_label}]\n")
+    if answer.standalone_question != answer.question:
+        out.write(f"(searched for: {answer.standalone_question})\n")
+    if answer.sources:
+        heading = "Closest passages" if answer.path == "declined" else "Sources"
+        out.write(f"\n{heading}:\n")
+    for source in answer.sources:
+        mark = "*" if source.number in answer.cited else " "
+        where = f"{source.source} · {source.locator}" if source.locator else source.source
+        out.write(f"{mark}[{source.number}] {where}  (score {source.score:.2f})\n")
+        snippet = " ".join(source.snippet.split())[:_SNIPPET_CHARS]
+        out.write(textwrap.indent(textwrap.fill(snippet, 96), "      ") + "\n")
+    return 0

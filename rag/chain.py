@@ -1,0 +1,409 @@
+"""The question-answering pipeline: one entry point for the app, the CLI and the tests.
+
+question (+ history) → standalone question → retrieval → calibrated refusal → context selection
+→ prompt preset → LLM (streamed) → grounding check → reply with numbered sources.
+
+The preparation steps are LangChain runnables composed with ``|``; the LLM step is the backend's
+chat model piped into a string parser, so any LangChain chat model plugs in.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal
+
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import BaseMessage
+from langchain_core.output_parsers import StrOutputParser
+from langchain_core.runnables import Runnable, RunnableLambda
+
+from rag.context import Passage, format_context, select_passages
+from rag.errors import BackendError, RagError
+from rag.followup import rewrite_by_llm, rewrite_by_rule
+from rag.grounding import NOT_IN_DOCUMENTS, check_grounding, is_decline, quote_reply
+from rag.presets import DecodingPreset, PromptPreset, load_decoding_preset, load_prompt_preset
+from rag.retrieval import RetrievedChunk, retrieve
+from rag.settings import Settings, get_settings
+
+ReplyPath = Literal["generated", "quoted", "declined"]
+PATH_LABELS: dict[str, str] = {
+    "generated": "generated and verified against the sources",
+    "quoted": "quoted from the sources (the generated answer was not supported)",
+    "declined": "declined: the documents do not contain the answer",
+}
+
+
+@dataclass(frozen=True)
+class AskRequest:
+    """One question with the per-request choices the UI and CLI expose."""
+
+    question: str
+    history: tuple[tuple[str, str], ...] = ()  # (question, answer) pairs, oldest first
+    prompt_preset: str | None = None
+    decoding_preset: str | None = None
+    decoding_overrides: tuple[tuple[str, Any], ...] = ()  # e.g. (("temperature", 0.3),)
+    retrieval_mode: str | None = None
+    k: int | None = None
+    min_score: float | None = None
+
+
+@dataclass(frozen=True)
+class Source:
+    """A numbered source of an answer: what [n] points at."""
+
+    number: int
+    doc_id: str
+    source: str
+    title: str
+    format: str
+    locator: str
+    score: float
+    snippet: str
+    highlights: tuple[tuple[int, int], ...]  # character spans of the passages the LLM saw
+    chunk_id: str
+
+
+@dataclass(frozen=True)
+class Answer:
+    question: str
+    standalone_question: str
+    text: str
+    path: ReplyPath
+    sources: tuple[Source, ...]
+    cited: tuple[int, ...]
+    generated: str  # what the model produced, before the grounding check ("" if not called)
+    reason: str  # why this path was taken
+    relevance: float  # best dense closeness of the retrieved chunks to the question
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def path_label(self) -> str:
+        return PATH_LABELS[self.path]
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    request: AskRequest
+    standalone: str
+    chunks: tuple[RetrievedChunk, ...] = ()
+    passages: tuple[Passage, ...] = ()
+    messages: tuple[BaseMessage, ...] = ()
+    relevance: float = 0.0
+    decline_reason: str = ""
+    timings: tuple[tuple[str, float], ...] = ()
+
+
+class AnswerStream:
+    """Iterate for the reply's text pieces as they are generated; ``.answer`` when done.
+
+    When ``.answer.path`` is not "generated", the grounding check replaced the streamed text
+    (with a quote or a refusal) and the UI re-renders ``.answer.text``.
+    """
+
+    def __init__(self, run: Callable[[list[Answer]], Iterator[str]]) -> None:
+        self._run = run
+        self.answer: Answer | None = None
+
+    def __iter__(self) -> Iterator[str]:
+        holder: list[Answer] = []
+        yield from self._run(holder)
+        self.answer = holder[0]
+
+
+class ChatService:
+    """Answers questions over one document index with one LLM backend."""
+
+    def __init__(
+        self,
+        index: Any,
+        chat_model: BaseChatModel | None = None,
+        settings: Settings | None = None,
+    ) -> None:
+        self.settings = settings or get_settings()
+        self.index = index
+        self._chat_model = chat_model
+        self._lock = threading.Lock()
+        self.prepare_chain: Runnable = (
+            RunnableLambda(self._rewrite).with_config(run_name="rewrite")
+            | RunnableLambda(self._retrieve).with_config(run_name="retrieve")
+            | RunnableLambda(self._select).with_config(run_name="select_context")
+            | RunnableLambda(self._render).with_config(run_name="render_prompt")
+        )
+
+    # -- configuration -------------------------------------------------------------------
+    @property
+    def backend(self) -> str:
+        return self.settings.llm.backend
+
+    def _strategy(self) -> str:
+        chosen = self.settings.answer.context_strategy
+        if chosen != "auto":
+            return chosen
+        return "sentences" if self.backend == "local" else "chunks"
+
+    def _rewrite_mode(self) -> str:
+        chosen = self.settings.answer.followup_rewrite
+        return chosen if chosen != "auto" else ("rule" if self.backend == "local" else "llm")
+
+    def _decoding(self, request: AskRequest, preset: PromptPreset) -> DecodingPreset:
+        name = request.decoding_preset or preset.decoding or self.settings.decoding_preset
+        decoding = load_decoding_preset(name)
+        if preset.max_new_tokens is not None and preset.max_new_tokens < decoding.max_new_tokens:
+            decoding = decoding.model_copy(update={"max_new_tokens": preset.max_new_tokens})
+        if request.decoding_overrides:
+            decoding = decoding.model_copy(update=dict(request.decoding_overrides))
+        return decoding
+
+    def chat_model(self, decoding: DecodingPreset) -> BaseChatModel:
+        if self._chat_model is not None:
+            return _bind_decoding(self._chat_model, decoding)
+        from rag.llm import get_chat_model
+
+        return get_chat_model(self.settings, decoding)
+
+    # -- the preparation steps (runnables) ------------------------------------------------
+    def _rewrite(self, request: AskRequest) -> _Prepared:
+        start = time.perf_counter()
+        standalone = request.question.strip()
+        if request.history:
+            if self._rewrite_mode() == "llm":
+                preset = load_prompt_preset(request.prompt_preset or self.settings.prompt_preset)
+                model = self.chat_model(self._decoding(request, preset))
+                standalone = rewrite_by_llm(standalone, request.history, model)
+            else:
+                standalone = rewrite_by_rule(standalone, request.history)
+        return _Prepared(request, standalone, timings=(("rewrite", time.perf_counter() - start),))
+
+    def _retrieve(self, prepared: _Prepared) -> _Prepared:
+        start = time.perf_counter()
+        r = prepared.request
+        cfg = self.settings.retrieval
+        chunks = retrieve(
+            self.index,
+            prepared.standalone,
+            mode=r.retrieval_mode or cfg.mode,
+            k=r.k or cfg.k,
+            fetch_k=cfg.fetch_k,
+            min_score=cfg.min_score if r.min_score is None else r.min_score,
+            settings=self.settings,
+        )
+        scores = [c.dense_score for c in chunks if c.dense_score is not None]
+        relevance = max(scores, default=0.0)
+        reason = ""
+        if not chunks:
+            reason = "retrieval found no passage above the minimum score"
+        elif relevance < self.settings.answer.refuse_below:
+            reason = (
+                f"best passage relevance {relevance:.2f} is below the refusal threshold "
+                f"{self.settings.answer.refuse_below:.2f}"
+            )
+        return replace(
+            prepared,
+            chunks=tuple(chunks),
+            relevance=relevance,
+            decline_reason=reason,
+            timings=(*prepared.timings, ("retrieve", time.perf_counter() - start)),
+        )
+
+    def _select(self, prepared: _Prepared) -> _Prepared:
+        if prepared.decline_reason:
+            return prepared
+        start = time.perf_counter()
+        from rag.embeddings import get_embeddings
+
+        embeddings = get_embeddings(self.settings)
+        passages = select_passages(
+            prepared.standalone,
+            [c.doc for c in prepared.chunks],
+            embeddings,
+            strategy=self._strategy(),  # type: ignore[arg-type]
+            max_passages=self.settings.answer.max_passages,
+            token_budget=self._context_budget(prepared.request),
+            count_tokens=self._count_tokens,
+        )
+        return replace(
+            prepared,
+            passages=tuple(passages),
+            timings=(*prepared.timings, ("select", time.perf_counter() - start)),
+        )
+
+    def _render(self, prepared: _Prepared) -> _Prepared:
+        if prepared.decline_reason:
+            return prepared
+        preset = load_prompt_preset(prepared.request.prompt_preset or self.settings.prompt_preset)
+        history = self._trimmed_history(prepared.request) if self._strategy() == "chunks" else []
+        messages = preset.render(
+            context=format_context(prepared.passages),
+            question=prepared.standalone,
+            history=history,
+        )
+        return replace(prepared, messages=tuple(messages))
+
+    # -- budgets -------------------------------------------------------------------------
+    def _count_tokens(self, text: str) -> int:
+        model = self._chat_model
+        counter = getattr(model, "count_tokens", None) if model is not None else None
+        if counter is not None:
+            return int(counter(text))
+        from rag.embeddings import get_embeddings
+
+        # The embedding tokenizer is loaded anyway; wordpiece counts are close to BPE counts.
+        return get_embeddings(self.settings).count_tokens(text)
+
+    def _context_budget(self, request: AskRequest) -> int:
+        preset = load_prompt_preset(request.prompt_preset or self.settings.prompt_preset)
+        decoding = self._decoding(request, preset)
+        fixed = self._count_tokens(preset.fixed_text()) + self._count_tokens(request.question)
+        budget = self.settings.llm.context_tokens - decoding.max_new_tokens - fixed - 64
+        return max(budget, 64)
+
+    def _trimmed_history(self, request: AskRequest) -> list[tuple[str, str]]:
+        budget = self.settings.llm.context_tokens // 4
+        kept: list[tuple[str, str]] = []
+        for q, a in reversed(request.history):
+            cost = self._count_tokens(q) + self._count_tokens(a)
+            if cost > budget:
+                break
+            kept.insert(0, (q, a))
+            budget -= cost
+        return kept
+
+    # -- answering -----------------------------------------------------------------------
+    def stream(self, request: AskRequest, cancel: threading.Event | None = None) -> AnswerStream:
+        """Start answering; iterate the result for text pieces, then read ``.answer``."""
+        return AnswerStream(lambda out: self._generate(request, cancel, out))
+
+    def ask(self, request: AskRequest) -> Answer:
+        stream = self.stream(request)
+        for _ in stream:
+            pass
+        assert stream.answer is not None
+        return stream.answer
+
+    def _generate(
+        self, request: AskRequest, cancel: threading.Event | None, out: list[Answer]
+    ) -> Iterator[str]:
+        started = time.perf_counter()
+        if not request.question.strip():
+            raise RagError("The question is empty.")
+        prepared: _Prepared = self.prepare_chain.invoke(request)
+        timings = dict(prepared.timings)
+        sources = _sources(prepared.chunks, prepared.passages)
+        if prepared.decline_reason:
+            yield NOT_IN_DOCUMENTS
+            out.append(self._answer(prepared, NOT_IN_DOCUMENTS, "declined", sources, (), "",
+                                    prepared.decline_reason, timings, started))
+            return
+        preset = load_prompt_preset(request.prompt_preset or self.settings.prompt_preset)
+        model = self.chat_model(self._decoding(request, preset))
+        answer_chain = model | StrOutputParser()
+        pieces: list[str] = []
+        gen_start = time.perf_counter()
+        token_stream = answer_chain.stream(list(prepared.messages))
+        try:
+            for piece in token_stream:
+                if not pieces:
+                    timings["first_token"] = time.perf_counter() - started
+                pieces.append(piece)
+                yield piece
+                if cancel is not None and cancel.is_set():
+                    break
+        except RagError:
+            raise
+        except Exception as exc:  # the one place backend failures become our error type
+            raise BackendError(f"{self.backend} backend failed: {type(exc).__name__}") from exc
+        finally:
+            token_stream.close()  # stops a local generation thread when the user pressed Stop
+        timings["generate"] = time.perf_counter() - gen_start
+        generated = "".join(pieces).strip()
+        text, path, cited, reason = self._verify(
+            generated, prepared.standalone, prepared.passages, preset
+        )
+        out.append(self._answer(prepared, text, path, sources, cited, generated, reason,
+                                timings, started))
+
+    def _verify(
+        self, generated: str, question: str, passages: Sequence[Passage], preset: PromptPreset
+    ) -> tuple[str, ReplyPath, tuple[int, ...], str]:
+        if is_decline(generated):
+            return NOT_IN_DOCUMENTS, "declined", (), "the model found no answer in the context"
+        verdict = check_grounding(
+            preset.answer_part(generated),
+            passages,
+            question=question,
+            min_support=self.settings.answer.min_support,
+        )
+        if verdict.supported:
+            cited = verdict.cited
+            text = generated
+            if not cited and verdict.best is not None:
+                cited = (verdict.best.number,)
+                text = f"{generated} [{verdict.best.number}]"
+            return text, "generated", cited, verdict.reason
+        if not passages:
+            return NOT_IN_DOCUMENTS, "declined", (), verdict.reason
+        # The generated answer is not trusted, so neither is its choice of passage: quote the
+        # passage closest to the question instead.
+        closest = max(passages, key=lambda p: p.score)
+        return quote_reply(closest), "quoted", (closest.number,), verdict.reason
+
+    def _answer(
+        self,
+        prepared: _Prepared,
+        text: str,
+        path: ReplyPath,
+        sources: tuple[Source, ...],
+        cited: tuple[int, ...],
+        generated: str,
+        reason: str,
+        timings: dict[str, float],
+        started: float,
+    ) -> Answer:
+        timings["total"] = time.perf_counter() - started
+        return Answer(
+            question=prepared.request.question,
+            standalone_question=prepared.standalone,
+            text=text,
+            path=path,
+            sources=sources,
+            cited=cited,
+            generated=generated,
+            reason=reason,
+            relevance=prepared.relevance,
+            timings=timings,
+        )
+
+
+def _bind_decoding(model: BaseChatModel, decoding: DecodingPreset) -> BaseChatModel:
+    """Apply a decoding preset to a ready-made model when it knows how."""
+    apply = getattr(model, "with_decoding", None)
+    return apply(decoding) if apply is not None else model
+
+
+def _sources(
+    chunks: Sequence[RetrievedChunk], passages: Sequence[Passage]
+) -> tuple[Source, ...]:
+    spans: dict[int, list[tuple[int, int]]] = {}
+    for p in passages:
+        spans.setdefault(p.number, []).append((p.start, p.end))
+    out = []
+    for number, chunk in enumerate(chunks, start=1):
+        meta = chunk.doc.metadata
+        out.append(
+            Source(
+                number=number,
+                doc_id=str(meta.get("doc_id", "")),
+                source=str(meta.get("source", "")),
+                title=str(meta.get("title", "")),
+                format=str(meta.get("format", "")),
+                locator=str(meta.get("locator", "")),
+                score=float(chunk.dense_score if chunk.dense_score is not None else chunk.score),
+                snippet=chunk.doc.page_content,
+                highlights=tuple(sorted(spans.get(number, []))),
+                chunk_id=str(meta.get("chunk_id", chunk.doc.id or "")),
+            )
+        )
+    return tuple(out)
