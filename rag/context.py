@@ -177,5 +177,5 @@ def select_passages(
 
 
 def format_context(passages: Sequence[Passage]) -> str:
-    """Numbered context block: one ``[n] text`` line per passage."""
-    return "\n".join(f"[{p.number}] {p.text}" for p in passages)
+    """Numbered context block: one ``[n] text`` line per passage, whitespace collapsed."""
+    return "\n".join(f"[{p.number}] {' '.join(p.text.split())}" for p in passages)
