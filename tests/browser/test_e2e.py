@@ -253,7 +253,8 @@ def test_switch_to_openai_compatible_server_without_restart(browser, app_url, tm
         page.wait_for_timeout(800)
     page.wait_for_timeout(1000)
     sidebar.get_by_role("button", name="Test connection").click()
-    page.wait_for_timeout(2000)
+    # The check names the model it found on the server: proof the app has both new values.
+    sidebar.get_by_text("stub-model' is available").wait_for(timeout=60_000)
     page.screenshot(path=SCREENSHOTS / "05_openai_backend.png", full_page=True)
 
     ask(page, "How often must the Halvard K7 heat pump be serviced?")
