@@ -54,7 +54,8 @@ def add_eval_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--answers", action="store_true",
                         help="also run the answer eval with the configured LLM (slow)")
     parser.add_argument("--limit", type=int, default=None, metavar="N",
-                        help="first N questions only (quick runs)")
+                        help="quick runs: N questions spread evenly over a gold set or SQuAD file "
+                        "(keeps the answerable/unanswerable mix); the first N BEIR queries")
     parser.add_argument("--out", type=Path, default=Path("data/eval/results"),
                         help="folder for the JSON and PNG results (default: data/eval/results)")
     parser.add_argument("--quiet", action="store_true", help="no progress on stderr")
@@ -150,7 +151,7 @@ def run_eval(args: argparse.Namespace, settings: Settings) -> int:
     """
     from rag.errors import ConfigError
     from rag.eval import runs
-    from rag.eval.datasets import load_beir, load_gold, load_squad_answers
+    from rag.eval.datasets import load_beir, load_gold, load_squad_answers, spread
 
     progress = _progress(args.quiet)
     if args.limit is not None and args.limit < 1:
@@ -178,7 +179,7 @@ def run_eval(args: argparse.Namespace, settings: Settings) -> int:
     else:
         if args.gold is None:
             raise ConfigError("give a gold set JSONL, or --beir FOLDER, or --squad FOLDER")
-        items = load_gold(args.gold)[: args.limit]
+        items = spread(load_gold(args.gold), args.limit)
         if not args.corpus.is_dir():
             raise ConfigError(f"--corpus {args.corpus} is not a folder")
         run = runs.run_gold(items, args.corpus, _modes(args.modes), settings,

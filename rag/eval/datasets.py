@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from rag.errors import ConfigError
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,17 @@ class SquadItem:
     answers: tuple[str, ...]
     is_impossible: bool
     paragraph_id: str
+
+
+def spread(items: Sequence[T], n: int | None) -> list[T]:
+    """``n`` items evenly spaced over the list (all when ``n`` is None or large enough).
+
+    Quick runs keep the file's mix (gold sets list their unanswerable questions last, SQuAD
+    groups questions by paragraph), which taking the first ``n`` would not.
+    """
+    if n is None or n >= len(items):
+        return list(items)
+    return [items[(i * len(items)) // n] for i in range(n)]
 
 
 def _jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
@@ -156,7 +169,8 @@ def load_beir(folder: Path, split: str = "test", limit: int | None = None) -> Be
 
 
 def load_squad_answers(path: Path, limit: int | None = None) -> list[SquadItem]:
-    """Read a SQuAD 2.0 ``answers.jsonl`` (a folder holding one is accepted too)."""
+    """Read a SQuAD 2.0 ``answers.jsonl`` (a folder holding one is accepted too); ``limit``
+    keeps that many questions spread evenly over the file."""
     path = Path(path)
     if path.is_dir():
         path = path / "answers.jsonl"
@@ -174,4 +188,4 @@ def load_squad_answers(path: Path, limit: int | None = None) -> list[SquadItem]:
             )
         except KeyError as exc:
             raise ConfigError(f"{path}:{number}: missing field {exc}") from exc
-    return items[:limit] if limit is not None else items
+    return spread(items, limit)

@@ -3,7 +3,7 @@ import json
 import pytest
 
 from rag.errors import ConfigError
-from rag.eval.datasets import load_beir, load_gold, load_squad_answers
+from rag.eval.datasets import load_beir, load_gold, load_squad_answers, spread
 
 
 def _write_jsonl(path, records):
@@ -89,3 +89,11 @@ def test_load_squad_answers(tmp_path):
     assert [(i.id, i.is_impossible) for i in items] == [("a", False), ("b", True)]
     assert items[0].answers == ("France",)
     assert len(load_squad_answers(tmp_path / "answers.jsonl", limit=1)) == 1
+
+
+def test_spread_keeps_the_mix():
+    items = list(range(10))
+    assert spread(items, 5) == [0, 2, 4, 6, 8]
+    assert spread(items, 3) == [0, 3, 6]
+    assert spread(items, None) == items
+    assert spread(items, 50) == items
