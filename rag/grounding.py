@@ -16,10 +16,13 @@ from rag.context import Passage, content_words
 _CITATION = re.compile(r"\[(\d{1,3})\]")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 # Phrases with which a model says the context has no answer.
+# Phrases with which a model says the context has no answer. Kept narrow: "the pump does not
+# have a filter" is an answer (checked by grounding), not a refusal.
 _DECLINE = re.compile(
-    r"(do(es)?\s+not|don't|doesn't)\s+(contain|mention|include|provide|say|know|have)"
-    r"|not\s+(mentioned|provided|specified|stated|found|available)\s+in"
-    r"|no\s+information|cannot\s+(find|answer|determine)|can't\s+(find|answer)|i\s+don't\s+know",
+    r"\b(do|does)\s+not\s+contain\b|\b(don't|doesn't)\s+contain\b|\bdon't\s+know\b"
+    r"|\bdo\s+not\s+know\b|\bno\s+information\b|\bcannot\s+(find|answer|determine)\b"
+    r"|\bcan't\s+(find|answer)\b"
+    r"|\bnot\s+(mentioned|provided|specified|stated|found)\s+in\s+the\s+(documents?|context|text)",
     re.IGNORECASE,
 )
 

@@ -57,7 +57,9 @@ def test_citation_numbers_outside_sources_are_ignored():
 def test_decline_phrases_are_recognised_and_answers_are_not():
     assert is_decline("The documents do not contain the answer.")
     assert is_decline("I don't know.")
+    assert is_decline("This is not mentioned in the documents.")
     assert not is_decline("It draws 4.5 watts [2].")
+    assert not is_decline("The Zephyr-9 does not have a descaling programme [1].")
 
 
 def test_quote_reply_names_its_source_number():
