@@ -39,6 +39,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--raw-sample", type=int, default=2000,
                         help="chunks (evenly spaced) embedded for the raw limit at large sizes")
     parser.add_argument("--keep", action="store_true", help="keep the scratch indexes")
+    parser.add_argument("--profile", action="store_true",
+                        help="cProfile our ingestion into <out>/profiles (slows that step)")
     parser.add_argument("--out", type=Path, default=RESULTS, help="results folder")
     return parser.parse_args(argv)
 
@@ -54,10 +56,13 @@ def main(argv: list[str] | None = None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now().strftime("%Y-%m-%d")
     scratch = args.out / f".scratch-{int(time.time())}"
+    json_path = args.out / f"{stamp}.json"
     plan = BenchPlan(sizes=sizes, scratch=scratch,
                      budget_s=None if args.no_budget else args.budget_min * 60,
                      raw_sample=args.raw_sample,
-                     log=lambda line: print(line, flush=True))
+                     log=lambda line: print(line, flush=True),
+                     save=lambda partial: write_json(partial, check_targets(partial), json_path),
+                     profile_dir=args.out / "profiles" if args.profile else None)
     try:
         results = run_plan(plan)
     finally:
@@ -70,7 +75,6 @@ def main(argv: list[str] | None = None) -> int:
     print(render_tables(results))
     print()
     print(render_targets(checks))
-    json_path = args.out / f"{stamp}.json"
     write_json(results, checks, json_path)
     charts = write_charts(results, args.out, stamp)
     minutes = results["elapsed_s"] / 60

@@ -38,7 +38,11 @@ def table(headers: list[str], rows: list[list[Any]], digits: int = 1) -> str:
               for i, h in enumerate(headers)]
     line = "  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True))
     out = [line, "  ".join("-" * w for w in widths)]
-    out += ["  ".join(c.rjust(w) for c, w in zip(row, widths, strict=True)) for row in cells]
+    for raw, row in zip(rows, cells, strict=True):
+        # Numbers right-aligned so digits line up; labels left-aligned.
+        out.append("  ".join(
+            c.rjust(w) if isinstance(v, int | float) else c.ljust(w)
+            for v, c, w in zip(raw, row, widths, strict=True)).rstrip())
     return "\n".join(out)
 
 

@@ -31,6 +31,9 @@ class BenchPlan:
     raw_sample: int = 2000  # chunks embedded for the raw limit above this many
     onnx_sample: int = 384
     log: Callable[[str], None] = print
+    save: Callable[[dict], None] | None = None  # called with the results after every step
+    profile_dir: Path | None = None  # cProfile our ingestion into this folder (slows it)
+    results: dict = field(default_factory=dict)
     started: float = field(default_factory=time.perf_counter)
     notes: list[str] = field(default_factory=list)
 
@@ -57,6 +60,14 @@ def _step(plan: BenchPlan, label: str, task: str, args: dict, **kwargs) -> dict 
     return record
 
 
+def _saved(plan: BenchPlan, target: dict, key: str, value: dict | None) -> dict | None:
+    """Store a step's result and checkpoint, so an interrupted run still leaves its figures."""
+    target[key] = value
+    if plan.save is not None:
+        plan.save(plan.results)
+    return value
+
+
 def _fits(plan: BenchPlan, label: str, projected_s: float | None) -> bool:
     if projected_s is None or projected_s < plan.remaining():
         return True
@@ -75,27 +86,36 @@ def _projection(previous: dict | None, key: str, corpus: CorpusInfo, prev_corpus
     return previous[key]["wall_s"] * scale
 
 
-def run_size(plan: BenchPlan, corpus: CorpusInfo, previous: dict | None,
+def run_size(plan: BenchPlan, corpus: CorpusInfo, result: dict, previous: dict | None,
              prev_corpus: CorpusInfo | None) -> dict:
     work = plan.scratch / corpus.size
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
     texts = work / "chunks.jsonl"
     index_dir = work / "index"
-    result: dict = {"corpus": corpus_summary(corpus)}
-    result["chunk"] = _step(plan, "parse + chunk (ours)", "chunk",
-                            {"corpus_dir": str(corpus.directory), "out": str(texts)})
-    if result["chunk"]:
-        limit = plan.raw_sample if result["chunk"]["chunks"] > plan.raw_sample else None
-        result["raw_embed"] = _step(plan, "raw embedding", "raw_embed",
-                                    {"texts": str(texts), "limit": limit})
-    result["ingest"] = _step(plan, "our ingestion", "ingest",
-                             {"corpus_dir": str(corpus.directory), "index_dir": str(index_dir)})
-    result["reingest"] = _step(plan, "re-ingest unchanged", "ingest",
-                               {"corpus_dir": str(corpus.directory), "index_dir": str(index_dir)})
-    retrieval = _step(plan, "retrieval latency", "retrieval",
-                      {"index_dir": str(index_dir), "modes": list(MODES), "queries": 40})
-    result["retrieval"] = retrieval
+    result["corpus"] = corpus_summary(corpus)
+    chunked = _saved(plan, result, "chunk", _step(
+        plan, "parse + chunk (ours)", "chunk",
+        {"corpus_dir": str(corpus.directory), "out": str(texts)}))
+    if chunked:
+        limit = plan.raw_sample if chunked["chunks"] > plan.raw_sample else None
+        _saved(plan, result, "raw_embed", _step(plan, "raw embedding", "raw_embed",
+                                                {"texts": str(texts), "limit": limit}))
+    ingest_args = {"corpus_dir": str(corpus.directory), "index_dir": str(index_dir)}
+    if plan.profile_dir is not None:
+        plan.profile_dir.mkdir(parents=True, exist_ok=True)
+        ingest_args["profile"] = str(plan.profile_dir / f"ingest-{corpus.size}.prof")
+    if not _fits(plan, f"our ingestion at {corpus.size}",
+                 _projection(previous, "ingest", corpus, prev_corpus)):
+        result["ingest"] = {"skipped": "time budget"}
+        return result
+    _saved(plan, result, "ingest", _step(plan, "our ingestion", "ingest", ingest_args))
+    _saved(plan, result, "reingest", _step(
+        plan, "re-ingest unchanged", "ingest",
+        {"corpus_dir": str(corpus.directory), "index_dir": str(index_dir)}))
+    _saved(plan, result, "retrieval", _step(
+        plan, "retrieval latency", "retrieval",
+        {"index_dir": str(index_dir), "modes": list(MODES), "queries": 40}))
     tutorials_python = BENCH_VENV_PYTHON
     for name in ("langchain", "llamaindex"):
         if not tutorials_python.exists():
@@ -105,16 +125,15 @@ def run_size(plan: BenchPlan, corpus: CorpusInfo, previous: dict | None,
                      _projection(previous, name, corpus, prev_corpus)):
             result[name] = {"skipped": "time budget"}
             continue
-        result[name] = _step(plan, f"{name} tutorial", name,
-                             {"corpus_dir": str(corpus.directory),
-                              "persist_dir": str(work / name)},
-                             python=tutorials_python)
+        _saved(plan, result, name, _step(plan, f"{name} tutorial", name,
+                                         {"corpus_dir": str(corpus.directory),
+                                          "persist_dir": str(work / name)},
+                                         python=tutorials_python))
     return result
 
 
-def run_once(plan: BenchPlan, smallest_texts: Path, largest_index: Path) -> dict:
+def run_once(plan: BenchPlan, once: dict, smallest_texts: Path, index: Path) -> dict:
     """Figures that do not grow with corpus size: local LLM, ONNX backend, app start."""
-    once: dict = {}
     cache = plan.scratch / "llm-cache"
     shutil.rmtree(cache, ignore_errors=True)
     question = sample_queries(1)[0]
@@ -122,23 +141,24 @@ def run_once(plan: BenchPlan, smallest_texts: Path, largest_index: Path) -> dict
     from_gguf = _step(plan, "LLM load from GGUF (first run)", "llm",
                       {**llm_args, "generate": False})
     from_cache = _step(plan, "LLM from converted cache + TTFT", "llm", llm_args)
-    once["llm"] = {"from_gguf": from_gguf, "from_cache": from_cache}
+    _saved(plan, once, "llm", {"from_gguf": from_gguf, "from_cache": from_cache})
+    env = {"RAG_STORE__PATH": str(index), "RAG_STORE__COLLECTION": "bench",
+           "RAG_CACHE_DIR": str(cache), "RAG_DATA_DIR": str(plan.scratch / "app-data")}
+    plan.log("  app cold start ...")
+    _saved(plan, once, "app_start", measure_app_start(env))
+    plan.log(f"  app cold start: {once['app_start']}")
+    _saved(plan, once, "first_answer", _step(
+        plan, "fresh process to first answer", "first_answer",
+        {"index_dir": str(index), "cache_dir": str(cache), "question": question}))
     if BENCH_VENV_PYTHON.exists():
         from rag.embeddings import default_model_path
 
-        once["onnx"] = _step(plan, "ONNX int8 vs fp32 embedding", "onnx_embed", {
+        _saved(plan, once, "onnx", _step(plan, "ONNX int8 vs fp32 embedding", "onnx_embed", {
             "model_path": str(default_model_path()), "texts": str(smallest_texts),
             "limit": plan.onnx_sample, "out_dir": str(plan.scratch / "onnx-int8")},
-            python=BENCH_VENV_PYTHON)
+            python=BENCH_VENV_PYTHON))
     else:
         once["onnx"] = {"skipped": ".venv-bench (onnx, onnxruntime) is not installed"}
-    env = {"RAG_STORE__PATH": str(largest_index), "RAG_STORE__COLLECTION": "bench",
-           "RAG_CACHE_DIR": str(cache), "RAG_DATA_DIR": str(plan.scratch / "app-data")}
-    plan.log("  app cold start ...")
-    once["app_start"] = measure_app_start(env)
-    plan.log(f"  app cold start: {once['app_start']}")
-    once["first_answer"] = _step(plan, "fresh process to first answer", "first_answer", {
-        "index_dir": str(largest_index), "cache_dir": str(cache), "question": question})
     return once
 
 
@@ -161,7 +181,8 @@ def machine_info() -> dict:
 
 
 def run_plan(plan: BenchPlan) -> dict:
-    results: dict = {"machine": machine_info(), "sizes": {}, "notes": plan.notes}
+    results = plan.results
+    results.update(machine=machine_info(), sizes={}, notes=plan.notes, once={})
     previous = prev_corpus = None
     once_done = False
     for size in plan.sizes:
@@ -169,17 +190,18 @@ def run_plan(plan: BenchPlan) -> dict:
         corpus = ensure_corpus(size)
         plan.log(f"[{size}] {corpus.files} files, {corpus.bytes / 2**20:.1f} MB, "
                  f"≈{corpus.estimated_chunks} chunks")
-        previous = results["sizes"][size] = run_size(plan, corpus, previous, prev_corpus)
+        current = results["sizes"][size] = {}
+        previous = run_size(plan, corpus, current, previous, prev_corpus)
         prev_corpus = corpus
         if not once_done:
             # After the smallest size, so they run even if a larger size eats the budget.
             plan.log("[once] local model, ONNX backend, app start")
             work = plan.scratch / size
-            results["once"] = run_once(plan, work / "chunks.jsonl", work / "index")
+            run_once(plan, results["once"], work / "chunks.jsonl", work / "index")
             once_done = True
     largest = plan.sizes[-1]
     at_rest = _get_rss(results["sizes"][largest])
-    results.setdefault("once", {})["at_rest"] = {"size": largest, "rss_mb": at_rest}
+    results["once"]["at_rest"] = {"size": largest, "rss_mb": at_rest}
     results["elapsed_s"] = time.perf_counter() - plan.started
     return results
 
