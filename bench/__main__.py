@@ -13,6 +13,7 @@ pipelines and the ONNX export run in .venv-bench (bench/requirements.txt).
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import sys
@@ -42,11 +43,19 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--profile", action="store_true",
                         help="cProfile our ingestion into <out>/profiles (slows that step)")
     parser.add_argument("--out", type=Path, default=RESULTS, help="results folder")
+    parser.add_argument("--render", type=Path, metavar="JSON",
+                        help="print the tables of an earlier results file and exit")
     return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
+    if args.render:
+        earlier = json.loads(args.render.read_text())
+        print(render_tables(earlier))
+        print()
+        print(render_targets(check_targets(earlier)))
+        return 0
     sizes = [s.strip() for s in args.sizes.split(",") if s.strip()]
     unknown = [s for s in sizes if s not in SIZES]
     if unknown or not sizes:

@@ -94,10 +94,17 @@ def run_size(plan: BenchPlan, corpus: CorpusInfo, result: dict, previous: dict |
     texts = work / "chunks.jsonl"
     index_dir = work / "index"
     result["corpus"] = corpus_summary(corpus)
+    if not _fits(plan, f"parse + chunk at {corpus.size}",
+                 _projection(previous, "chunk", corpus, prev_corpus)):
+        result["chunk"] = {"skipped": "time budget"}
+        return result
     chunked = _saved(plan, result, "chunk", _step(
         plan, "parse + chunk (ours)", "chunk",
         {"corpus_dir": str(corpus.directory), "out": str(texts)}))
-    if chunked:
+    raw_wall = _get_wall(previous, "raw_embed")
+    raw_projection = None if raw_wall is None else raw_wall * min(
+        corpus.estimated_chunks, plan.raw_sample) / max(_get_chunks(previous), 1)
+    if chunked and _fits(plan, f"raw embedding at {corpus.size}", raw_projection):
         limit = plan.raw_sample if chunked["chunks"] > plan.raw_sample else None
         _saved(plan, result, "raw_embed", _step(plan, "raw embedding", "raw_embed",
                                                 {"texts": str(texts), "limit": limit}))
@@ -204,6 +211,14 @@ def run_plan(plan: BenchPlan) -> dict:
     results["once"]["at_rest"] = {"size": largest, "rss_mb": at_rest}
     results["elapsed_s"] = time.perf_counter() - plan.started
     return results
+
+
+def _get_wall(size_result: dict | None, key: str) -> float | None:
+    return ((size_result or {}).get(key) or {}).get("wall_s")
+
+
+def _get_chunks(size_result: dict | None) -> int:
+    return int(((size_result or {}).get("raw_embed") or {}).get("chunks") or 1)
 
 
 def _get_rss(size_result: dict) -> float | None:
