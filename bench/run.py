@@ -206,9 +206,12 @@ def run_plan(plan: BenchPlan) -> dict:
             work = plan.scratch / size
             run_once(plan, results["once"], work / "chunks.jsonl", work / "index")
             once_done = True
-    largest = plan.sizes[-1]
-    at_rest = _get_rss(results["sizes"][largest])
-    results["once"]["at_rest"] = {"size": largest, "rss_mb": at_rest}
+    # At rest with the largest index this run built (a size may have been skipped by budget).
+    for size in reversed(plan.sizes):
+        at_rest = _get_rss(results["sizes"][size])
+        if at_rest is not None:
+            results["once"]["at_rest"] = {"size": size, "rss_mb": at_rest}
+            break
     results["elapsed_s"] = time.perf_counter() - plan.started
     return results
 
