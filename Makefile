@@ -44,7 +44,7 @@ lint: install
 	$(VENV)/bin/ruff check .
 
 eval: install
-	$(PY) -m rag eval data/eval/gold.jsonl --corpus data/corpus
+	$(PY) -m rag eval data/eval/gold.jsonl --corpus data/corpus --answers
 
 bench: install
 	$(PY) -m bench

@@ -92,7 +92,7 @@ def add_subcommands(subparsers: Any, common: argparse.ArgumentParser) -> None:
     search.add_argument("query")
     search.add_argument("-k", type=int, default=5, help="number of hits (default 5)")
     search.add_argument(
-        "--mode", default="dense", help="dense (default), mmr, bm25 or hybrid"
+        "--mode", default=None, help="dense, mmr, bm25 or hybrid (default: RAG_RETRIEVAL__MODE)"
     )
     search.set_defaults(handler=run_search)
 
@@ -178,23 +178,24 @@ def run_delete(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def run_search(args: argparse.Namespace, settings: Settings) -> int:
-    index = _open_index(settings)
-    if args.mode == "dense":
-        rows = [(h.rank, h.score, h.doc) for h in index.search(args.query, k=args.k)]
-    else:
-        from rag.retrieval import retrieve
+    from rag.retrieval import retrieve
 
-        retrieval = settings.retrieval
-        chunks = retrieve(
-            index,
-            args.query,
-            mode=args.mode,
-            k=args.k,
-            fetch_k=max(retrieval.fetch_k, args.k),
-            min_score=retrieval.min_score,
-            settings=settings,
-        )
-        rows = [(rank, c.score, c.doc) for rank, c in enumerate(chunks, start=1)]
+    index = _open_index(settings)
+    retrieval = settings.retrieval
+    chunks = retrieve(
+        index,
+        args.query,
+        mode=args.mode or retrieval.mode,
+        k=args.k,
+        fetch_k=max(retrieval.fetch_k, args.k),
+        min_score=retrieval.min_score,
+        settings=settings,
+    )
+    # The dense relevance (cosine, 0..1) reads the same in every mode; RRF scores do not.
+    rows = [
+        (rank, c.dense_score if c.dense_score is not None else c.score, c.doc)
+        for rank, c in enumerate(chunks, start=1)
+    ]
     if not rows:
         print("no results")
     for rank, score, doc in rows:
