@@ -608,9 +608,12 @@ class DocumentIndex:
                 raise RagError(f"no document {doc!r} in collection {self.name}")
             stored = self._stored_metadatas(doc_id)
             try:
+                # The record goes first, the mirror of ingest: cut short here, the remaining
+                # chunks have no record, so the next ingest re-diffs the file (and the next
+                # delete finds them). Record last would mark a half-deleted file "unchanged".
+                self.registry.delete(ids=[doc_id])
                 for part in _batched(sorted(stored), self._max_batch()):
                     self.collection.delete(ids=list(part))
-                self.registry.delete(ids=[doc_id])
             except Exception as exc:
                 raise StoreError(f"deleting {doc!r} from {self.name!r} failed: {exc}") from exc
             return len(stored)

@@ -166,7 +166,9 @@ def list_collections(client: ClientAPI) -> list[str]:
 
 def delete_collection(client: ClientAPI, name: str) -> None:
     """Delete a collection and its document registry; a missing one is not an error."""
-    for target in (name, name + REGISTRY_SUFFIX):
+    # Registry first: cut short after it, the chunks are left without records and the next
+    # ingest redoes them; the other order would leave records of documents with no chunks.
+    for target in (name + REGISTRY_SUFFIX, name):
         try:
             client.delete_collection(target)
         except NotFoundError:
