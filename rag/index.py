@@ -38,6 +38,7 @@ from rag.store import (
     collection_metadata,
     delete_collection,
     get_client,
+    mark_written,
     open_collection,
 )
 
@@ -267,16 +268,30 @@ class DocumentIndex:
         self.settings = settings or get_settings()
         self.name = collection or self.settings.store.collection
         self.embeddings = embeddings or get_embeddings(self.settings)
-        self.client = get_client(self.settings)
-        self.collection = open_collection(self.client, self.name, self.embeddings)
+        self._write_lock = threading.Lock()  # one ingest/delete at a time per index
+        self._open(get_client(self.settings))
+
+    def _open(self, client: Any) -> None:
+        self.client = client
+        self.collection = open_collection(client, self.name, self.embeddings)
         try:
-            self.registry = self.client.get_or_create_collection(
+            self.registry = client.get_or_create_collection(
                 self.name + REGISTRY_SUFFIX,
                 embedding_function=None,  # type: ignore[arg-type]
             )
         except Exception as exc:
             raise StoreError(f"cannot open the document registry of {self.name!r}: {exc}") from exc
-        self._write_lock = threading.Lock()  # one ingest/delete at a time per index
+        self.__dict__.pop("langchain_store", None)
+
+    def refresh(self) -> None:
+        """Re-open the collection if another process wrote to the on-disk store since.
+
+        Called before every read and write: ``get_client`` hands out a fresh client when the
+        store's write marker changed, and this index then follows it.
+        """
+        client = get_client(self.settings)
+        if client is not self.client:
+            self._open(client)
 
     # -- ingestion ---------------------------------------------------------------------------
     def ingest_paths(
@@ -320,6 +335,7 @@ class DocumentIndex:
         progress = _Progress(callback, len(work))
         pending: list[_Prepared] = []
         with self._write_lock:
+            self.refresh()
             for position, item in enumerate(work):
                 progress.emit(item.source)
                 item_started = time.perf_counter()
@@ -535,6 +551,8 @@ class DocumentIndex:
             )
         except Exception as exc:
             raise StoreError(f"writing {prepared.source} to {self.name!r} failed: {exc}") from exc
+        finally:
+            mark_written(self.settings)  # even a partial write changes what others must see
 
     # -- store reads -------------------------------------------------------------------------
     def _max_batch(self) -> int:
@@ -579,6 +597,7 @@ class DocumentIndex:
 
     # -- documents ---------------------------------------------------------------------------
     def list_documents(self) -> list[DocumentInfo]:
+        self.refresh()
         found = self._get(self.registry, include=["metadatas"])
         documents = [
             _document_info(doc_id, metadata or {})
@@ -588,6 +607,7 @@ class DocumentIndex:
 
     def find_document(self, doc: str) -> str | None:
         """The doc_id of ``doc`` given as a doc_id, a source key or a path; None if unknown."""
+        self.refresh()
         if self._registry_record(doc) is not None:
             return doc
         for source in dict.fromkeys((doc, source_key(Path(doc)))):
@@ -616,15 +636,22 @@ class DocumentIndex:
                     self.collection.delete(ids=list(part))
             except Exception as exc:
                 raise StoreError(f"deleting {doc!r} from {self.name!r} failed: {exc}") from exc
+            finally:
+                mark_written(self.settings)
             return len(stored)
 
     def drop(self) -> None:
         """Delete the whole collection and its registry; the index is unusable afterwards."""
         with self._write_lock:
-            delete_collection(self.client, self.name)
+            self.refresh()
+            try:
+                delete_collection(self.client, self.name)
+            finally:
+                mark_written(self.settings)
 
     def get_chunks(self, doc_id: str) -> list[Document]:
         """The chunks of one document in reading order."""
+        self.refresh()
         found = self._get(
             self.collection, where={"doc_id": doc_id}, include=["documents", "metadatas"]
         )
@@ -633,6 +660,7 @@ class DocumentIndex:
 
     def iter_chunks(self, batch: int = 1000) -> Iterator[Document]:
         """Every chunk with its metadata (``chunk_id`` included), a page at a time."""
+        self.refresh()
         offset = 0
         while True:
             found = self._get(
@@ -645,6 +673,7 @@ class DocumentIndex:
 
     def count(self) -> int:
         """Number of chunks in the collection."""
+        self.refresh()
         try:
             return int(self.collection.count())
         except Exception as exc:
@@ -652,6 +681,7 @@ class DocumentIndex:
 
     def version(self) -> str:
         """Changes whenever a document is added, changed or removed (cache key for BM25)."""
+        self.refresh()
         found = self._get(self.registry, include=["metadatas"])
         entries = sorted(
             f"{doc_id}:{(metadata or {}).get('file_hash', '')}:{(metadata or {}).get('chunking')}"
@@ -669,6 +699,7 @@ class DocumentIndex:
         """Dense search: the ``k`` chunks closest to ``query``, best first."""
         if k < 1:
             raise ConfigError(f"k must be at least 1, got {k}")
+        self.refresh()
         available = self.count()
         if available == 0:
             return []

@@ -265,6 +265,9 @@ def retrieve(
     if k < 1:
         raise ConfigError(f"retrieval k must be at least 1, got {k}")
     embeddings = index.embeddings  # the model the collection was built with
+    refresh = getattr(index, "refresh", None)
+    if refresh is not None:  # follow writes made by other processes before reading
+        refresh()
     request = _Request(
         index=index,
         query=query,

@@ -10,9 +10,12 @@ always pass vectors they computed themselves.
 
 from __future__ import annotations
 
+import os
 import re
 import threading
+import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, Protocol
 
 from chromadb.api import ClientAPI
@@ -81,6 +84,37 @@ def store_location(store: StoreSettings) -> str:
 
 _clients: dict[tuple[str, str], ClientAPI] = {}
 _clients_lock = threading.Lock()
+# Chroma's on-disk client is not process-safe (chroma-core/chroma#3792): a process keeps its own
+# view of the vector segments, and after another process writes, its reads fail ("Error finding
+# id"). Every write here bumps a marker file in the index folder; a process that sees a marker
+# it did not write opens a fresh client before reading.
+_MARKER = ".rag-write-generation"
+_seen_marker: dict[str, str] = {}
+
+
+def _marker_path(store: StoreSettings) -> Path:
+    return Path(store.path) / _MARKER
+
+
+def _read_marker(store: StoreSettings) -> str:
+    try:
+        return _marker_path(store).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return ""
+
+
+def mark_written(settings: Settings | None = None) -> None:
+    """Record that this process wrote to the store, so other processes re-open theirs."""
+    store = (settings or get_settings()).store
+    if store.mode != "disk":
+        return
+    token = f"{os.getpid()}-{time.time_ns()}"
+    path = _marker_path(store)
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(token, encoding="utf-8")
+    os.replace(tmp, path)  # atomic: a reader sees the old or the new token, never half
+    with _clients_lock:
+        _seen_marker[store_location(store)] = token
 
 
 def get_client(settings: Settings | None = None) -> ClientAPI:
@@ -93,9 +127,28 @@ def get_client(settings: Settings | None = None) -> ClientAPI:
         )
     key = (store.mode, store_location(store))
     with _clients_lock:
+        if store.mode == "disk" and key in _clients:
+            marker = _read_marker(store)
+            if marker != _seen_marker.get(key[1], marker):
+                _forget_disk_system(store)  # another process wrote: our view is stale
+                del _clients[key]
+            _seen_marker[key[1]] = marker
         if key not in _clients:
             _clients[key] = _build_client(store)
+            if store.mode == "disk":
+                _seen_marker[key[1]] = _read_marker(store)
         return _clients[key]
+
+
+def _forget_disk_system(store: StoreSettings) -> None:
+    """Make the next PersistentClient for this folder build a new Chroma system.
+
+    The old system is not stopped: objects still holding it keep working until they
+    re-open (DocumentIndex does so on its next call).
+    """
+    from chromadb.api.shared_system_client import SharedSystemClient
+
+    SharedSystemClient._identifier_to_system.pop(str(store.path), None)
 
 
 def _build_client(store: StoreSettings) -> ClientAPI:
