@@ -33,6 +33,7 @@ st.markdown(
 pages = [
     st.Page(CHAT_PAGE, title="Chat", icon=":material/forum:", default=True),
     st.Page("ui/pages/documents_page.py", title="Documents", icon=":material/description:"),
+    st.Page("ui/pages/evaluate_page.py", title="Evaluate", icon=":material/science:"),
 ]
 navigation = st.navigation(pages, position="top")
 
