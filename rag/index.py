@@ -48,10 +48,6 @@ if TYPE_CHECKING:
 FileStatus = Literal["ingested", "unchanged", "failed"]
 ProgressCallback = Callable[["IngestProgress"], None]
 
-# Chunks gathered from consecutive files before one embedding pass: big enough that the
-# model sees full, length-sorted batches across many small files, small enough that the
-# per-file commits (and the progress bar) are not held back for long.
-FLUSH_CHUNKS = 512
 # Registry records need a vector to live in Chroma; they are never searched.
 _REGISTRY_VECTOR = [0.0]
 
@@ -272,6 +268,7 @@ class DocumentIndex:
         self._open(get_client(self.settings))
 
     def _open(self, client: Any) -> None:
+        self._store_client = client  # what the store handed out (self.client may be wrapped)
         self.client = client
         self.collection = open_collection(client, self.name, self.embeddings)
         try:
@@ -290,7 +287,7 @@ class DocumentIndex:
         store's write marker changed, and this index then follows it.
         """
         client = get_client(self.settings)
-        if client is not self.client:
+        if client is not self._store_client:
             self._open(client)
 
     # -- ingestion ---------------------------------------------------------------------------
@@ -355,7 +352,7 @@ class DocumentIndex:
                     progress.files_done += 1
                     continue
                 pending.append(prepared)
-                if sum(len(p.add) - p.reused for p in pending) >= FLUSH_CHUNKS:
+                if sum(len(p.add) - p.reused for p in pending) >= self.settings.ingest.flush_chunks:
                     self._flush(pending, results, progress, force)
                     pending = []
             if pending:

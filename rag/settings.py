@@ -121,6 +121,13 @@ class IngestSettings(BaseModel):
         2_000_000, ge=1, description="A single JSON/XML string longer than this is refused."
     )
     upload_dir: Path = Field(Path("data/uploads"), description="Where uploaded files are kept.")
+    flush_chunks: int = Field(
+        512,
+        ge=1,
+        description="Chunks gathered across files before one embedding pass and the files' "
+        "commits: enough for full length-sorted batches across many small files, few enough "
+        "that commits and the progress bar are not held back long.",
+    )
 
 
 class Settings(BaseSettings):

@@ -109,6 +109,9 @@ def rag_env(root: Path, index: Path, **extra: str) -> dict[str, str]:
         "RAG_INGEST__UPLOAD_DIR": str(root / "uploads"),
         "RAG_CHUNKING__CHUNK_TOKENS": str(CHUNK_TOKENS),
         "RAG_CHUNKING__OVERLAP_TOKENS": "0",
+        # Small embedding passes spread the per-file commits over time, so a kill lands
+        # between commits however fast the machine is.
+        "RAG_INGEST__FLUSH_CHUNKS": "8",
         **extra,
     }
 
@@ -120,7 +123,7 @@ def run_rag(cwd: Path, env: dict[str, str], *args: str, timeout: float = 300):
     )
 
 
-_PROGRESS = re.compile(r"(\d+)/(\d+) \[[^\]]*file/s")  # not the "Loading weights" bar
+_PROGRESS = re.compile(r"(\d+)/(\d+) \[[^\]]*(?:file/s|s/file)")  # not the "Loading weights" bar
 _CHUNKS = re.compile(r"(\d+) chunks,")
 
 
