@@ -122,6 +122,8 @@ def app_url(tmp_path) -> Iterator[str]:
 
 def open_app(browser, url: str):
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    # Every wait gets room for a loaded 2-core machine (reruns slow down while a model loads).
+    page.set_default_timeout(90_000)
     page.goto(url)
     page.get_by_role("heading", name="Doc Chat").wait_for(timeout=90_000)
     return page
