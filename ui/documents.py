@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import time
 from datetime import datetime
 from pathlib import Path
 
 import streamlit as st
-from streamlit.delta_generator import DeltaGenerator
 
 from ingest.errors import IngestError
-from rag.index import IngestProgress
+from rag.jobs import JobSnapshot, forget_job, get_job, start_ingest_job
 from rag.settings import Settings
 from rag.uploads import save_upload
 from ui.errors import error_boundary
@@ -43,8 +41,13 @@ def render_documents_page() -> None:
 
 
 # -- upload ----------------------------------------------------------------------------------
+# The session's running ingest: the job id plus the rows of uploads refused before ingesting.
+_JOB_KEY = "ingest_job"
+
+
 def _render_upload(settings: Settings, collection: str) -> None:
     generation = st.session_state.setdefault("uploader_generation", 0)
+    running = _session_job() is not None
     files = st.file_uploader(
         "Add documents",
         type=UPLOAD_TYPES,
@@ -53,62 +56,113 @@ def _render_upload(settings: Settings, collection: str) -> None:
         help=f"PDF, HTML, JSON, JSONL, XML, TXT, Markdown; up to "
         f"{settings.ingest.max_file_mb:g} MB each. The same file twice is not embedded twice.",
     )
-    if files:
-        results = ingest_uploads(settings, collection, [(f.name, f.getvalue()) for f in files])
-        st.session_state["last_ingest"] = results
+    if files and not running:
+        start_upload_job(settings, collection, [(f.name, f.getvalue()) for f in files])
         # A fresh uploader (new key) so a rerun does not ingest the same files again.
         st.session_state["uploader_generation"] = generation + 1
         st.rerun()
+    if _session_job() is not None:
+        if files:
+            st.caption("These files are ingested once the current upload has finished.")
+        _render_job_progress()
+        return
     results = st.session_state.get("last_ingest")
     if results:
         _render_results(results)
 
 
-def ingest_uploads(
-    settings: Settings, collection: str, uploads: list[tuple[str, bytes]]
-) -> list[dict]:
-    """Save, then ingest with a live progress bar; one result row per uploaded file."""
-    rows: list[dict] = []
+def save_uploads(
+    settings: Settings, uploads: list[tuple[str, bytes]]
+) -> tuple[list[Path], list[dict]]:
+    """Save uploads under the upload dir: the saved paths, and a result row per refused file."""
     saved: list[Path] = []
+    refused: list[dict] = []
     for name, data in uploads:
         try:
             saved.append(save_upload(name, data, settings))
         except IngestError as exc:
-            rows.append(_row(name, "failed", reason=exc.reason))
+            refused.append(_row(name, "failed", reason=exc.reason))
+    return saved, refused
+
+
+def start_upload_job(
+    settings: Settings, collection: str, uploads: list[tuple[str, bytes]]
+) -> None:
+    """Save, then ingest in the background; the session keeps the job id to draw progress."""
+    saved, refused = save_uploads(settings, uploads)
+    _start_session_job(get_index(settings, collection), saved, refused)
+
+
+def _start_session_job(index, paths: list[Path], rows: list[dict], force: bool = False) -> None:
+    job_id = start_ingest_job(index, paths, force=force).job_id if paths else ""
+    st.session_state[_JOB_KEY] = {"id": job_id, "rows": rows, "files": len(paths)}
+
+
+def _session_job() -> dict | None:
+    return st.session_state.get(_JOB_KEY)
+
+
+@st.fragment(run_every=1.0)
+def _render_job_progress() -> None:
+    """Redrawn every second from the job's snapshot; the script itself never waits for it."""
+    with error_boundary():  # a fragment rerun runs outside the page's own error boundary
+        _draw_job_progress()
+
+
+def _draw_job_progress() -> None:
+    state = _session_job()
+    if state is None:  # finished: later ticks (until the next full run) redraw the results
+        if st.session_state.get("last_ingest"):
+            _render_results(st.session_state["last_ingest"])
+        return
+    job = get_job(state["id"]) if state["id"] else None
+    snapshot = job.snapshot() if job is not None else None
+    if snapshot is not None and not snapshot.finished:
+        st.progress(snapshot.fraction, text=_progress_text(snapshot, state["files"]))
+        return
+    rows = list(state["rows"])
+    if snapshot is not None:
+        rows += _report_rows(snapshot)
+    elif state["id"]:  # the job is gone (server restarted): say so rather than spin forever
+        rows.append(_row("(upload)", "failed", reason="the ingest job was lost; upload again"))
+    st.session_state["last_ingest"] = rows
+    st.session_state.pop(_JOB_KEY, None)
+    if state["id"]:
+        forget_job(state["id"])
+    # Drawn here, not by a full rerun from this fragment: such a rerun can race a click on
+    # another page and pull the user back here. The Library tab catches up on the next run.
+    if rows:
+        _render_results(rows)
+
+
+def _progress_text(snapshot: JobSnapshot, files_total: int) -> str:
+    event = snapshot.progress
+    if event is None:
+        return f"Preparing {files_total} file(s)…"
+    current = Path(event.current).name
+    current = f" · {current}" if current else ""
+    return (f"{event.files_done}/{event.files_total} files · {event.chunks_done} chunks · "
+            f"{event.chunks_per_s:.1f} chunks/s{current}")
+
+
+def _report_rows(snapshot: JobSnapshot) -> list[dict]:
+    if snapshot.report is None:
+        return [_row("(upload)", "failed", reason=snapshot.error)]
+    return [_row(Path(r.path).name, r.status, r.chunks, r.reason, r.seconds)
+            for r in snapshot.report.files]
+
+
+def ingest_uploads(
+    settings: Settings, collection: str, uploads: list[tuple[str, bytes]]
+) -> list[dict]:
+    """Save and ingest, waiting for the end (scripts and tests); one result row per file."""
+    saved, rows = save_uploads(settings, uploads)
     if saved:
-        index = get_index(settings, collection)
-        bar = st.progress(0.0, text=f"Preparing {len(saved)} file(s)…")
-        tracker = _ProgressTracker(bar, len(saved))
-        report = index.ingest_paths(saved, progress=tracker)
-        bar.progress(1.0, text=tracker.summary())
-        for result in report.files:
-            rows.append(_row(Path(result.path).name, result.status, result.chunks,
-                             result.reason, result.seconds))
+        job = start_ingest_job(get_index(settings, collection), saved)
+        job.wait()
+        forget_job(job.job_id)
+        rows += _report_rows(job.snapshot())
     return rows
-
-
-class _ProgressTracker:
-    """Turns the index's progress events into the bar's fraction and text."""
-
-    def __init__(self, bar: DeltaGenerator, total_files: int) -> None:
-        self.bar = bar
-        self.total_files = total_files
-        self.started = time.perf_counter()
-        self.files_done = 0
-        self.chunks = 0
-        self.current = ""
-
-    def __call__(self, event: IngestProgress) -> None:
-        self.files_done, self.total_files = event.files_done, event.files_total
-        self.chunks, self.current = event.chunks_done, Path(event.current).name
-        fraction = min(self.files_done / max(self.total_files, 1), 1.0)
-        self.bar.progress(fraction, text=self.summary())
-
-    def summary(self) -> str:
-        elapsed = max(time.perf_counter() - self.started, 1e-6)
-        current = f" · {self.current}" if self.current else ""
-        return (f"{self.files_done}/{self.total_files} files · {self.chunks} chunks · "
-                f"{self.chunks / elapsed:.1f} chunks/s{current}")
 
 
 def _row(name: str, status: str, chunks: int = 0, reason: str = "", seconds: float = 0.0) -> dict:
@@ -156,14 +210,12 @@ def _render_library(settings: Settings, collection: str) -> None:
         missing = [p.name for p in paths if not p.is_file()]
         if missing:
             st.error("Source file no longer on disk: " + ", ".join(missing))
+        elif _session_job() is not None:
+            st.warning("An ingest is still running; re-ingest when it has finished.",
+                       icon=":material/hourglass_top:")
         else:
-            bar = st.progress(0.0, text="Re-ingesting…")
-            report = index.ingest_paths(paths, progress=_ProgressTracker(bar, len(paths)),
-                                        force=True)
-            st.session_state["last_ingest"] = [
-                _row(Path(r.path).name, r.status, r.chunks, r.reason, r.seconds)
-                for r in report.files
-            ]
+            # Same background path as uploads: progress and results show on the Upload tab.
+            _start_session_job(index, paths, [], force=True)
             st.rerun()
     if right.button("Delete", icon=":material/delete:", disabled=not picked, width="stretch"):
         for p in picked:
