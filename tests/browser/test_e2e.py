@@ -8,15 +8,15 @@ land in test-output/screenshots/ for a human to look at.
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from tests.servers.processes import free_port, wait_for_http
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -30,26 +30,6 @@ CHROMIUM_ARGS = [
 ]
 ANSWER_TIMEOUT_MS = 600_000  # first question loads the local model on a shared 2-core machine
 FACT = "The Halvard K7 heat pump must be serviced every 19 months by a certified technician."
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_for_http(url: str, timeout: float, process: subprocess.Popen) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"streamlit exited early with code {process.returncode}")
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.5)
-    raise TimeoutError(f"{url} did not answer within {timeout}s")
 
 
 def make_pdf(path: Path) -> Path:
@@ -109,7 +89,7 @@ def app_url(tmp_path) -> Iterator[str]:
         cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
     )
     try:
-        wait_for_http(f"http://127.0.0.1:{port}/_stcore/health", 90, process)
+        wait_for_http(f"http://127.0.0.1:{port}/_stcore/health", process, 90, "streamlit")
         yield f"http://127.0.0.1:{port}/"
     finally:
         process.terminate()

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 import uuid
 from pathlib import Path
 
@@ -14,6 +11,7 @@ import pytest
 
 from rag.embeddings import LocalEmbeddings
 from rag.settings import ChunkSettings, IngestSettings, Settings, StoreSettings
+from tests.servers.processes import free_port, wait_for_http
 
 CHROMA = Path(sys.executable).parent / "chroma"
 STORE_MODE_PARAMS = [
@@ -23,25 +21,9 @@ STORE_MODE_PARAMS = [
 ]
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def wait_for_heartbeat(port: int, process: subprocess.Popen, timeout: float = 60.0) -> None:
     url = f"http://127.0.0.1:{port}/api/v2/heartbeat"
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"chroma run exited with code {process.returncode}")
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.2)
-    raise RuntimeError(f"chroma server on port {port} did not answer within {timeout:g} s")
+    wait_for_http(url, process, timeout, f"chroma server on port {port}")
 
 
 @pytest.fixture(scope="session")

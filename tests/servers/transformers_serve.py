@@ -11,38 +11,20 @@ switches stay on so it can never download.
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import httpx
+from tests.servers.processes import free_port, wait_for_http
 
 READY_TIMEOUT_S = 180.0
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def _wait_ready(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + READY_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"transformers serve exited early:\n{log.read_text()[-3000:]}")
-        try:
-            if httpx.get(f"{url}/health", timeout=2).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.5)
-    raise RuntimeError(f"transformers serve not ready after {READY_TIMEOUT_S}s:\n"
-                       f"{log.read_text()[-3000:]}")
+    wait_for_http(f"{url}/health", process, READY_TIMEOUT_S, "transformers serve",
+                  details=lambda: ":\n" + log.read_text()[-3000:])
 
 
 @contextmanager

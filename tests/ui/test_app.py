@@ -8,7 +8,8 @@ from streamlit.testing.v1 import AppTest
 from rag.grounding import NOT_IN_DOCUMENTS
 from rag.llm import BACKENDS
 from rag.presets import list_prompt_presets, load_decoding_preset, load_prompt_preset
-from tests.ui.conftest import APP, free_port
+from tests.servers.processes import free_port
+from tests.ui.conftest import APP
 
 PLANTED_KEY = "sk-planted-4f9c2e7d1b"
 LLM_TIMEOUT = 600  # first question loads (and maybe converts) the local model on 2 CPU cores
