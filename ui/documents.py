@@ -183,6 +183,9 @@ def _render_results(rows: list[dict]) -> None:
 # -- library ---------------------------------------------------------------------------------
 def _render_library(settings: Settings, collection: str) -> None:
     index = get_index(settings, collection)
+    if _session_job() is not None or st.session_state.get("last_ingest"):
+        # The table is drawn once per page run; a timed redraw here raced page switches.
+        st.button("Refresh after upload", icon=":material/refresh:", key="library_refresh")
     documents = index.list_documents()
     if not documents:
         st.info("No documents in this collection yet. Add some on the Upload tab.",

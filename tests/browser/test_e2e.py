@@ -137,7 +137,8 @@ def test_upload_pdf_ask_and_see_cited_page(browser, app_url, tmp_path):
     results.wait_for()
     page.screenshot(path=SCREENSHOTS / "02_uploaded.png", full_page=True)
     page.get_by_role("tab", name="Library").click()
-    page.wait_for_timeout(1000)
+    page.get_by_role("button", name="Refresh after upload").click()
+    page.get_by_text("1 documents").wait_for(timeout=30_000)
     page.screenshot(path=SCREENSHOTS / "03_library.png", full_page=True)
 
     page.get_by_role("link", name="Chat").click()
