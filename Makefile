@@ -32,9 +32,15 @@ browser-deps:
 		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium chromium-driver >/dev/null; \
 	fi
 
+# Loopback by default (set ADDRESS=0.0.0.0 to serve a LAN); a set address also stops Streamlit
+# from looking up the machine's external IP on a public service at start.
+ADDRESS ?= 127.0.0.1
+PORT ?= 8501
+
 run: install
 	$(PY) -m rag ingest data/corpus --if-empty
-	$(PY) -m streamlit run app.py --server.headless true --browser.gatherUsageStats false
+	$(PY) -m streamlit run app.py --server.headless true --browser.gatherUsageStats false \
+		--server.address $(ADDRESS) --server.port $(PORT)
 
 test: install browser-deps
 	$(VENV)/bin/ruff check .

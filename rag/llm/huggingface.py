@@ -26,14 +26,13 @@ from typing import Any
 
 import httpx
 from langchain_core.callbacks import CallbackManagerForLLMRun
-from langchain_core.language_models import BaseChatModel
-from langchain_core.language_models.chat_models import generate_from_stream
 from langchain_core.messages import AIMessageChunk, BaseMessage
 from langchain_core.messages.ai import UsageMetadata
-from langchain_core.outputs import ChatGenerationChunk, ChatResult
+from langchain_core.outputs import ChatGenerationChunk
 from pydantic import Field, SecretStr
 
 from rag.errors import BackendError, ConfigError
+from rag.llm.base import StreamingChatModel
 from rag.llm.errors import describe_status, finished_stream, wrap_backend_errors
 from rag.presets import DecodingPreset
 from rag.settings import Settings
@@ -62,7 +61,7 @@ def server_root(base_url: str) -> str:
     return base[: -len("/v1")] if base.endswith("/v1") else base
 
 
-class HFEndpointChatModel(BaseChatModel):
+class HFEndpointChatModel(StreamingChatModel):
     """Chat model over a Hugging Face style endpoint's chat-completions route (streamed)."""
 
     base_url: str = Field(description="Server root or its /v1 base, e.g. http://host:8080")
@@ -104,14 +103,6 @@ class HFEndpointChatModel(BaseChatModel):
         body.update({k: v for k, v in optional.items() if v is not None})
         return body
 
-    def _generate(
-        self,
-        messages: list[BaseMessage],
-        stop: list[str] | None = None,
-        run_manager: CallbackManagerForLLMRun | None = None,
-        **kwargs: Any,
-    ) -> ChatResult:
-        return generate_from_stream(self._stream(messages, stop, run_manager, **kwargs))
 
     def _stream(
         self,

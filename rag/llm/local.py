@@ -21,15 +21,14 @@ from pathlib import Path
 from typing import Any
 
 from langchain_core.callbacks import CallbackManagerForLLMRun
-from langchain_core.language_models import BaseChatModel
 from langchain_core.language_models.base import LangSmithParams
-from langchain_core.language_models.chat_models import generate_from_stream
 from langchain_core.messages import AIMessageChunk, BaseMessage
 from langchain_core.messages.ai import UsageMetadata
-from langchain_core.outputs import ChatGenerationChunk, ChatResult
+from langchain_core.outputs import ChatGenerationChunk
 from pydantic import AliasChoices, ConfigDict, Field, PrivateAttr
 
 from rag.errors import BackendError, ConfigError
+from rag.llm.base import StreamingChatModel
 from rag.presets import DecodingPreset
 
 PACKAGED_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -157,7 +156,7 @@ def _chat_dicts(messages: list[BaseMessage]) -> list[dict[str, str]]:
     return out
 
 
-class LocalChatModel(BaseChatModel):
+class LocalChatModel(StreamingChatModel):
     """A transformers model behind LangChain's chat-model interface, streaming per token.
 
     Stop a running generation with ``model.stream(messages, cancel=event)`` and
@@ -243,14 +242,6 @@ class LocalChatModel(BaseChatModel):
             kwargs.update(temperature=None, top_k=None, top_p=None)
         return kwargs
 
-    def _generate(
-        self,
-        messages: list[BaseMessage],
-        stop: list[str] | None = None,
-        run_manager: CallbackManagerForLLMRun | None = None,
-        **kwargs: Any,
-    ) -> ChatResult:
-        return generate_from_stream(self._stream(messages, stop, run_manager, **kwargs))
 
     def _stream(
         self,
