@@ -88,6 +88,8 @@ class Answer:
 class _Prepared:
     request: AskRequest
     standalone: str
+    preset: PromptPreset  # loaded once per question: presets are files a user may edit
+    decoding: DecodingPreset
     chunks: tuple[RetrievedChunk, ...] = ()
     passages: tuple[Passage, ...] = ()
     messages: tuple[BaseMessage, ...] = ()
@@ -167,15 +169,19 @@ class ChatService:
     # -- the preparation steps (runnables) ------------------------------------------------
     def _rewrite(self, request: AskRequest) -> _Prepared:
         start = time.perf_counter()
+        preset = load_prompt_preset(request.prompt_preset or self.settings.prompt_preset)
+        decoding = self._decoding(request, preset)
         standalone = request.question.strip()
         if request.history:
             if self._rewrite_mode() == "llm":
-                preset = load_prompt_preset(request.prompt_preset or self.settings.prompt_preset)
-                model = self.chat_model(self._decoding(request, preset))
+                model = self.chat_model(decoding)
                 standalone = rewrite_by_llm(standalone, request.history, model)
             else:
                 standalone = rewrite_by_rule(standalone, request.history)
-        return _Prepared(request, standalone, timings=(("rewrite", time.perf_counter() - start),))
+        return _Prepared(
+            request, standalone, preset, decoding,
+            timings=(("rewrite", time.perf_counter() - start),),
+        )
 
     def _retrieve(self, prepared: _Prepared) -> _Prepared:
         start = time.perf_counter()
@@ -221,7 +227,7 @@ class ChatService:
             embeddings,
             strategy=self._strategy(),  # type: ignore[arg-type]
             max_passages=self.settings.answer.max_passages,
-            token_budget=self._context_budget(prepared.request),
+            token_budget=self._context_budget(prepared),
             count_tokens=self._count_tokens,
         )
         return replace(
@@ -233,9 +239,8 @@ class ChatService:
     def _render(self, prepared: _Prepared) -> _Prepared:
         if prepared.decline_reason:
             return prepared
-        preset = load_prompt_preset(prepared.request.prompt_preset or self.settings.prompt_preset)
         history = self._trimmed_history(prepared.request) if self._strategy() == "chunks" else []
-        messages = preset.render(
+        messages = prepared.preset.render(
             context=format_context(prepared.passages),
             question=prepared.standalone,
             history=history,
@@ -253,11 +258,11 @@ class ChatService:
         # The embedding tokenizer is loaded anyway; wordpiece counts are close to BPE counts.
         return get_embeddings(self.settings).count_tokens(text)
 
-    def _context_budget(self, request: AskRequest) -> int:
-        preset = load_prompt_preset(request.prompt_preset or self.settings.prompt_preset)
-        decoding = self._decoding(request, preset)
-        fixed = self._count_tokens(preset.fixed_text()) + self._count_tokens(request.question)
-        budget = self.settings.llm.context_tokens - decoding.max_new_tokens - fixed - 64
+    def _context_budget(self, prepared: _Prepared) -> int:
+        fixed = self._count_tokens(prepared.preset.fixed_text()) + self._count_tokens(
+            prepared.request.question
+        )
+        budget = self.settings.llm.context_tokens - prepared.decoding.max_new_tokens - fixed - 64
         return max(budget, 64)
 
     def _trimmed_history(self, request: AskRequest) -> list[tuple[str, str]]:
@@ -297,8 +302,7 @@ class ChatService:
             out.append(self._answer(prepared, NOT_IN_DOCUMENTS, "declined", sources, (), "",
                                     prepared.decline_reason, timings, started))
             return
-        preset = load_prompt_preset(request.prompt_preset or self.settings.prompt_preset)
-        model = self.chat_model(self._decoding(request, preset))
+        model = self.chat_model(prepared.decoding)
         answer_chain = model | StrOutputParser()
         pieces: list[str] = []
         gen_start = time.perf_counter()
@@ -320,7 +324,7 @@ class ChatService:
         timings["generate"] = time.perf_counter() - gen_start
         generated = "".join(pieces).strip()
         text, path, cited, reason = self._verify(
-            generated, prepared.standalone, prepared.passages, preset
+            generated, prepared.standalone, prepared.passages, prepared.preset
         )
         out.append(self._answer(prepared, text, path, sources, cited, generated, reason,
                                 timings, started))

@@ -103,7 +103,6 @@ class HFEndpointChatModel(StreamingChatModel):
         body.update({k: v for k, v in optional.items() if v is not None})
         return body
 
-
     def _stream(
         self,
         messages: list[BaseMessage],

@@ -242,7 +242,6 @@ class LocalChatModel(StreamingChatModel):
             kwargs.update(temperature=None, top_k=None, top_p=None)
         return kwargs
 
-
     def _stream(
         self,
         messages: list[BaseMessage],
