@@ -26,13 +26,16 @@ pytestmark = [
 ]
 
 
-class TestLocalChatModelUnit(ChatModelUnitTests):
+class _LocalModelSetup:
+    """What both standard suites need to know about the packaged local model."""
+
     @property
     def chat_model_class(self) -> type[BaseChatModel]:
         return LocalChatModel
 
     @property
     def chat_model_params(self) -> dict[str, Any]:
+        # Short replies keep the suites within a few minutes on two CPU cores.
         return {"max_new_tokens": 8, "cache_dir": Settings().cache_dir}
 
     @property
@@ -42,27 +45,14 @@ class TestLocalChatModelUnit(ChatModelUnitTests):
     @property
     def has_structured_output(self) -> bool:
         return False
+
+
+class TestLocalChatModelUnit(_LocalModelSetup, ChatModelUnitTests):
+    pass
 
 
 @pytest.mark.slow
-class TestLocalChatModelIntegration(ChatModelIntegrationTests):
-    @property
-    def chat_model_class(self) -> type[BaseChatModel]:
-        return LocalChatModel
-
-    @property
-    def chat_model_params(self) -> dict[str, Any]:
-        # Short replies keep the suite within a few minutes on two CPU cores.
-        return {"max_new_tokens": 8, "cache_dir": Settings().cache_dir}
-
-    @property
-    def has_tool_calling(self) -> bool:
-        return False
-
-    @property
-    def has_structured_output(self) -> bool:
-        return False
-
+class TestLocalChatModelIntegration(_LocalModelSetup, ChatModelIntegrationTests):
     @property
     def supports_json_mode(self) -> bool:
         return False
