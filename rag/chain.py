@@ -1,7 +1,8 @@
 """The question-answering pipeline: one entry point for the app, the CLI and the tests.
 
-question (+ history) → standalone question → retrieval → calibrated refusal → context selection
-→ prompt preset → LLM (streamed) → grounding check → reply with numbered sources.
+question (+ history) → standalone question → retrieval → calibrated refusal → neighbour
+expansion (optional) → context selection → prompt preset → LLM (streamed) → grounding check
+→ reply with numbered sources.
 
 The preparation steps are LangChain runnables composed with ``|``; the LLM step is the backend's
 chat model piped into a string parser, so any LangChain chat model plugs in.
@@ -22,6 +23,7 @@ from langchain_core.runnables import Runnable, RunnableLambda
 
 from rag.context import Passage, format_context, select_passages
 from rag.errors import BackendError, RagError
+from rag.expand import expand_neighbours
 from rag.followup import rewrite_by_llm, rewrite_by_rule
 from rag.grounding import NOT_IN_DOCUMENTS, check_grounding, is_decline, quote_reply
 from rag.presets import DecodingPreset, PromptPreset, load_decoding_preset, load_prompt_preset
@@ -131,6 +133,7 @@ class ChatService:
         self.prepare_chain: Runnable = (
             RunnableLambda(self._rewrite).with_config(run_name="rewrite")
             | RunnableLambda(self._retrieve).with_config(run_name="retrieve")
+            | RunnableLambda(self._expand).with_config(run_name="expand_neighbours")
             | RunnableLambda(self._select).with_config(run_name="select_context")
             | RunnableLambda(self._render).with_config(run_name="render_prompt")
         )
@@ -212,6 +215,19 @@ class ChatService:
             relevance=relevance,
             decline_reason=reason,
             timings=(*prepared.timings, ("retrieve", time.perf_counter() - start)),
+        )
+
+    def _expand(self, prepared: _Prepared) -> _Prepared:
+        # After the refusal check, so the relevance it judges is that of the retrieved chunks.
+        neighbours = self.settings.retrieval.expand_neighbours
+        if prepared.decline_reason or neighbours == 0:
+            return prepared
+        start = time.perf_counter()
+        chunks = expand_neighbours(self.index, prepared.chunks, neighbours)
+        return replace(
+            prepared,
+            chunks=tuple(chunks),
+            timings=(*prepared.timings, ("expand", time.perf_counter() - start)),
         )
 
     def _select(self, prepared: _Prepared) -> _Prepared:

@@ -69,6 +69,16 @@ class RetrievalSettings(BaseModel):
         description="Local sentence-transformers CrossEncoder folder for the rerank stage over "
         "the retrieved candidates; empty turns the stage off.",
     )
+    # 0 keeps the chain as it was; compare with `python -m rag eval <gold> --answers --expand
+    # 0,1,2` (issue 5).
+    expand_neighbours: int = Field(
+        0,
+        ge=0,
+        le=10,
+        description="Chunks on each side of a retrieved chunk handed to the LLM with it, only "
+        "from the same document and locator (page, record, section) so citations stay exact; "
+        "hits whose windows overlap become one passage. 0 = the retrieved chunk alone.",
+    )
 
 
 class LLMSettings(BaseModel):
