@@ -1,7 +1,7 @@
 """``python -m rag eval``: the evaluation harness on the command line.
 
     python -m rag eval data/eval/gold.jsonl --corpus data/corpus [--modes dense,bm25,hybrid]
-        [--answers] [--limit N] [--out data/eval/results]
+        [--answers [--expand 0,1,2]] [--limit N] [--out data/eval/results]
     python -m rag eval --beir ../shared/benchmarks/beir_scifact [--split test] [--limit N]
     python -m rag eval --squad ../shared/benchmarks/squad2_dev_subset [--answers] [--limit N]
 
@@ -53,6 +53,10 @@ def add_eval_arguments(parser: argparse.ArgumentParser) -> None:
                         "when a reranker is configured); 'none' skips retrieval on --squad")
     parser.add_argument("--answers", action="store_true",
                         help="also run the answer eval with the configured LLM (slow)")
+    parser.add_argument("--expand", default="", metavar="N[,N...]",
+                        help="with --answers: answer once per neighbour-expansion count "
+                        "(retrieval.expand_neighbours, e.g. 0,1,2) instead of ours vs the "
+                        "tutorial baseline")
     parser.add_argument("--limit", type=int, default=None, metavar="N",
                         help="quick runs: N questions spread evenly over a gold set or SQuAD file "
                         "(keeps the answerable/unanswerable mix); the first N BEIR queries")
@@ -76,6 +80,19 @@ def _modes(text: str) -> list[str]:
         if mode not in valid:
             raise ConfigError(f"unknown mode {mode!r}; choose from: {', '.join(valid)}")
     return modes
+
+
+def _neighbour_counts(text: str) -> list[int]:
+    from rag.errors import ConfigError
+
+    counts = []
+    for part in (p.strip() for p in text.split(",")):
+        if not part:
+            continue
+        if not part.isdigit():
+            raise ConfigError(f"--expand takes neighbour counts like 0,1,2; got {part!r}")
+        counts.append(int(part))
+    return counts
 
 
 def _progress(quiet: bool) -> Any:
@@ -154,6 +171,7 @@ def run_eval(args: argparse.Namespace, settings: Settings) -> int:
     from rag.eval.datasets import load_beir, load_gold, load_squad_answers, spread
 
     progress = _progress(args.quiet)
+    expand = _neighbour_counts(args.expand)
     if args.limit is not None and args.limit < 1:
         raise ConfigError("--limit must be at least 1")
     sections: list[str] = []
@@ -168,7 +186,7 @@ def run_eval(args: argparse.Namespace, settings: Settings) -> int:
         items = load_squad_answers(args.squad, args.limit)
         modes = _modes(args.modes) if args.modes else ["dense", "bm25", "hybrid"]
         run = runs.run_squad(data, items, modes, settings, answers=args.answers,
-                             progress=progress)
+                             expand=expand, progress=progress)
         if run.retrieval is not None:
             sections.append(retrieval_table(run.retrieval))
         if run.calibration is not None:
@@ -183,7 +201,7 @@ def run_eval(args: argparse.Namespace, settings: Settings) -> int:
         if not args.corpus.is_dir():
             raise ConfigError(f"--corpus {args.corpus} is not a folder")
         run = runs.run_gold(items, args.corpus, _modes(args.modes), settings,
-                            answers=args.answers, progress=progress)
+                            answers=args.answers, expand=expand, progress=progress)
         sections.append(f"Corpus {run.corpus}: {run.ingest}")
         if run.retrieval.summaries or run.retrieval.notes:
             sections.append(retrieval_table(run.retrieval))

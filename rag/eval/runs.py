@@ -21,11 +21,10 @@ from rag.eval.answer_eval import (
     AnswerEval,
     Calibration,
     QAItem,
+    answer_configs,
     calibrate,
-    default_config,
     evaluate_answers,
     retrieval_relevance,
-    tutorial_baseline_config,
 )
 from rag.eval.datasets import BeirDataset, GoldItem, SquadItem
 from rag.eval.relevance import matching_ref, same_source
@@ -136,6 +135,7 @@ def run_gold(
     settings: Settings,
     *,
     answers: bool = False,
+    expand: Sequence[int] = (),
     chat_model: Any = None,
     progress: Progress | None = None,
 ) -> GoldRun:
@@ -147,7 +147,7 @@ def run_gold(
     calibration = calibrate("gold", retrieval_relevance(index, qa, settings))
     answer_eval = None
     if answers:
-        configs = [default_config(settings), tutorial_baseline_config(settings)]
+        configs = answer_configs(settings, expand)
         answer_eval = evaluate_answers("gold", index, qa, configs, chat_model, progress)
     return GoldRun(str(corpus), ingest, retrieval, calibration, answer_eval)
 
@@ -298,6 +298,7 @@ def run_squad(
     settings: Settings,
     *,
     answers: bool = False,
+    expand: Sequence[int] = (),
     chat_model: Any = None,
     progress: Progress | None = None,
 ) -> BenchmarkRun:
@@ -311,6 +312,6 @@ def run_squad(
     calibration = calibrate(data.name, retrieval_relevance(index, qa, settings))
     answer_eval = None
     if answers:
-        configs = [default_config(settings), tutorial_baseline_config(settings)]
+        configs = answer_configs(settings, expand)
         answer_eval = evaluate_answers(data.name, index, qa, configs, chat_model, progress)
     return BenchmarkRun(data.name, "dev subset", retrieval, {}, calibration, answer_eval)

@@ -1,7 +1,9 @@
 import pytest
 
+from rag.errors import ConfigError
 from rag.eval.answer_eval import (
     QAItem,
+    answer_configs,
     answer_span,
     calibrate,
     score_reply,
@@ -67,6 +69,18 @@ def test_summary_rates():
     assert s.citation_correctness == 1.0
     assert s.p50_seconds == 2.5
     assert s.exact_match == pytest.approx(0.5)  # 1 + 0 + 0 + 1 over 4
+
+
+def test_expand_gives_one_config_per_neighbour_count_instead_of_the_baseline():
+    settings = Settings()
+    assert [c.name for c in answer_configs(settings)] == ["ours (default)", "tutorial baseline"]
+    configs = answer_configs(settings, [0, 2])
+    assert [c.name for c in configs] == ["ours, expand 0", "ours, expand 2"]
+    assert [c.settings.retrieval.expand_neighbours for c in configs] == [0, 2]
+    assert not any(c.raw for c in configs)
+    assert settings.retrieval.expand_neighbours == 0  # the original settings are untouched
+    with pytest.raises(ConfigError, match="expand_neighbours 99"):
+        answer_configs(settings, [99])
 
 
 def test_tutorial_baseline_uses_whole_chunks_without_refusal():

@@ -28,3 +28,13 @@ def test_unknown_mode_is_reported_with_the_valid_ones(monkeypatch, capsys, tmp_p
     assert code == 2
     err = capsys.readouterr().err
     assert "unknown mode 'fuzzy'" in err and "hybrid+rerank" in err
+
+
+def test_expand_takes_neighbour_counts(monkeypatch, capsys, tmp_path):
+    if "rag.eval.cli" not in cli.COMMAND_MODULES:
+        monkeypatch.setattr(cli, "COMMAND_MODULES", [*cli.COMMAND_MODULES, "rag.eval.cli"])
+    args = cli.build_parser().parse_args(["eval", "gold.jsonl", "--answers", "--expand", "0,2"])
+    assert args.expand == "0,2"
+    code = cli.main(["eval", "gold.jsonl", "--answers", "--expand", "1,-1", "--store", "memory"])
+    assert code == 2
+    assert "--expand takes neighbour counts" in capsys.readouterr().err
