@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from rag.warmup import warm_up
 from ui.errors import error_boundary
 from ui.sidebar import CHAT_PAGE, render_sidebar
 
@@ -42,5 +43,7 @@ st.caption("Ask questions about your own documents. Every answer cites its sourc
            "checked against them.")
 
 with error_boundary():
-    render_sidebar()
+    choices = render_sidebar()
     navigation.run()
+    # After the page is drawn: load the models and index the first question needs.
+    warm_up(choices.settings, choices.collection)

@@ -1,4 +1,5 @@
-"""Index fixtures: settings in tmp_path for each store mode, and a real ``chroma run`` server."""
+"""Index fixtures (settings in tmp_path for each store mode, a real ``chroma run`` server) and
+the packaged LLM converted once."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from rag.embeddings import LocalEmbeddings
+from rag.llm.local import convert_gguf, packaged_gguf_path
 from rag.settings import ChunkSettings, IngestSettings, Settings, StoreSettings
 from tests.servers.processes import free_port, wait_for_http
 
@@ -94,3 +96,15 @@ class CountingEmbeddings(LocalEmbeddings):
 def counting_embeddings(embeddings) -> CountingEmbeddings:
     # Same model/device as the shared fixture, so the loaded weights are reused.
     return CountingEmbeddings(model=embeddings.model, device=embeddings.device)
+
+
+@pytest.fixture(scope="session")
+def project_cache_dir() -> Path:
+    """The app's own cache folder: the converted model is reused across test runs."""
+    return Settings().cache_dir
+
+
+@pytest.fixture(scope="session")
+def smollm2_folder(project_cache_dir: Path) -> Path:
+    """The packaged SmolLM2 GGUF converted once to a transformers folder (cached)."""
+    return convert_gguf(packaged_gguf_path(), project_cache_dir)
