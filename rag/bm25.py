@@ -83,6 +83,12 @@ class Bm25Index:
     def __len__(self) -> int:
         return len(self.chunk_ids)
 
+    def has_term(self, token: str) -> bool:
+        """Whether any chunk contains ``token`` (one stemmed token of ``tokenize_for_bm25``)."""
+        if self._retriever is None or not token:
+            return False
+        return token in self._retriever.vocab_dict
+
     @classmethod
     def build(cls, chunks: Iterable[Document], *, k1: float, b: float) -> Bm25Index:
         """Tokenise and index ``chunks``; each must carry its vector-store id in ``.id``."""

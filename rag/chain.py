@@ -22,6 +22,7 @@ from langchain_core.output_parsers import StrOutputParser
 from langchain_core.runnables import Runnable, RunnableLambda
 
 from rag.context import Passage, format_context, select_passages
+from rag.coverage import decline_reason, missing_in_library
 from rag.errors import BackendError, RagError
 from rag.expand import expand_neighbours
 from rag.followup import rewrite_by_llm, rewrite_by_rule
@@ -97,6 +98,7 @@ class _Prepared:
     messages: tuple[BaseMessage, ...] = ()
     relevance: float = 0.0
     decline_reason: str = ""
+    decline_reply: str = NOT_IN_DOCUMENTS
     timings: tuple[tuple[str, float], ...] = ()
 
 
@@ -202,6 +204,7 @@ class ChatService:
         scores = [c.dense_score for c in chunks if c.dense_score is not None]
         relevance = max(scores, default=0.0)
         reason = ""
+        reply = NOT_IN_DOCUMENTS
         if not chunks:
             reason = "retrieval found no passage above the minimum score"
         elif relevance < self.settings.answer.refuse_below:
@@ -209,11 +212,18 @@ class ChatService:
                 f"best passage relevance {relevance:.2f} is below the refusal threshold "
                 f"{self.settings.answer.refuse_below:.2f}"
             )
+        elif missing := missing_in_library(
+            self.index, prepared.standalone, [c.doc for c in chunks], self.settings
+        ):
+            reason = decline_reason(missing)
+            # Unlike a low score, this reason means something to the user: show it.
+            reply = f"{NOT_IN_DOCUMENTS[:-1]}: {reason}."
         return replace(
             prepared,
             chunks=tuple(chunks),
             relevance=relevance,
             decline_reason=reason,
+            decline_reply=reply,
             timings=(*prepared.timings, ("retrieve", time.perf_counter() - start)),
         )
 
@@ -314,8 +324,8 @@ class ChatService:
         timings = dict(prepared.timings)
         sources = _sources(prepared.chunks, prepared.passages)
         if prepared.decline_reason:
-            yield NOT_IN_DOCUMENTS
-            out.append(self._answer(prepared, NOT_IN_DOCUMENTS, "declined", sources, (), "",
+            yield prepared.decline_reply
+            out.append(self._answer(prepared, prepared.decline_reply, "declined", sources, (), "",
                                     prepared.decline_reason, timings, started))
             return
         model = self.chat_model(prepared.decoding)

@@ -97,11 +97,25 @@ class LLMSettings(BaseModel):
 
 class AnswerSettings(BaseModel):
     refuse_below: float = Field(
-        0.35,
+        0.30,
         ge=0.0,
         le=1.0,
         description="Best passage closeness to the question (cosine) below which the reply is "
         "'not in the documents' without calling the LLM. Calibrated with `python -m rag eval`.",
+    )
+    missing_terms: bool = Field(
+        True,
+        description="Decline without calling the LLM when the question names something no "
+        "document mentions: a word with digits (model, version, code) or a word rarer than "
+        "rare_word_zipf that is in no chunk. The reply names the missing words.",
+    )
+    rare_word_zipf: float = Field(
+        4.75,
+        ge=0.0,
+        le=8.0,
+        description="Zipf frequency in general English below which a question word counts as "
+        "specific for missing_terms (5 = once per 100,000 words; 0 = only words with digits). "
+        "Calibrated with refuse_below on data/eval/refusal_dev.jsonl and SQuAD, not the gold set.",
     )
     min_support: float = Field(
         0.6,

@@ -58,6 +58,10 @@ def _load(settings: Settings, collection: str) -> None:
         # One retrieval opens the collection (HNSW in memory) and builds or loads BM25; both
         # caches are per process, shared with the index instances the app builds.
         retrieve(DocumentIndex(settings, collection=collection), "warm-up", settings=settings)
+        if settings.answer.missing_terms:
+            from wordfreq import zipf_frequency  # its word list takes a second to load
+
+            zipf_frequency("warm-up", "en")
         if settings.llm.backend == "local":
             from rag.llm.local import load_model
 

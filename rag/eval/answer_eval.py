@@ -5,8 +5,8 @@ tutorial baseline is the prompt most tutorials teach with whole chunks (k=4), no
 threshold and no grounding fallback: it is scored on the model's own text (``Answer.generated``,
 what the chain produced before its grounding check), so no chain switch is needed for it.
 
-Also: refusal-threshold calibration from one retrieval pass (no LLM), using the same relevance
-the chain computes (best dense closeness among the retrieved chunks).
+Also: refusal calibration from one retrieval pass (no LLM), using the signals the chain computes
+(best dense closeness among the retrieved chunks, and question words no document mentions).
 """
 
 from __future__ import annotations
@@ -275,11 +275,23 @@ def evaluate_answers(
 
 # -- refusal threshold calibration ----------------------------------------------------------
 @dataclass(frozen=True)
+class RefusalSignal:
+    """What the chain's refusal step sees for one question, from one retrieval pass."""
+
+    id: str
+    answerable: bool
+    relevance: float  # best dense closeness of the retrieved chunks
+    missing: tuple[str, ...] = ()  # specific question words no document mentions
+
+
+@dataclass(frozen=True)
 class ThresholdRow:
     threshold: float
-    unanswerable_declined: float
+    unanswerable_declined: float  # the chain's rule: low relevance or missing words
     answerable_falsely_declined: float
     meets_targets: bool
+    relevance_only_declined: float  # the threshold alone, for comparison
+    relevance_only_false: float
 
     def row(self) -> dict[str, Any]:
         return {
@@ -287,6 +299,8 @@ class ThresholdRow:
             "unans. declined": self.unanswerable_declined,
             "false decline": self.answerable_falsely_declined,
             "meets targets": self.meets_targets,
+            "threshold alone: declined": self.relevance_only_declined,
+            "threshold alone: false": self.relevance_only_false,
         }
 
 
@@ -296,28 +310,34 @@ class Calibration:
     rows: tuple[ThresholdRow, ...]
     best: float | None
     verdict: str
-    relevance: tuple[tuple[str, bool, float], ...]  # (question id, answerable, relevance)
+    signals: tuple[RefusalSignal, ...]
 
 
 def calibrate(
     dataset: str,
-    relevance: Sequence[tuple[str, bool, float]],
+    signals: Sequence[RefusalSignal],
     thresholds: Sequence[float] = THRESHOLDS,
 ) -> Calibration:
     """Refusal rates per threshold; the best one meeting the issue's targets.
 
-    A question is refused when its relevance is below the threshold (the chain's rule). Among
+    A question is refused when its relevance is below the threshold or it names words no
+    document mentions (the chain's rule); the threshold-alone rates are reported beside. Among
     thresholds meeting both targets the one declining most unanswerable questions wins (then the
     fewer false refusals); when none meets them, the largest declined-minus-false gap wins.
     """
-    answerable = [r for _, a, r in relevance if a]
-    unanswerable = [r for _, a, r in relevance if not a]
+    answerable = [s for s in signals if s.answerable]
+    unanswerable = [s for s in signals if not s.answerable]
+
+    def share(group: list[RefusalSignal], t: float, with_missing: bool) -> float:
+        return mean(1.0 if s.relevance < t or (with_missing and s.missing) else 0.0
+                    for s in group)
+
     rows = []
     for t in thresholds:
-        declined = mean(1.0 if r < t else 0.0 for r in unanswerable)
-        false = mean(1.0 if r < t else 0.0 for r in answerable)
+        declined, false = share(unanswerable, t, True), share(answerable, t, True)
         meets = declined >= TARGET_UNANSWERABLE_DECLINED and false <= TARGET_MAX_FALSE_DECLINE
-        rows.append(ThresholdRow(round(t, 2), declined, false, meets))
+        rows.append(ThresholdRow(round(t, 2), declined, false, meets,
+                                 share(unanswerable, t, False), share(answerable, t, False)))
     passing = [r for r in rows if r.meets_targets]
     if passing:
         best = max(passing, key=lambda r: (r.unanswerable_declined,
@@ -338,14 +358,15 @@ def calibrate(
         )
     else:
         return Calibration(dataset, tuple(rows), None,
-                           "needs both answerable and unanswerable questions", tuple(relevance))
-    return Calibration(dataset, tuple(rows), best.threshold, verdict, tuple(relevance))
+                           "needs both answerable and unanswerable questions", tuple(signals))
+    return Calibration(dataset, tuple(rows), best.threshold, verdict, tuple(signals))
 
 
-def retrieval_relevance(
+def refusal_signals(
     index: Any, items: Sequence[QAItem], settings: Settings
-) -> list[tuple[str, bool, float]]:
-    """The chain's relevance signal per question from one retrieval pass (no LLM)."""
+) -> list[RefusalSignal]:
+    """The chain's refusal signals per question from one retrieval pass (no LLM)."""
+    from rag.coverage import missing_in_library
     from rag.retrieval import retrieve
 
     cfg = settings.retrieval
@@ -354,5 +375,8 @@ def retrieval_relevance(
         chunks = retrieve(index, item.question, mode=cfg.mode, k=cfg.k, fetch_k=cfg.fetch_k,
                           min_score=cfg.min_score, settings=settings)
         scores = [c.dense_score for c in chunks if c.dense_score is not None]
-        out.append((item.id, item.answerable, max(scores, default=0.0)))
+        missing = missing_in_library(
+            index, item.question, [c.doc for c in chunks], settings
+        )
+        out.append(RefusalSignal(item.id, item.answerable, max(scores, default=0.0), missing))
     return out

@@ -127,9 +127,11 @@ def retrieval_table(run: Any, published: dict[str, tuple[float, str]] | None = N
 def calibration_table(cal: Any) -> str:
     text = format_table(
         [r.row() for r in cal.rows],
-        ["threshold", "unans. declined", "false decline", "meets targets"],
-        title=f"Refusal threshold calibration: {cal.dataset} "
-        "(relevance = best dense score, one retrieval pass, no LLM)",
+        ["threshold", "unans. declined", "false decline", "meets targets",
+         "threshold alone: declined", "threshold alone: false"],
+        title=f"Refusal calibration: {cal.dataset} (decline when the best dense score is below "
+        "the threshold or the question names words no document mentions; one retrieval pass, "
+        "no LLM)",
         digits={"threshold": 2},
     )
     return f"{text}\n{cal.verdict}"

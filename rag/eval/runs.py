@@ -24,7 +24,7 @@ from rag.eval.answer_eval import (
     answer_configs,
     calibrate,
     evaluate_answers,
-    retrieval_relevance,
+    refusal_signals,
 )
 from rag.eval.datasets import BeirDataset, GoldItem, SquadItem
 from rag.eval.relevance import matching_ref, same_source
@@ -144,7 +144,7 @@ def run_gold(
     searchers, notes = mode_searchers(index, modes, settings)
     retrieval = evaluate_retrieval("gold", gold_queries(items), searchers, notes, progress)
     qa = gold_qa_items(items)
-    calibration = calibrate("gold", retrieval_relevance(index, qa, settings))
+    calibration = calibrate("gold", refusal_signals(index, qa, settings))
     answer_eval = None
     if answers:
         configs = answer_configs(settings, expand)
@@ -309,7 +309,7 @@ def run_squad(
         searchers, notes = mode_searchers(index, modes, settings)
         retrieval = evaluate_retrieval(data.name, beir_queries(data), searchers, notes, progress)
     qa = squad_qa_items(items, data)
-    calibration = calibrate(data.name, retrieval_relevance(index, qa, settings))
+    calibration = calibrate(data.name, refusal_signals(index, qa, settings))
     answer_eval = None
     if answers:
         configs = answer_configs(settings, expand)

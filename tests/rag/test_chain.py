@@ -86,6 +86,39 @@ def test_unrelated_question_is_declined_without_calling_the_llm(index):
     assert "below the refusal threshold" in answer.reason
 
 
+def test_question_naming_something_no_document_mentions_is_declined_and_says_what(index):
+    # Close to the kettle passages (same product, same topic), but no document ever mentions a
+    # thermostat: the relevance threshold alone would let the model answer.
+    model = scripted("3 minutes [1]")
+    chain = service(index, model)
+    answer = chain.ask(AskRequest("What thermostat does the Model X kettle use?"))
+    assert answer.relevance >= chain.settings.answer.refuse_below
+    assert answer.path == "declined"
+    assert model.sent == []
+    assert answer.text == (
+        'The documents do not contain the answer: no document mentions "thermostat".'
+    )
+    assert answer.reason == 'no document mentions "thermostat"'
+
+
+def test_missing_words_check_can_be_switched_off(index):
+    model = scripted("3 minutes")
+    answer = service(index, model, missing_terms=False).ask(
+        AskRequest("What thermostat does the Model X kettle use?")
+    )
+    assert answer.path != "declined"
+    assert len(model.sent) == 1
+
+
+def test_words_of_a_section_title_count_as_mentioned(index):
+    # "Rivers" appears only as a section heading of atlas.md, "longest" is common English:
+    # nothing is missing and the model is asked.
+    model = scripted("The Orkhon [1]")
+    answer = service(index, model).ask(AskRequest("Which rivers of Mongolia are longest?"))
+    assert answer.path == "generated"
+    assert "Orkhon" in answer.text
+
+
 def test_supported_answer_is_kept_and_cited(index):
     model = scripted("3 minutes")
     answer = service(index, model).ask(AskRequest("How long does the Model X kettle take?"))

@@ -3,6 +3,7 @@ import pytest
 from rag.errors import ConfigError
 from rag.eval.answer_eval import (
     QAItem,
+    RefusalSignal,
     answer_configs,
     answer_span,
     calibrate,
@@ -93,8 +94,8 @@ def test_tutorial_baseline_uses_whole_chunks_without_refusal():
 
 
 def test_calibration_finds_threshold_meeting_targets():
-    relevance = [("a1", True, 0.7), ("a2", True, 0.6), ("a3", True, 0.5),
-                 ("u1", False, 0.2), ("u2", False, 0.3), ("u3", False, 0.45)]
+    relevance = _signals(("a1", True, 0.7), ("a2", True, 0.6), ("a3", True, 0.5),
+                         ("u1", False, 0.2), ("u2", False, 0.3), ("u3", False, 0.45))
     cal = calibrate("toy", relevance, thresholds=[0.0, 0.25, 0.4, 0.5, 0.55])
     by_t = {r.threshold: r for r in cal.rows}
     assert by_t[0.0].unanswerable_declined == 0.0
@@ -107,7 +108,26 @@ def test_calibration_finds_threshold_meeting_targets():
 
 
 def test_calibration_reports_when_no_threshold_meets_targets():
-    relevance = [("a1", True, 0.3), ("u1", False, 0.5)]
+    relevance = _signals(("a1", True, 0.3), ("u1", False, 0.5))
     cal = calibrate("toy", relevance, thresholds=[0.0, 0.4, 0.6])
     assert not any(r.meets_targets for r in cal.rows)
     assert cal.verdict.startswith("no threshold meets both targets")
+
+
+def test_calibration_declines_questions_naming_missing_words_at_any_threshold():
+    signals = [
+        RefusalSignal("a1", True, 0.7),
+        RefusalSignal("a2", True, 0.6),
+        RefusalSignal("u1", False, 0.65, missing=("torque",)),  # close, but never mentioned
+        RefusalSignal("u2", False, 0.2),
+    ]
+    cal = calibrate("toy", signals, thresholds=[0.0, 0.3])
+    by_t = {r.threshold: r for r in cal.rows}
+    assert by_t[0.0].unanswerable_declined == 0.5 and by_t[0.0].relevance_only_declined == 0.0
+    assert by_t[0.3].unanswerable_declined == 1.0 and by_t[0.3].relevance_only_declined == 0.5
+    assert by_t[0.3].answerable_falsely_declined == 0.0
+    assert cal.best == 0.3 and "targets met" in cal.verdict
+
+
+def _signals(*rows: tuple[str, bool, float]) -> list[RefusalSignal]:
+    return [RefusalSignal(qid, answerable, relevance) for qid, answerable, relevance in rows]

@@ -72,10 +72,13 @@ def test_gold_run_scores_right_and_wrong_locators(gold_case):
     dense = by_query[("right", "dense")]
     assert dense.first_rank == 1 and dense.ndcg_at_10 == 1.0
     # Calibration sees all three questions, one of them unanswerable.
-    assert len(run.calibration.relevance) == 3
+    assert len(run.calibration.signals) == 3
     assert len(run.calibration.rows) == 17
     assert run.calibration.rows[0].threshold == 0.0
-    assert run.calibration.rows[0].unanswerable_declined == 0.0
+    assert run.calibration.rows[0].relevance_only_declined == 0.0
+    # "Mona Lisa" is in no document: declined at any threshold; the answerable ones are not.
+    assert run.calibration.rows[0].unanswerable_declined == 1.0
+    assert run.calibration.rows[0].answerable_falsely_declined == 0.0
 
 
 def _write_beir(folder):

@@ -1,0 +1,70 @@
+"""rag/coverage.py: specific question words that no document uses."""
+
+from __future__ import annotations
+
+from langchain_core.documents import Document
+
+from rag.bm25 import Bm25Index
+from rag.coverage import decline_reason, missing_terms
+
+DOCS = [
+    "The Marten M5 X has wheel motors rated for slopes up to 45%. Warranty: 3 years in Germany.",
+    "MartenOS 4.2.1 was released on 2 May 2025 and fixes false lift alarms.",
+    "The Lodestar beacon is mounted 2 m high. Bluetooth pairing takes 30 seconds.",
+]
+
+
+def _vocabulary(texts: list[str] = DOCS) -> Bm25Index:
+    docs = [Document(t, id=f"c{i}") for i, t in enumerate(texts)]
+    return Bm25Index.build(docs, k1=1.2, b=0.75)
+
+
+def _missing(question: str, passages: list[str] = DOCS, rare_below: float = 5.0):
+    return missing_terms(question, _vocabulary().has_term, passages, rare_below=rare_below)
+
+
+def test_a_rare_word_no_document_uses_is_missing():
+    assert _missing("What is the torque of the M5 X wheel motors?") == ("torque",)
+    assert _missing("How long is the Lodestar beacon's antenna?") == ("antenna",)
+
+
+def test_words_the_documents_use_are_covered_through_stemming():
+    assert _missing("How are the wheel motors rated on slopes?") == ()
+    assert _missing("Does bluetooth pair quickly?") == ()  # "pairing" in the text
+
+
+def test_common_words_never_count_as_missing():
+    # "soon" and "far" are absent from every document, but common English words like these are
+    # usually paraphrases ("within", "distance"), not the thing asked about.
+    assert _missing("How soon and how far does the beacon work?") == ()
+
+
+def test_model_numbers_and_codes_count_whatever_their_frequency():
+    assert _missing("How much does the Marten M7 cost?") == ("m7",)
+    assert _missing("How much does the Marten M5 X cost?") == ()
+
+
+def test_versions_the_keyword_tokenizer_drops_are_looked_up_in_the_passages():
+    assert _missing("When will MartenOS 5.0 be released?") == ("5.0",)
+    assert _missing("When was MartenOS 4.2.1 released?") == ()
+    # Whole-word match: "15.0" and "5.01" do not cover "5.0".
+    question = "When will 5.0 be released?"
+    assert _missing(question, passages=["Version 15.0 and 5.01 exist."]) == ("5.0",)
+    assert _missing(question, passages=["Version 5.0 ships in May."]) == ()
+
+
+def test_question_words_are_never_the_missing_thing():
+    assert _missing("Whose beacon is mounted 2 m high?") == ()
+
+
+def test_threshold_zero_keeps_only_words_with_digits():
+    assert _missing("What is the torque of the M7?", rare_below=0.0) == ("m7",)
+
+
+def test_an_empty_library_covers_nothing():
+    empty = Bm25Index.build([], k1=1.2, b=0.75)
+    assert missing_terms("Is the torque known?", empty.has_term, [], rare_below=5.0) == ("torque",)
+
+
+def test_reason_names_the_words():
+    assert decline_reason(("torque", "m7")) == 'no document mentions "torque", "m7"'
