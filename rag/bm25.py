@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import threading
 from collections.abc import Iterable, Sequence
@@ -36,6 +37,9 @@ _STOPWORDS = "en"
 _STEMMER_LANGUAGE = "english"
 _CHUNKS_FILE = "chunks.jsonl"
 _MANIFEST_FILE = "manifest.json"
+
+# Words with a digit, kept whole with inner dots and hyphens: "4.3.0", "5.0", "e-104".
+_NUMBER_LITERAL = re.compile(r"[A-Za-z0-9]*\d[A-Za-z0-9]*(?:[.\-][A-Za-z0-9]+)*")
 
 # PyStemmer objects are not safe to share between threads; Streamlit serves sessions on threads.
 _thread_state = threading.local()
@@ -79,6 +83,7 @@ class Bm25Index:
         self.docs = docs
         # None when no chunk has a single indexable token (bm25s cannot index that).
         self._retriever = retriever
+        self._numbers: set[str] | None = None
 
     def __len__(self) -> int:
         return len(self.chunk_ids)
@@ -88,6 +93,16 @@ class Bm25Index:
         if self._retriever is None or not token:
             return False
         return token in self._retriever.vocab_dict
+
+    def has_number(self, literal: str) -> bool:
+        """Whether any chunk contains ``literal``, a word with digits such as "4.3.0" or
+        "5.0" that the keyword tokenizer splits into nothing (case-insensitive, whole word)."""
+        if self._numbers is None:  # built on first use, once per snapshot
+            found: set[str] = set()
+            for doc in self.docs:
+                found.update(m.lower() for m in _NUMBER_LITERAL.findall(doc.page_content))
+            self._numbers = found
+        return literal.lower() in self._numbers
 
     @classmethod
     def build(cls, chunks: Iterable[Document], *, k1: float, b: float) -> Bm25Index:

@@ -12,7 +12,7 @@ per 100,000 words): rare words name things, while common ones ("soon", "far", "s
 usually paraphrases of what the documents say in other words, so their absence proves nothing.
 A specific word is *covered* when its stemmed keyword tokens are all in the collection's BM25
 vocabulary, or, for words the keyword tokenizer drops (such as the version "5.0"), when the
-word occurs in one of the retrieved passages.
+word occurs in one of the retrieved passages or anywhere in the collection.
 """
 
 from __future__ import annotations
@@ -52,10 +52,13 @@ def missing_terms(
     passages: Iterable[str],
     *,
     rare_below: float,
+    has_number: Callable[[str], bool] | None = None,
 ) -> tuple[str, ...]:
     """The specific words of ``question`` that the documents never use, in question order.
 
-    ``in_vocabulary(token)`` answers for one stemmed keyword token (``tokenize_for_bm25``).
+    ``in_vocabulary(token)`` answers for one stemmed keyword token (``tokenize_for_bm25``);
+    ``has_number(word)`` for a word with digits the tokenizer drops ("4.3.0"), which otherwise
+    must occur in ``passages``.
     ``rare_below <= 0`` switches the check off except for words with digits.
     """
     texts = list(passages)
@@ -64,7 +67,10 @@ def missing_terms(
         if word in _QUESTION_WORDS or not _is_specific(word, rare_below):
             continue
         tokens = tokenize_for_bm25([word])[0]
-        covered = all(in_vocabulary(t) for t in tokens) if tokens else _occurs_in(word, texts)
+        if tokens:
+            covered = all(in_vocabulary(t) for t in tokens)
+        else:
+            covered = _occurs_in(word, texts) or (has_number is not None and has_number(word))
         if not covered:
             missing.append(word)
     return tuple(missing)
@@ -100,4 +106,5 @@ def missing_in_library(
         lambda token: token in label_tokens or vocabulary.has_term(token),
         [d.page_content for d in docs],
         rare_below=settings.answer.rare_word_zipf,
+        has_number=vocabulary.has_number,
     )

@@ -117,7 +117,8 @@ def tutorial_baseline_config(settings: Settings) -> AnswerConfig:
     tutorial = settings.model_copy(
         update={
             "answer": settings.answer.model_copy(
-                update={"context_strategy": "chunks", "refuse_below": 0.0}
+                update={"context_strategy": "chunks", "refuse_below": 0.0,
+                        "missing_terms": False}
             ),
             "retrieval": settings.retrieval.model_copy(update={"k": 4}),
         }

@@ -68,3 +68,13 @@ def test_an_empty_library_covers_nothing():
 
 def test_reason_names_the_words():
     assert decline_reason(("torque", "m7")) == 'no document mentions "torque", "m7"'
+
+
+def test_versions_anywhere_in_the_collection_count_even_when_not_retrieved():
+    vocabulary = _vocabulary()
+    question = "What changed in MartenOS 4.2.1?"
+    # Not in the retrieved passages, but in a chunk of the collection: mentioned.
+    assert missing_terms(question, vocabulary.has_term, ["unrelated"], rare_below=5.0,
+                         has_number=vocabulary.has_number) == ()
+    assert missing_terms("What changed in 4.2?", vocabulary.has_term, ["unrelated"],
+                         rare_below=5.0, has_number=vocabulary.has_number) == ("4.2",)

@@ -90,6 +90,7 @@ def test_tutorial_baseline_uses_whole_chunks_without_refusal():
     assert config.raw and config.k == 4 and config.prompt_preset == "tutorial_baseline"
     assert config.settings.answer.context_strategy == "chunks"
     assert config.settings.answer.refuse_below == 0.0
+    assert config.settings.answer.missing_terms is False  # no refusal of any kind
     assert settings.answer.refuse_below > 0.0  # the original settings are untouched
 
 
