@@ -144,6 +144,10 @@ class IngestJob:
 # -- process-wide registry -------------------------------------------------------------------
 _jobs: dict[str, IngestJob] = {}
 _jobs_lock = threading.Lock()
+# Named jobs (one ingest of one thing into one index): name -> id of the latest job started
+# under it. A script rerun cannot hold a job itself (Streamlit may replace the run mid-way), so
+# whoever comes next finds the running job by name instead of starting a second one.
+_named: dict[str, str] = {}
 
 
 def start_ingest_job(
@@ -155,6 +159,27 @@ def start_ingest_job(
         _jobs[job.job_id] = job
         _drop_old_finished()
     return job.start()
+
+
+def start_named_ingest_job(
+    name: str, index: DocumentIndex, paths: Sequence[Path | str], *, force: bool = False
+) -> IngestJob:
+    """The job running under ``name``, or a new one started under it: never two at once."""
+    with _jobs_lock:
+        running = _jobs.get(_named.get(name, ""))
+        if running is not None and not running.finished:
+            return running
+        job = IngestJob(index, paths, force=force)
+        _jobs[job.job_id] = job
+        _named[name] = job.job_id
+        _drop_old_finished()
+    return job.start()
+
+
+def named_job(name: str) -> IngestJob | None:
+    """The latest job started under ``name`` (running or finished), while it is registered."""
+    with _jobs_lock:
+        return _jobs.get(_named.get(name, ""))
 
 
 def get_job(job_id: str) -> IngestJob | None:
@@ -172,3 +197,5 @@ def _drop_old_finished() -> None:
     finished = [job_id for job_id, job in _jobs.items() if job.finished]  # insertion order
     for job_id in finished[: max(len(finished) - KEEP_FINISHED_JOBS, 0)]:
         del _jobs[job_id]
+    for name in [n for n, job_id in _named.items() if job_id not in _jobs]:
+        del _named[name]
