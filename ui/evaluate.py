@@ -2,81 +2,40 @@
 
 A run asks one question per script run and then calls ``st.rerun()``: partial results live in
 session state, so a click on Cancel (which reruns the script) takes effect before the next
-question instead of waiting for the whole run. Scoring is the eval harness's own
-(``rag.eval.answer_eval.score_reply`` / ``summarise_answers``), so the page and
-``python -m rag eval`` agree on what "correct" means.
+question instead of waiting for the whole run. The run model is in ``ui.evaluate_run``, the
+results in ``ui.evaluate_results`` and the data/corpus check in ``ui.evaluate_corpus``.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import tempfile
-import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
 import streamlit as st
 
-from rag.eval.answer_eval import AnswerRow, QAItem, score_reply, summarise_answers
-from rag.eval.datasets import load_gold, spread
-from rag.eval.runs import gold_qa_items
+from ingest.errors import IngestError
+from rag.eval.datasets import GoldItem, load_gold, spread
+from rag.eval.runs import gold_qa_items, gold_queries
 from rag.presets import list_decoding_presets, list_prompt_presets
 from rag.settings import Settings
-from ui.errors import error_boundary
-from ui.resources import get_index, get_service
+from ui.errors import error_boundary, mask_secrets, session_api_keys
+from ui.evaluate_corpus import render_corpus_check, running_corpus_job
+from ui.evaluate_results import render_results
+from ui.evaluate_run import MEASURES, RETRIEVAL, RUN_KEY, ABConfig, EvalRun
+from ui.resources import get_index
 from ui.sidebar import current_choices
+
+log = logging.getLogger(__name__)
 
 REPO = Path(__file__).resolve().parents[1]
 GOLD_PATH = REPO / "data" / "eval" / "gold.jsonl"
-GOLD_CORPUS = REPO / "data" / "corpus"
 DEFAULT_LIMIT = 10  # the local model takes seconds per answer on a laptop CPU
 PRESET_DEFAULT = "(prompt preset's own)"
-RUN_KEY = "eval_run"
-# Share-valued metrics (0..1) that make sense on one bar chart; p50 seconds has its own scale.
-CHART_METRICS = ("answerable ok", "unans. declined", "false decline", "citations ok", "EM", "F1")
-
-
-@dataclass(frozen=True)
-class ABConfig:
-    """One side of the comparison: what a question is asked with."""
-
-    name: str  # "A" or "B"
-    prompt_preset: str
-    decoding_preset: str | None  # None: the prompt preset's own decoding
-    retrieval_mode: str
-    backend: str
-
-    @property
-    def label(self) -> str:
-        decoding = self.decoding_preset or "preset decoding"
-        return (f"{self.name}: {self.prompt_preset} · {decoding} · {self.retrieval_mode} · "
-                f"{self.backend}")
-
-
-@dataclass
-class EvalRun:
-    """A run in progress (or finished): the questions, the configurations, rows so far.
-
-    Mutable on purpose: it is the session-state record one rerun appends a row to.
-    """
-
-    dataset: str
-    items: list[QAItem]
-    questions: dict[str, tuple[str, str]]  # question id -> (question, reference answer)
-    configs: tuple[ABConfig, ABConfig]
-    rows: list[AnswerRow]
-    cancelled: bool = False
-
-    @property
-    def jobs(self) -> list[tuple[int, int]]:
-        """(question index, config index), interleaved so a cancelled run stays comparable."""
-        return [(q, c) for q in range(len(self.items)) for c in range(len(self.configs))]
-
-    @property
-    def done(self) -> bool:
-        return self.cancelled or len(self.rows) >= len(self.jobs)
+SHIPPED = "Shipped (data/eval/gold.jsonl)"
+UPLOAD = "Upload a JSONL file"
 
 
 # -- page ------------------------------------------------------------------------------------
@@ -85,79 +44,101 @@ def render_evaluate_page() -> None:
     settings, collection = choices.settings, choices.collection
     st.caption(
         f":material/science: A/B two configurations over a gold set, using collection "
-        f"**{collection}**. The shipped gold set asks about the files in `data/corpus`."
+        f"**{collection}**: answers (asks the LLM) or retrieval only (seconds, no LLM)."
     )
-    with error_boundary():
-        _render_corpus_check(settings, collection)
+    index = None
+    with error_boundary(), st.spinner("Opening the index (the embedding model loads on first "
+                                      "use)…"):
+        index = get_index(settings, collection)
+    if index is None:  # the boundary has shown why
+        return
     run: EvalRun | None = st.session_state.get(RUN_KEY)
     running = run is not None and not run.done
     with error_boundary():
-        _render_form(settings, disabled=running)
+        _render_form(settings, collection, index, disabled=running)
     run = st.session_state.get(RUN_KEY)
     if run is None:
         return
-    if not run.done:
-        with error_boundary():
-            _step(run, settings, collection)
-        return
-    with error_boundary():
-        render_results(run)
-
-
-def _render_corpus_check(settings: Settings, collection: str) -> None:
-    with st.spinner("Opening the index (the embedding model loads on first use)…"):
-        index = get_index(settings, collection)
-    missing = missing_corpus_files(index)
-    if not missing:
-        return
-    st.info(
-        f"Collection **{collection}** does not hold {len(missing)} of the "
-        f"{len(list(_corpus_files()))} files in `data/corpus` that the shipped gold set asks "
-        "about, so its questions would be judged against the wrong documents.",
-        icon=":material/info:",
-    )
-    if st.button("Ingest data/corpus into this collection", key="eval_ingest_corpus",
-                 icon=":material/upload:"):
-        with st.spinner("Ingesting data/corpus…"):
-            report = index.ingest_paths(sorted(_corpus_files()))
-        failed = [f"{r.path}: {r.reason}" for r in report.files if r.status == "failed"]
-        if failed:
-            st.error("Some files failed: " + "; ".join(failed))
+    # A step ends in st.rerun(), and Streamlit keeps on screen what a rerun did not redraw:
+    # inside one container, a new run's progress would sit on top of the last run's results.
+    # Two slots instead: the one not in use is an empty element, which replaces the old
+    # container whole.
+    progress_slot, results_slot = st.empty(), st.empty()
+    with (results_slot if run.done else progress_slot).container(), error_boundary():
+        st.divider()
+        if run.done:
+            render_results(run)
         else:
-            st.rerun()
+            _step(run, settings, collection, index)
 
 
-def _corpus_files() -> list[Path]:
-    return [p for p in GOLD_CORPUS.iterdir() if p.is_file()] if GOLD_CORPUS.is_dir() else []
+def _render_form(settings: Settings, collection: str, index: Any, disabled: bool) -> None:
+    left, right = st.columns(2)
+    measure = left.radio("Measure", list(MEASURES), format_func=MEASURES.__getitem__,
+                         key="eval_measure", disabled=disabled)
+    source = right.radio("Gold set", [SHIPPED, UPLOAD], key="eval_gold_source",
+                         disabled=disabled)
+    upload = None
+    blocked: str | None = None  # why Run is off
+    if source == UPLOAD:
+        upload = st.file_uploader("Gold set (JSONL: id, question, answer, aliases, relevant, "
+                                  "answerable)", type=["jsonl"], key="eval_gold_upload",
+                                  disabled=disabled)
+    else:
+        # In a container of its own: it draws one element or two, and what follows keeps its
+        # place on the page either way.
+        with st.container(), error_boundary():
+            blocked = render_corpus_check(settings, collection, index, live=not disabled)
+    left, right = st.columns(2)
+    with left:
+        config_a = _render_config("A", settings, measure, disabled)
+    with right:
+        config_b = _render_config("B", settings, measure, disabled)
+    narrow, _ = st.columns([1, 2])  # a count does not need the page's width
+    limit = narrow.number_input("Questions (spread evenly over the set)", min_value=1,
+                                value=DEFAULT_LIMIT, step=1, key="eval_limit", disabled=disabled)
+    plan = None
+    if source == UPLOAD and upload is None:
+        blocked = blocked or "Choose a gold set file to upload."
+    # One container whatever it holds (nothing during a run): the elements below keep their
+    # places, so a step's rerun leaves no stale element behind on the page.
+    with st.container():
+        if not disabled and not (source == UPLOAD and upload is None):
+            with error_boundary():  # a malformed upload says why here, before anything runs
+                dataset, gold = _load_gold(source, upload)
+                plan = new_run(measure, dataset, gold, int(limit), (config_a, config_b))
+        if plan is not None:
+            # What Run will do; it also tells a user (or a test) that the last change landed.
+            st.caption(f"Run asks {len(plan.question_ids)} questions from {plan.dataset} with "
+                       f"A ({config_a.setup(measure)}) and B ({config_b.setup(measure)}): "
+                       f"{len(plan.jobs)} {plan.unit}.")
+            if config_a.same_as(config_b, measure):
+                st.caption("A and B are the same configuration; the run measures run-to-run "
+                           "noise.")
+        if blocked and not disabled:
+            st.caption(f":material/block: {blocked}")
+    if st.button("Run", key="eval_run_button", type="primary", icon=":material/play_arrow:",
+                 disabled=disabled or plan is None or bool(blocked)):
+        st.session_state[RUN_KEY] = plan
 
 
-def missing_corpus_files(index: Any) -> list[str]:
-    """Names of data/corpus files the collection does not hold (matched by file name tail)."""
-    from rag.eval.relevance import same_source
-
-    held = [str(d.source) for d in index.list_documents()]
-    return [
-        p.name
-        for p in _corpus_files()
-        if not any(same_source(source, f"data/corpus/{p.name}") for source in held)
-    ]
-
-
-def _render_config(side: str, settings: Settings, disabled: bool) -> ABConfig:
+def _render_config(side: str, settings: Settings, measure: str, disabled: bool) -> ABConfig:
     from rag.llm import BACKENDS
     from rag.retrieval import RETRIEVAL_MODES
 
+    modes = list(RETRIEVAL_MODES)
+    st.markdown(f"**Configuration {side}**")
+    mode = st.selectbox("Retrieval mode", modes, key=f"eval_{side}_mode", disabled=disabled,
+                        index=_index_of(modes, settings.retrieval.mode))
+    if measure == RETRIEVAL:  # the rest only shapes the answer
+        return ABConfig(side, settings.prompt_preset, None, mode, settings.llm.backend)
     prompts = list_prompt_presets()
     decodings = [PRESET_DEFAULT, *list_decoding_presets()]
-    modes = list(RETRIEVAL_MODES)
     backends = list(BACKENDS)
-    st.markdown(f"**Configuration {side}**")
     prompt = st.selectbox("Prompt preset", prompts, key=f"eval_{side}_prompt", disabled=disabled,
                           index=_index_of(prompts, settings.prompt_preset))
     decoding = st.selectbox("Decoding preset", decodings, key=f"eval_{side}_decoding",
                             disabled=disabled)
-    mode = st.selectbox("Retrieval mode", modes, key=f"eval_{side}_mode", disabled=disabled,
-                        index=_index_of(modes, settings.retrieval.mode))
     backend = st.selectbox("Backend", backends, key=f"eval_{side}_backend", disabled=disabled,
                            index=_index_of(backends, "local"))
     return ABConfig(side, prompt, None if decoding == PRESET_DEFAULT else decoding, mode, backend)
@@ -167,47 +148,40 @@ def _index_of(options: list[str], value: str) -> int:
     return options.index(value) if value in options else 0
 
 
-def _render_form(settings: Settings, disabled: bool) -> None:
-    left, right = st.columns(2)
-    with left:
-        config_a = _render_config("A", settings, disabled)
-    with right:
-        config_b = _render_config("B", settings, disabled)
-    source = st.radio("Gold set", ["Shipped (data/eval/gold.jsonl)", "Upload a JSONL file"],
-                      key="eval_gold_source", horizontal=True, disabled=disabled)
-    upload = None
-    if source.startswith("Upload"):
-        upload = st.file_uploader("Gold set (JSONL: id, question, answer, aliases, relevant, "
-                                  "answerable)", type=["jsonl"], key="eval_gold_upload",
-                                  disabled=disabled)
-    limit = st.number_input("Questions (spread evenly over the set)", min_value=1,
-                            value=DEFAULT_LIMIT, step=1, key="eval_limit", disabled=disabled)
-    if _fields(config_a) == _fields(config_b):
-        st.caption("A and B are the same configuration; the run measures run-to-run noise.")
-    if st.button("Run", key="eval_run_button", type="primary", icon=":material/play_arrow:",
-                 disabled=disabled):
-        name, gold = _load_gold(upload)
-        items = spread(gold, int(limit))
-        st.session_state[RUN_KEY] = EvalRun(
-            dataset=name,
-            items=gold_qa_items(items),
-            questions={i.id: (i.question, i.answer) for i in items},
-            configs=(config_a, config_b),
-            rows=[],
-        )
-
-
-def _fields(config: ABConfig) -> tuple[Any, ...]:
-    return (config.prompt_preset, config.decoding_preset, config.retrieval_mode, config.backend)
-
-
-def _load_gold(upload: Any) -> tuple[str, list[Any]]:
+def new_run(measure: str, dataset: str, gold: list[GoldItem], limit: int,
+            configs: tuple[ABConfig, ABConfig]) -> EvalRun:
+    """The questions to ask: ``limit`` of them spread over the set (over its answerable ones
+    when only retrieval is measured, since an unanswerable question has nothing to find)."""
     from rag.errors import ConfigError
 
-    if upload is None:
-        if st.session_state.get("eval_gold_source", "").startswith("Upload"):
-            raise ConfigError("choose a gold set file to upload first")
+    if measure == RETRIEVAL:
+        findable = [i for i in gold if i.answerable and i.relevant]
+        if not findable:
+            raise ConfigError(f"{dataset} has no answerable question with relevant passages, "
+                              "so there is no retrieval to measure")
+        items = spread(findable, limit)
+        queries, qa_items, skipped = gold_queries(items), [], len(gold) - len(findable)
+    else:
+        items = spread(gold, limit)
+        queries, qa_items, skipped = [], gold_qa_items(items), 0
+    return EvalRun(
+        dataset=dataset,
+        measure=measure,
+        items=qa_items,
+        queries=queries,
+        questions={i.id: (i.question, i.answer) for i in items},
+        configs=configs,
+        skipped=skipped,
+    )
+
+
+def _load_gold(source: str, upload: Any) -> tuple[str, list[GoldItem]]:
+    from rag.errors import ConfigError
+
+    if source != UPLOAD:
         return GOLD_PATH.name, load_gold(GOLD_PATH)
+    if upload is None:
+        raise ConfigError("choose a gold set file to upload first")
     # load_gold reads a path (and names it in its errors), so the upload goes to a temp file.
     with tempfile.NamedTemporaryFile("wb", suffix=".jsonl", delete=False) as handle:
         handle.write(upload.getvalue())
@@ -217,138 +191,49 @@ def _load_gold(upload: Any) -> tuple[str, list[Any]]:
         os.unlink(handle.name)
 
 
+# -- one step of a run -----------------------------------------------------------------------
 def _cancel() -> None:
     run = st.session_state.get(RUN_KEY)
     if run is not None:
         run.cancelled = True
 
 
-def _step(run: EvalRun, settings: Settings, collection: str) -> None:
+def _step(run: EvalRun, settings: Settings, collection: str, index: Any) -> None:
     """Show progress, ask the next question, rerun; a Cancel click stops before the next one."""
     total = len(run.jobs)
     done = len(run.rows)
-    st.progress(done / total, text=f"{done} of {total} answers ({run.dataset})")
+    st.progress(done / total, text=f"{done} of {total} {run.unit} ({run.dataset})")
     st.button("Cancel", key="eval_cancel", on_click=_cancel, icon=":material/stop:")
-    q, c = run.jobs[done]
-    config = run.configs[c]
-    item = run.items[q]
-    with st.spinner(f"Config {config.name}: {item.question}"):
-        run.rows.append(ask_one(settings, collection, config, item))
+    ingest = running_corpus_job(settings, collection)
+    if ingest is not None:
+        # The collection is still filling: a question asked now would be judged against part
+        # of the corpus. Wait in short slices so the page keeps redrawing the ingest progress.
+        st.info("Waiting for the data/corpus ingest to finish; the first question is asked "
+                "when it is done.", icon=":material/hourglass_top:")
+        ingest.wait(timeout=1.0)
+        st.rerun()
+    # A script run replaced by a click (fast reruns) may still be asking its question: let it
+    # finish rather than ask the same one twice.
+    if not run.lock.acquire(timeout=1.0):
+        st.rerun()
+    try:
+        job = run.next_job()
+        if job is not None and not run.cancelled:
+            question = run.questions[job[0]][0]
+            with st.spinner(f"Config {job[1]}: {question}"):
+                run.run_job(job, settings, collection, index)
+    except Exception as exc:  # end the run with the reason instead of retrying it forever
+        run.error = _error_text(exc)
+    finally:
+        run.lock.release()
     st.rerun()
 
 
-def config_settings(settings: Settings, config: ABConfig) -> Settings:
-    """The session's settings with this side's backend and retrieval mode."""
-    llm = settings.llm
-    if config.backend != llm.backend:
-        # The sidebar's model, URL and key belong to its backend; another backend starts bare.
-        llm = llm.model_copy(update={"backend": config.backend, "model": "", "base_url": None,
-                                     "api_key": None})
-    retrieval = settings.retrieval.model_copy(update={"mode": config.retrieval_mode})
-    return settings.model_copy(update={"llm": llm, "retrieval": retrieval})
+def _error_text(exc: Exception) -> str:
+    from rag.errors import RagError
 
+    if isinstance(exc, RagError | IngestError):
+        return mask_secrets(str(exc), session_api_keys())
+    log.error("evaluation step failed: %s", mask_secrets(repr(exc), session_api_keys()))
+    return f"Something went wrong ({type(exc).__name__}). The details are in the server log."
 
-def ask_one(settings: Settings, collection: str, config: ABConfig, item: QAItem) -> AnswerRow:
-    """One question through the real ChatService, scored by the harness."""
-    from rag.chain import AskRequest
-
-    service = get_service(config_settings(settings, config), collection)
-    start = time.perf_counter()
-    answer = service.ask(
-        AskRequest(
-            question=item.question,
-            prompt_preset=config.prompt_preset,
-            decoding_preset=config.decoding_preset,
-            retrieval_mode=config.retrieval_mode,
-        )
-    )
-    seconds = time.perf_counter() - start
-    by_number = {s.number: s for s in answer.sources}
-    return score_reply(
-        item,
-        config.name,
-        reply=answer.text,
-        path=answer.path,
-        declined=answer.path == "declined",
-        cited_sources=[by_number[n] for n in answer.cited if n in by_number],
-        seconds=seconds,
-    )
-
-
-# -- results ---------------------------------------------------------------------------------
-def metrics_frame(run: EvalRun) -> pd.DataFrame:
-    """One row per configuration: the harness's summary of its answers so far, over the
-    questions both configurations answered (a cancelled run stays a like-for-like comparison)."""
-    both = set.intersection(*({r.question_id for r in run.rows if r.config == c.name}
-                              for c in run.configs))
-    records = []
-    for config in run.configs:
-        rows = [r for r in run.rows if r.config == config.name and r.question_id in both]
-        record = summarise_answers(config.name, rows).row()
-        record["questions"] = len(rows)
-        record["setup"] = config.label.split(": ", 1)[1]
-        records.append(record)
-    return pd.DataFrame(records).set_index("config")
-
-
-def diff_frame(run: EvalRun) -> pd.DataFrame:
-    """One row per question answered by both configurations."""
-    by_key = {(r.question_id, r.config): r for r in run.rows}
-    a, b = (c.name for c in run.configs)
-    records = []
-    for item in run.items:
-        row_a, row_b = by_key.get((item.id, a)), by_key.get((item.id, b))
-        if row_a is None or row_b is None:
-            continue
-        question, reference = run.questions[item.id]
-        records.append({
-            "id": item.id,
-            "question": question,
-            "reference": reference if item.answerable else "(unanswerable)",
-            "reply A": row_a.reply,
-            "reply B": row_b.reply,
-            "path A": row_a.path,
-            "path B": row_b.path,
-            "correct A": _ok(row_a),
-            "correct B": _ok(row_b),
-            "differs": _ok(row_a) != _ok(row_b) or row_a.path != row_b.path,
-        })
-    columns = ["id", "question", "reference", "reply A", "reply B", "path A", "path B",
-               "correct A", "correct B", "differs"]
-    return pd.DataFrame(records, columns=columns)
-
-
-def _ok(row: AnswerRow) -> bool:
-    """Right for its kind: answered correctly, or declined an unanswerable question."""
-    return row.correct if row.answerable else row.declined
-
-
-def render_results(run: EvalRun) -> None:
-    total = len(run.jobs)
-    if run.cancelled:
-        st.warning(f"Cancelled after {len(run.rows)} of {total} answers; the results below "
-                   "cover the questions both configurations answered.", icon=":material/stop:")
-    else:
-        st.success(f"Done: {len(run.items)} questions from {run.dataset}, two configurations.",
-                   icon=":material/check_circle:")
-    for config in run.configs:
-        st.caption(config.label)
-    metrics = metrics_frame(run)
-    st.subheader("Metrics", anchor=False)
-    st.dataframe(metrics, key="eval_metrics")
-    chart = metrics[list(CHART_METRICS)].T.fillna(0.0)
-    st.bar_chart(chart, stack=False, y_label="share")
-    st.subheader("Per question", anchor=False)
-    diff = diff_frame(run)
-    only_diff = st.toggle("Only questions where A and B differ", key="eval_only_diff")
-    shown = diff[diff["differs"]] if only_diff else diff
-    st.dataframe(shown.style.apply(_highlight, axis=1), hide_index=True, key="eval_diff")
-    st.caption(f"{int(diff['differs'].sum())} of {len(diff)} questions differ (highlighted).")
-    if st.button("Clear results", key="eval_clear", icon=":material/delete:"):
-        del st.session_state[RUN_KEY]
-        st.rerun()
-
-
-def _highlight(row: pd.Series) -> list[str]:
-    colour = "background-color: rgba(255, 196, 0, 0.25)" if row["differs"] else ""
-    return [colour] * len(row)

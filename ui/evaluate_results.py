@@ -1,0 +1,172 @@
+"""The Evaluate page's results: metrics side by side, a chart, and per-question differences.
+
+Summaries come from the eval harness (``summarise_answers``, ``summarise``), so the page and
+``python -m rag eval`` agree on what each number means.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from rag.eval.answer_eval import AnswerRow, summarise_answers
+from rag.eval.retrieval_eval import summarise
+from ui.evaluate_run import RETRIEVAL, RUN_KEY, EvalRun, RetrievalRow
+
+# Share-valued metrics (0..1) that make sense on one bar chart; latency has its own scale.
+ANSWER_CHART = ("answerable ok", "unans. declined", "false decline", "citations ok", "EM", "F1")
+RETRIEVAL_CHART = ("R@1", "R@5", "R@10", "Hit@5", "MRR@10", "nDCG@10")
+_NOT_FOUND = "–"  # no relevant chunk in the top 10
+
+
+def common_questions(run: EvalRun) -> list[str]:
+    """Questions both configurations have a row for, in run order: a cancelled run is compared
+    like for like."""
+    return [q for q in run.question_ids if all((q, c.name) in run.rows for c in run.configs)]
+
+
+def metrics_frame(run: EvalRun) -> pd.DataFrame:
+    """One row per configuration: the harness's summary over the common questions."""
+    common = common_questions(run)
+    records = []
+    for config in run.configs:
+        rows = [run.rows[(q, config.name)] for q in common]
+        if run.measure == RETRIEVAL:
+            record = summarise(config.retrieval_mode,
+                               [r.result for r in rows if isinstance(r, RetrievalRow)]).row()
+            record.pop("mode")
+            record.pop("n")
+        else:
+            record = summarise_answers(config.name,
+                                       [r for r in rows if isinstance(r, AnswerRow)]).row()
+            record.pop("config")
+        records.append({"config": config.name, "setup": config.setup(run.measure),
+                        "questions": len(rows), **record})
+    return pd.DataFrame(records).set_index("config")
+
+
+def chart_metrics(run: EvalRun) -> tuple[str, ...]:
+    return RETRIEVAL_CHART if run.measure == RETRIEVAL else ANSWER_CHART
+
+
+def diff_frame(run: EvalRun) -> pd.DataFrame:
+    """One row per question both configurations answered; ``differs`` marks the interesting ones."""
+    a, b = (c.name for c in run.configs)
+    records = []
+    for qid in common_questions(run):
+        row_a, row_b = run.rows[(qid, a)], run.rows[(qid, b)]
+        question, reference = run.questions[qid]
+        if isinstance(row_a, RetrievalRow) and isinstance(row_b, RetrievalRow):
+            rank_a, rank_b = row_a.result.first_rank, row_b.result.first_rank
+            records.append({
+                "id": qid, "question": question,
+                "rank A": _rank(rank_a), "rank B": _rank(rank_b),
+                "top hit A": row_a.top_hit, "top hit B": row_b.top_hit,
+                "differs": rank_a != rank_b,
+            })
+        elif isinstance(row_a, AnswerRow) and isinstance(row_b, AnswerRow):
+            records.append({
+                "id": qid, "question": question,
+                "reference": reference if row_a.answerable else "(unanswerable)",
+                "reply A": row_a.reply, "reply B": row_b.reply,
+                "path A": row_a.path, "path B": row_b.path,
+                "correct A": _ok(row_a), "correct B": _ok(row_b),
+                "differs": _ok(row_a) != _ok(row_b) or row_a.path != row_b.path,
+            })
+    if run.measure == RETRIEVAL:
+        columns = ["id", "question", "rank A", "rank B", "top hit A", "top hit B", "differs"]
+    else:
+        columns = ["id", "question", "reference", "reply A", "reply B", "path A", "path B",
+                   "correct A", "correct B", "differs"]
+    return pd.DataFrame(records, columns=columns)
+
+
+def _rank(rank: int | None) -> str:
+    return _NOT_FOUND if rank is None else str(rank)
+
+
+def _ok(row: AnswerRow) -> bool:
+    """Right for its kind: answered correctly, or declined an unanswerable question."""
+    return row.correct if row.answerable else row.declined
+
+
+def render_results(run: EvalRun) -> None:
+    total = len(run.jobs)
+    if run.error:
+        st.error(f"Stopped after {len(run.rows)} of {total} {run.unit}: {run.error}",
+                 icon=":material/error:")
+    elif run.cancelled:
+        covered = ("; the results below cover the questions both configurations answered"
+                   if common_questions(run) else "")
+        st.warning(f"Cancelled after {len(run.rows)} of {total} {run.unit}{covered}.",
+                   icon=":material/stop:")
+    else:
+        st.success(f"Done: {len(run.question_ids)} questions from {run.dataset}, two "
+                   "configurations.", icon=":material/check_circle:")
+    if run.skipped:
+        st.caption(f"{run.skipped} unanswerable question(s) of {run.dataset} left out: "
+                   "retrieval is scored on questions that have relevant passages.")
+    if not common_questions(run):
+        st.caption("No question was answered by both configurations, so there is nothing to "
+                   "compare.")
+        _clear_button()
+        return
+    metrics = metrics_frame(run)
+    st.subheader("Metrics", anchor=False)
+    st.table(_formatted(metrics))
+    shares = list(chart_metrics(run))
+    chart = metrics[shares].T.fillna(0.0)
+    chart.columns = [f"{name}: {metrics.loc[name, 'setup']}" for name in chart.columns]
+    # Horizontal: the metric names stay readable (a vertical chart turns them sideways).
+    st.bar_chart(chart, horizontal=True, stack=False, x_label="", y_label="share (0–1)",
+                 height=320, sort=False)
+    st.subheader("Per question", anchor=False)
+    diff = diff_frame(run)
+    only_diff = st.toggle("Only questions where A and B differ", key="eval_only_diff")
+    shown = diff[diff["differs"]] if only_diff else diff
+    st.dataframe(shown.style.apply(_highlight, axis=1), hide_index=True, key="eval_diff",
+                 width="stretch", column_config=_diff_columns(diff))
+    st.caption(f"{int(diff['differs'].sum())} of {len(diff)} questions differ (highlighted)."
+               + (f" Rank: where the first relevant passage came ({_NOT_FOUND}: not in the top "
+                  "10)." if run.measure == RETRIEVAL else ""))
+    _clear_button()
+
+
+def _diff_columns(diff: pd.DataFrame) -> dict[str, Any]:
+    """Pixel widths that fit the retrieval grid in the page (the question gets the room); an
+    answers grid, with two replies, scrolls sideways."""
+    widths = {"id": 50, "question": 350, "rank A": 65, "rank B": 65, "top hit A": 160,
+              "top hit B": 160, "reference": 140, "reply A": 260, "reply B": 260, "path A": 80,
+              "path B": 80}
+    config: dict[str, Any] = {
+        name: st.column_config.TextColumn(name, width=width)
+        for name, width in widths.items() if name in diff.columns
+    }
+    for name in ("correct A", "correct B", "differs"):
+        if name in diff.columns:
+            config[name] = st.column_config.CheckboxColumn(name, width=65)
+    return config
+
+
+def _formatted(metrics: pd.DataFrame):
+    """Shares with two decimals, latency as whole numbers; a missing value as a dash."""
+    formats = {c: "{:.2f}" for c in metrics.columns if metrics[c].dtype.kind == "f"}
+    for column in ("p50 ms", "p95 ms"):
+        if column in metrics.columns:
+            formats[column] = "{:.0f}"
+    if "p50 s" in metrics.columns:
+        formats["p50 s"] = "{:.1f}"
+    return metrics.style.format(formats, na_rep="–")
+
+
+def _clear_button() -> None:
+    if st.button("Clear results", key="eval_clear", icon=":material/delete:"):
+        st.session_state.pop(RUN_KEY, None)
+        st.rerun()
+
+
+def _highlight(row: pd.Series) -> list[str]:
+    colour = "background-color: rgba(255, 196, 0, 0.25)" if row["differs"] else ""
+    return [colour] * len(row)
