@@ -7,106 +7,16 @@ land in test-output/screenshots/ for a human to look at.
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-from tests.servers.processes import free_port, wait_for_http
+from tests.browser.conftest import SCREENSHOTS, make_pdf, open_app
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-REPO = Path(__file__).resolve().parents[2]
-CHROMIUM = Path("/usr/bin/chromium")
-SCREENSHOTS = REPO / "test-output" / "screenshots"
-SHARED_CACHE = Path(os.environ.get("RAG_TEST_CACHE_DIR", REPO / "data" / "cache"))
-CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run",
-]
 ANSWER_TIMEOUT_MS = 600_000  # first question loads the local model on a shared 2-core machine
-FACT = "The Halvard K7 heat pump must be serviced every 19 months by a certified technician."
-
-
-def make_pdf(path: Path) -> Path:
-    from reportlab.lib.pagesizes import A4
-    from reportlab.pdfgen import canvas
-
-    pdf = canvas.Canvas(str(path), pagesize=A4)
-    pdf.setTitle("Halvard K7 service guide")
-    pdf.drawString(72, 770, "Halvard K7 service guide")
-    pdf.drawString(72, 740, "Chapter 1. Unpacking the unit and checking the delivery.")
-    pdf.drawString(72, 720, "Remove the transport brackets before switching the unit on.")
-    pdf.showPage()
-    pdf.drawString(72, 770, "Chapter 2. Maintenance")
-    pdf.drawString(72, 740, FACT)
-    pdf.drawString(72, 720, "Filters are rinsed with clean water every season.")
-    pdf.showPage()
-    pdf.save()
-    return path
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not CHROMIUM.exists():
-        pytest.fail("Chromium missing: run `make browser-deps` (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
-
-
-@pytest.fixture
-def app_url(tmp_path) -> Iterator[str]:
-    """A fresh `streamlit run app.py` on a free port, its own index, the shared model cache."""
-    port = free_port()
-    env = {
-        **os.environ,
-        "RAG_DATA_DIR": str(tmp_path / "data"),
-        "RAG_STORE__PATH": str(tmp_path / "index"),
-        "RAG_STORE__MODE": "disk",
-        "RAG_CACHE_DIR": str(SHARED_CACHE),
-        "RAG_INGEST__UPLOAD_DIR": str(tmp_path / "uploads"),
-        "RAG_LLM__BACKEND": "local",
-        "HF_HUB_OFFLINE": "1",
-        "TRANSFORMERS_OFFLINE": "1",
-        "ANONYMIZED_TELEMETRY": "False",
-    }
-    log = (tmp_path / "streamlit.log").open("wb")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-         "--server.port", str(port), "--server.address", "127.0.0.1",
-         "--browser.gatherUsageStats", "false"],
-        cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )
-    try:
-        wait_for_http(f"http://127.0.0.1:{port}/_stcore/health", process, 90, "streamlit")
-        yield f"http://127.0.0.1:{port}/"
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        log.close()
-
-
-def open_app(browser, url: str):
-    page = browser.new_page(viewport={"width": 1400, "height": 1000})
-    # Every wait gets room for a loaded 2-core machine (reruns slow down while a model loads).
-    page.set_default_timeout(90_000)
-    page.goto(url)
-    page.get_by_role("heading", name="Doc Chat").wait_for(timeout=90_000)
-    return page
 
 
 def ask(page, question: str) -> None:
