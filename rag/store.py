@@ -189,9 +189,25 @@ def open_collection(client: ClientAPI, name: str, embeddings: NamedEmbeddings) -
     if built_with != embeddings.model_name:
         raise EmbeddingMismatchError(
             f"collection {name} was built with {built_with}; current model is "
-            f"{embeddings.model_name}; use another collection or re-ingest"
+            f"{embeddings.model_name}; {_mismatch_advice(built_with, embeddings.model_name)}"
         )
     return collection
+
+
+def _mismatch_advice(built_with: str, current: str) -> str:
+    """What the user can do about a collection built with other embeddings."""
+    # Backends other than torch record "<model>+<backend>" (rag.embeddings.model_name).
+    built_model, _, built_backend = built_with.partition("+")
+    current_model = current.partition("+")[0]
+    if built_model == current_model:
+        backend = built_backend or "torch"
+        switch = f"set embedding.backend to {backend} (RAG_EMBEDDING__BACKEND={backend})"
+    else:
+        switch = "set embedding.model (RAG_EMBEDDING__MODEL) to the model that built it"
+    return (
+        f"{switch} to search it, or use another collection (--collection / "
+        "RAG_STORE__COLLECTION) and ingest the documents there"
+    )
 
 
 def create_collection(client: ClientAPI, name: str, embeddings: NamedEmbeddings) -> Collection:

@@ -77,8 +77,22 @@ def test_collection_of_another_model_is_refused(client):
         open_collection(client, name, MODEL)
     assert str(caught.value) == (
         f"collection {name} was built with other/model; current model is {DEFAULT_MODEL_NAME}; "
-        "use another collection or re-ingest"
+        "set embedding.model (RAG_EMBEDDING__MODEL) to the model that built it to search it, "
+        "or use another collection (--collection / RAG_STORE__COLLECTION) and ingest the "
+        "documents there"
     )
+    delete_collection(client, name)
+
+
+@pytest.mark.parametrize(("built", "opened"), [("torch", "onnx-int8"), ("onnx-int8", "torch")])
+def test_collection_of_another_backend_is_refused_with_the_backend_to_set(client, built, opened):
+    name = unique_collection()
+    create_collection(client, name, LocalEmbeddings(backend=built))
+    with pytest.raises(EmbeddingMismatchError) as caught:
+        open_collection(client, name, LocalEmbeddings(backend=opened))
+    message = str(caught.value)
+    assert f"set embedding.backend to {built} (RAG_EMBEDDING__BACKEND={built})" in message
+    assert "another collection" in message
     delete_collection(client, name)
 
 
