@@ -45,7 +45,10 @@ def make_pdf(path: Path) -> Path:
     return path
 
 
-@pytest.fixture(scope="session")
+# Module scope, not session: Playwright's sync API keeps an asyncio loop running on the main
+# thread while it lives, and every later test that calls asyncio.run (LangChain's async
+# standard tests) would fail with "cannot be called from a running event loop".
+@pytest.fixture(scope="module")
 def browser():
     if not CHROMIUM.exists():
         pytest.fail("Chromium missing: run `make browser-deps` (apt-get install chromium)")
