@@ -7,6 +7,11 @@ per question, restricted to the hit's own structural unit (same ``doc_id`` and `
 the citation still names exactly one PDF page, record or section. Hits whose windows share a
 chunk become one passage. The best-ranked hit of a window keeps its scores, ranks and citation
 metadata; only its text (and the ``window_start`` / ``window_end`` chunk indices) change.
+
+Measured on the shipped gold set with the packaged SmolLM2 (3 closest sentences): 96-token chunks
+answered 25 of 67 questions, 26 with one neighbour, 25 with two (256-token chunks: 23, and 23
+with one neighbour). A window lets the right sentence in when it sits next to the matched one,
+and as often crowds it out of the three that are kept, so the option is off by default.
 """
 
 from __future__ import annotations
