@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.servers.processes import free_port, wait_for_http
+from tests.servers.processes import free_port, stop_process, wait_for_http
 
 REPO = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
@@ -90,11 +90,7 @@ def app_url(tmp_path) -> Iterator[str]:
         wait_for_http(f"http://127.0.0.1:{port}/_stcore/health", process, 90, "streamlit")
         yield f"http://127.0.0.1:{port}/"
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        stop_process(process, timeout=15)
         log.close()
 
 

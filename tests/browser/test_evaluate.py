@@ -14,17 +14,11 @@ from pathlib import Path
 import pytest
 
 from tests.browser.conftest import make_pdf, open_app, screenshot, upload_documents
+from tests.ui.conftest import CORPUS
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-ZEPHYR_MD = (
-    "# Zephyr-9 coffee machine\n\n"
-    "## Maintenance\n\n"
-    "The Zephyr-9 coffee machine must be descaled every 42 days. Descaling takes 18 minutes "
-    "and uses the blue cleaning tablet.\n\n"
-    "## Water tank\n\n"
-    "The water tank of the Zephyr-9 holds 1.7 litres.\n"
-)
+ZEPHYR_MD = CORPUS["zephyr_manual.md"]  # the AppTest corpus document, shared
 PDF_NAME = "halvard_k7_service.pdf"
 # Shares no word with the PDF (after stopwords and stemming), so BM25 cannot find page 2 and
 # dense retrieval can: the one question where the two configurations must differ.

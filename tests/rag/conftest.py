@@ -13,7 +13,7 @@ import pytest
 from rag.embeddings import LocalEmbeddings
 from rag.llm.local import convert_gguf, packaged_gguf_path
 from rag.settings import ChunkSettings, IngestSettings, Settings, StoreSettings
-from tests.servers.processes import free_port, wait_for_http
+from tests.servers.processes import free_port, stop_process, wait_for_http
 
 CHROMA = Path(sys.executable).parent / "chroma"
 STORE_MODE_PARAMS = [
@@ -44,12 +44,7 @@ def chroma_server(tmp_path_factory):
         wait_for_heartbeat(port, process)
         yield "127.0.0.1", port
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_process(process, timeout=10)
         log.close()
 
 

@@ -15,6 +15,7 @@ from rag.index import DocumentIndex
 from rag.settings import ChunkSettings, Settings, StoreSettings
 from tests.rag.conftest import CHROMA, free_port, unique_collection, wait_for_heartbeat
 from tests.reliability.helpers import check_consistent, make_corpus
+from tests.servers.processes import stop_process
 
 pytestmark = [pytest.mark.slow, pytest.mark.server]
 
@@ -37,12 +38,7 @@ class ChromaServer:
     def stop(self) -> None:
         if self.process is None:
             return
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        stop_process(self.process, timeout=20)
         self.process = None
 
 

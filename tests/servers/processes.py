@@ -35,3 +35,13 @@ def wait_for_http(
         except OSError:
             time.sleep(0.3)
     raise TimeoutError(f"{what} did not answer {url} within {timeout:g} s{details()}")
+
+
+def stop_process(process: subprocess.Popen, timeout: float) -> None:
+    """Terminate ``process``; kill it if it has not exited within ``timeout`` seconds."""
+    process.terminate()
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=timeout)

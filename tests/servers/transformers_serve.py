@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from tests.servers.processes import free_port, wait_for_http
+from tests.servers.processes import free_port, stop_process, wait_for_http
 
 READY_TIMEOUT_S = 180.0
 
@@ -52,9 +52,4 @@ def transformers_serve(model_folder: Path, work_dir: Path) -> Iterator[str]:
             _wait_ready(url, process, log)
             yield url
         finally:
-            process.terminate()
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=15)
+            stop_process(process, timeout=15)
