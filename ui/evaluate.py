@@ -36,6 +36,7 @@ DEFAULT_LIMIT = 10  # the local model takes seconds per answer on a laptop CPU
 PRESET_DEFAULT = "(prompt preset's own)"
 SHIPPED = "Shipped (data/eval/gold.jsonl)"
 UPLOAD = "Upload a JSONL file"
+RUN_REQUESTED_KEY = "eval_run_requested"  # session state: Run clicked, not yet started
 
 
 # -- page ------------------------------------------------------------------------------------
@@ -52,11 +53,9 @@ def render_evaluate_page() -> None:
         index = get_index(settings, collection)
     if index is None:  # the boundary has shown why
         return
-    run: EvalRun | None = st.session_state.get(RUN_KEY)
-    running = run is not None and not run.done
     with error_boundary():
-        _render_form(settings, collection, index, disabled=running)
-    run = st.session_state.get(RUN_KEY)
+        _render_form(settings, collection, index, disabled=_running())
+    run: EvalRun | None = st.session_state.get(RUN_KEY)
     if run is None:
         return
     # A step ends in st.rerun(), and Streamlit keeps on screen what a rerun did not redraw:
@@ -85,8 +84,7 @@ def _render_form(settings: Settings, collection: str, index: Any, disabled: bool
                                   "answerable)", type=["jsonl"], key="eval_gold_upload",
                                   disabled=disabled)
     else:
-        # In a container of its own: it draws one element or two, and what follows keeps its
-        # place on the page either way.
+        # In a container of its own, in fixed slots: what follows keeps its place on the page.
         with st.container(), error_boundary():
             blocked = render_corpus_check(settings, collection, index, live=not disabled)
     left, right = st.columns(2)
@@ -117,9 +115,24 @@ def _render_form(settings: Settings, collection: str, index: Any, disabled: bool
                            "noise.")
         if blocked and not disabled:
             st.caption(f":material/block: {blocked}")
-    if st.button("Run", key="eval_run_button", type="primary", icon=":material/play_arrow:",
-                 disabled=disabled or plan is None or bool(blocked)):
+    # The click is recorded by a callback, not read from ``if st.button(...)``: a button's
+    # click lives for one script run, and a run replaced mid-way (the ingest progress fragment
+    # reruns every second) lost it. The flag stays until a run gets here, and the plan started
+    # is the one drawn above, with every widget value sent along with the click.
+    can_run = not disabled and plan is not None and not blocked
+    st.button("Run", key="eval_run_button", type="primary", icon=":material/play_arrow:",
+              disabled=not can_run, on_click=_request_run)
+    if st.session_state.pop(RUN_REQUESTED_KEY, False) and can_run:
         st.session_state[RUN_KEY] = plan
+
+
+def _request_run() -> None:
+    st.session_state[RUN_REQUESTED_KEY] = True
+
+
+def _running() -> bool:
+    run = st.session_state.get(RUN_KEY)
+    return run is not None and not run.done
 
 
 def _render_config(side: str, settings: Settings, measure: str, disabled: bool) -> ABConfig:

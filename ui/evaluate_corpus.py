@@ -65,20 +65,28 @@ def render_corpus_check(
     itself; otherwise the page reruns anyway (a run in progress) and draws it each time.
     """
     name = corpus_job_name(settings, collection)
+    # Three fixed slots (status, notice, button), each drawn or left empty on every run. A
+    # run during an evaluation ends in st.rerun(), and Streamlit clears what a run did not
+    # redraw only when a run ends normally: an element dropped from the end of a container
+    # would stay on screen (the Ingest button under the progress bar, clickable) for the whole
+    # evaluation. An empty slot replaces whatever was there before.
+    status, notice, button = st.empty(), st.empty(), st.empty()
     job = named_job(name)
     if job is not None and not job.finished:
         st.session_state[CORPUS_JOB_KEY] = job.job_id  # watched here: show how it ended too
-        if live:
-            _live_progress(name)
-        else:
-            _draw_job(job.snapshot())
+        with status.container():
+            if live:
+                _live_progress(name)
+            else:
+                _draw_job(job.snapshot())
         return None
     if job is not None and st.session_state.get(CORPUS_JOB_KEY) == job.job_id:
-        _draw_job(job.snapshot())
+        with status.container():
+            _draw_job(job.snapshot())
     missing = missing_corpus_files(index)
     if not missing:
         return None
-    st.info(
+    notice.info(
         f"Collection **{collection}** does not hold {len(missing)} of the "
         f"{len(corpus_files())} files in `data/corpus` that the shipped gold set asks "
         "about, so its questions would be judged against the wrong documents.",
@@ -88,8 +96,8 @@ def render_corpus_check(
     # so a second click right after (say on Run) cannot stop that run before the job starts.
     # And Run stays off until then: a Run click right after this one could otherwise stop the
     # script run that carries this click before its callback ran, and evaluate without it.
-    st.button("Ingest data/corpus into this collection", key="eval_ingest_corpus",
-              icon=":material/upload:", on_click=_start_ingest, args=(name, index))
+    button.button("Ingest data/corpus into this collection", key="eval_ingest_corpus",
+                  icon=":material/upload:", on_click=_start_ingest, args=(name, index))
     return "Ingest data/corpus first (or upload a gold set about this collection's documents)."
 
 

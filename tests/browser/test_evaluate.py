@@ -219,11 +219,14 @@ def test_run_clicked_while_the_corpus_ingest_runs_waits_for_it(browser, app_url)
     wait_for_plan(page, "3 questions from gold.jsonl with A (bm25 retrieval) and B (hybrid "
                   "retrieval): 6 searches.")
 
-    # Run is off while the gold set's documents are missing: Ingest first, then Run straight
-    # away (as soon as the page lets the user), while the ingest has barely started.
+    # Run is off while the gold set's documents are missing: Ingest first, then Run as soon
+    # as the ingest shows, while it has barely started. (Not sooner: clicked while the page
+    # re-lays out, Run can move from under the pointer and the click lands on nothing.)
     run_button = page.locator(".st-key-eval_run_button button")
     expect(run_button).to_be_disabled()
     page.locator(".st-key-eval_ingest_corpus button").click()
+    main.get_by_text("Ingesting data/corpus").wait_for()
+    expect(run_button).to_be_enabled()
     run_button.click()
     waiting = main.get_by_text("Waiting for the data/corpus ingest to finish")
     waiting.wait_for()
