@@ -26,7 +26,13 @@ from rag.coverage import decline_reason, missing_in_library
 from rag.errors import BackendError, RagError
 from rag.expand import expand_neighbours
 from rag.followup import rewrite_by_llm, rewrite_by_rule
-from rag.grounding import NOT_IN_DOCUMENTS, check_grounding, is_decline, quote_reply
+from rag.grounding import (
+    NOT_IN_DOCUMENTS,
+    check_grounding,
+    is_decline,
+    pick_quote,
+    quote_reply,
+)
 from rag.presets import DecodingPreset, PromptPreset, load_decoding_preset, load_prompt_preset
 from rag.retrieval import RetrievedChunk, retrieve
 from rag.settings import Settings, get_settings
@@ -375,10 +381,11 @@ class ChatService:
             return text, "generated", cited, verdict.reason
         if not passages:
             return NOT_IN_DOCUMENTS, "declined", (), verdict.reason
-        # The generated answer is not trusted, so neither is its choice of passage: quote the
-        # passage closest to the question instead.
-        closest = max(passages, key=lambda p: p.score)
-        return quote_reply(closest), "quoted", (closest.number,), verdict.reason
+        # The generated answer is not trusted, so neither is its choice of citation: quote the
+        # passage that best answers the question (pick_quote says how that is judged).
+        quoted = pick_quote(question, preset.answer_part(generated), passages)
+        assert quoted is not None  # passages is not empty
+        return quote_reply(quoted), "quoted", (quoted.number,), verdict.reason
 
     def _answer(
         self,
