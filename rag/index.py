@@ -50,6 +50,9 @@ ProgressCallback = Callable[["IngestProgress"], None]
 
 # Registry records need a vector to live in Chroma; they are never searched.
 _REGISTRY_VECTOR = [0.0]
+# Chroma's error when this process's view of an on-disk store is stale (chroma-core/chroma#3792).
+_STALE_VIEW = "Error finding id"
+_STALE_READ_RETRIES = 3
 
 
 # -- results ---------------------------------------------------------------------------------
@@ -587,10 +590,24 @@ class DocumentIndex:
         return vectors
 
     def _get(self, collection: Any, **kwargs: Any) -> dict[str, Any]:
-        try:
-            return dict(collection.get(**kwargs))
-        except Exception as exc:
-            raise StoreError(f"reading collection {collection.name!r} failed: {exc}") from exc
+        role = "registry" if collection is self.registry else "collection"
+        for attempt in range(_STALE_READ_RETRIES + 1):
+            try:
+                return dict(collection.get(**kwargs))
+            except Exception as exc:
+                stale = self.settings.store.mode == "disk" and _STALE_VIEW in str(exc)
+                if not stale or attempt == _STALE_READ_RETRIES:
+                    raise StoreError(
+                        f"reading collection {collection.name!r} failed: {exc}"
+                    ) from exc
+                # Another process wrote between our marker check and this read (seen once in
+                # a full test run, two CLI ingests at once): read again on a fresh view.
+                from rag.store import reopen_disk_client
+
+                time.sleep(0.05 * (attempt + 1))
+                self._open(reopen_disk_client(self.settings))
+                collection = getattr(self, role)
+        raise AssertionError("unreachable")
 
     # -- documents ---------------------------------------------------------------------------
     def list_documents(self) -> list[DocumentInfo]:

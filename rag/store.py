@@ -140,6 +140,22 @@ def get_client(settings: Settings | None = None) -> ClientAPI:
         return _clients[key]
 
 
+def reopen_disk_client(settings: Settings | None = None) -> ClientAPI:
+    """A fresh on-disk client even though the marker looked unchanged.
+
+    The marker is read before a read starts, and another process may write in between; the
+    read then fails with Chroma's stale-view error, and the caller retries on a fresh view.
+    """
+    settings = settings or get_settings()
+    store = settings.store
+    key = (store.mode, store_location(store))
+    with _clients_lock:
+        if key in _clients:
+            _forget_disk_system(store)
+            del _clients[key]
+    return get_client(settings)
+
+
 def _forget_disk_system(store: StoreSettings) -> None:
     """Make the next PersistentClient for this folder build a new Chroma system.
 
