@@ -116,8 +116,8 @@ def _render_form(settings: Settings, collection: str, index: Any, disabled: bool
         if blocked and not disabled:
             st.caption(f":material/block: {blocked}")
     # The click is recorded by a callback, not read from ``if st.button(...)``: a button's
-    # click lives for one script run, and a run replaced mid-way (the ingest progress fragment
-    # reruns every second) lost it. The flag stays until a run gets here, and the plan started
+    # click lives for one script run, so a run replaced by another before it reaches this line
+    # (fast reruns) would drop it. The flag stays until a run gets here, and the plan started
     # is the one drawn above, with every widget value sent along with the click.
     can_run = not disabled and plan is not None and not blocked
     st.button("Run", key="eval_run_button", type="primary", icon=":material/play_arrow:",
