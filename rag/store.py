@@ -130,8 +130,7 @@ def get_client(settings: Settings | None = None) -> ClientAPI:
         if store.mode == "disk" and key in _clients:
             marker = _read_marker(store)
             if marker != _seen_marker.get(key[1], marker):
-                _forget_disk_system(store)  # another process wrote: our view is stale
-                del _clients[key]
+                _drop_disk_client(store, key)  # another process wrote: our view is stale
             _seen_marker[key[1]] = marker
         if key not in _clients:
             _clients[key] = _build_client(store)
@@ -151,9 +150,14 @@ def reopen_disk_client(settings: Settings | None = None) -> ClientAPI:
     key = (store.mode, store_location(store))
     with _clients_lock:
         if key in _clients:
-            _forget_disk_system(store)
-            del _clients[key]
+            _drop_disk_client(store, key)
     return get_client(settings)
+
+
+def _drop_disk_client(store: StoreSettings, key: tuple[str, str]) -> None:
+    """Forget this process's client of an on-disk store (caller holds ``_clients_lock``)."""
+    _forget_disk_system(store)
+    del _clients[key]
 
 
 def _forget_disk_system(store: StoreSettings) -> None:
