@@ -12,7 +12,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.browser.conftest import SCREENSHOTS, make_pdf, open_app
+from tests.browser.conftest import SCREENSHOTS, make_pdf, open_app, upload_documents
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -54,9 +54,7 @@ def test_upload_pdf_ask_and_see_cited_page(browser, app_url, tmp_path):
     page = open_app(browser, app_url)
     page.screenshot(path=SCREENSHOTS / "01_first_paint.png", full_page=True)
 
-    page.get_by_role("link", name="Documents").click()
-    page.locator("input[type=file]").first.set_input_files(str(pdf))
-    page.get_by_text("file(s) processed").wait_for(timeout=300_000)
+    upload_documents(page, [pdf])
     results = page.get_by_test_id("stDataFrame").first
     results.wait_for()
     page.screenshot(path=SCREENSHOTS / "02_uploaded.png", full_page=True)
@@ -142,9 +140,7 @@ def test_switch_to_openai_compatible_server_without_restart(browser, app_url, tm
     stub_url, stub_requests = openai_stub
     pdf = make_pdf(tmp_path / "halvard_k7_service.pdf")
     page = open_app(browser, app_url)
-    page.get_by_role("link", name="Documents").click()
-    page.locator("input[type=file]").first.set_input_files(str(pdf))
-    page.get_by_text("file(s) processed").wait_for(timeout=300_000)
+    upload_documents(page, [pdf])
     open_chat(page)
 
     sidebar = page.get_by_test_id("stSidebar")
