@@ -15,6 +15,12 @@ from rag.context import Passage, content_words
 
 _CITATION = re.compile(r"\[(\d{1,3})\]")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+# A template slot the model filled with a placeholder instead of a fact ("is [address]").
+_PLACEHOLDER = re.compile(r"\[[^\]\d][^\]]*\]")
+# A number with its unit ("35%", "28 cm", "54 dB"): one value of a quantity.
+_VALUE = re.compile(r"(\d+(?:[.,]\d+)*)\s*(%|[^\W\d_]+)")
+# A word with digits in it: a model name, a version, a code. It must occur as written.
+_CODE = re.compile(r"\b(?=\w*\d)(?=\w*[a-z])\w+\b", re.IGNORECASE)
 # Phrases with which a model says the context has no answer.
 # Phrases with which a model says the context has no answer. Kept narrow: "the pump does not
 # have a filter" is an answer (checked by grounding), not a refusal.
@@ -79,18 +85,55 @@ def _numbers(text: str) -> set[str]:
     return {n.replace(",", "") for n in _NUMBER.findall(text)}
 
 
+def _codes(text: str) -> set[str]:
+    return {c.lower() for c in _CODE.findall(text)}
+
+
+def _values(text: str) -> set[tuple[str, str]]:
+    return {(n.replace(",", ""), u.lower()) for n, u in _VALUE.findall(text)}
+
+
+def _rival_values(answer: str, passage: str, question: str) -> set[str]:
+    """Other values of the answer's units in ``passage``: the answer picked one from a list.
+
+    "35% for the Marten M3, 40% for the Marten M3 Pro": word overlap cannot tell which value
+    belongs to which model, and a small model often takes the first.
+    """
+    given = _values(answer)
+    units = {u for _, u in given}
+    asked = _numbers(question)
+    return {
+        f"{n} {u}" for n, u in _values(passage) - given if u in units and n not in asked
+    }
+
+
 def check_grounding(
-    answer: str, passages: Sequence[Passage], *, question: str = "", min_support: float
+    answer: str,
+    passages: Sequence[Passage],
+    *,
+    question: str = "",
+    min_support: float,
+    anchor: Passage | None = None,
 ) -> GroundingVerdict:
     """Judge whether ``answer`` is supported by the passages it cites (all, if it cites none).
 
     Only what the answer adds to the question is checked: "The capital of Mongolia is Beijing"
     shares most words with a context about Mongolia's capital, yet its one new word is wrong.
+    With an ``anchor`` (the passage that best answers the question on its own), the answer
+    must be supported by that one passage, whatever it cites: a small model given three
+    sentences often takes its number from the wrong one ("HTTP 429" from the rate-limit line
+    when asked what retired paths return).
     """
     valid = {p.number for p in passages}
     cited = cited_numbers(answer, valid)
-    pool = [p for p in passages if p.number in cited] if cited else list(passages)
+    if anchor is not None:
+        pool = [anchor]
+    else:
+        pool = [p for p in passages if p.number in cited] if cited else list(passages)
     body = _CITATION.sub(" ", answer)
+    if _PLACEHOLDER.search(body):
+        best = _best_passage(content_words(body), passages)
+        return GroundingVerdict(False, 0.0, cited, best, "the answer holds a placeholder")
     asked = {_stem(w) for w in content_words(question)}
     words = [w for w in content_words(body) if _stem(w) not in asked]
     best = _best_passage(words or content_words(body), passages)
@@ -101,8 +144,16 @@ def check_grounding(
     found = sum(1 for w in words if _stem(w) in pool_stems)
     support = found / len(words)
     missing_numbers = _numbers(body) - _numbers(pool_text)
+    missing_codes = _codes(body) - _codes(pool_text) - _codes(question)
+    if missing_codes:
+        reason = f"names not in the cited context: {', '.join(sorted(missing_codes))}"
+        return GroundingVerdict(False, support, cited, best, reason)
     if missing_numbers:
         reason = f"numbers not in the cited context: {', '.join(sorted(missing_numbers))}"
+        return GroundingVerdict(False, support, cited, best, reason)
+    rivals = _rival_values(body, pool_text, question) if anchor is not None else set()
+    if rivals:
+        reason = f"the cited passage lists other values too: {', '.join(sorted(rivals))}"
         return GroundingVerdict(False, support, cited, best, reason)
     if support < min_support:
         reason = f"only {support:.0%} of the answer's words occur in the cited context"

@@ -104,6 +104,12 @@ class LLMSettings(BaseModel):
     timeout_s: float = Field(60.0, gt=0, description="Request timeout for remote backends.")
     max_retries: int = Field(1, ge=0, description="Retries for remote backends on 429/5xx.")
     context_tokens: int = Field(2048, ge=256, description="Context window budget of the model.")
+    dtype: Literal["auto", "float32", "bfloat16"] = Field(
+        "auto",
+        description="Local backend: how the weights are held in memory. Decoding on a CPU is "
+        "bound by memory traffic, so bfloat16 decodes faster; auto = bfloat16 where the CPU "
+        "has bfloat16 instructions (avx512_bf16, amx_bf16), else float32.",
+    )
 
 
 class AnswerSettings(BaseModel):

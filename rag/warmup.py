@@ -65,6 +65,6 @@ def _load(settings: Settings, collection: str) -> None:
         if settings.llm.backend == "local":
             from rag.llm.local import load_model
 
-            load_model(settings.llm.model, settings.cache_dir)
+            load_model(settings.llm.model, settings.cache_dir, settings.llm.dtype)
     except Exception as exc:  # the real request retries the load and reports it
         log.warning("warm-up of %s failed: %s", collection, type(exc).__name__)

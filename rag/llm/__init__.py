@@ -27,7 +27,10 @@ def _local(settings: Settings, decoding: DecodingPreset) -> BaseChatModel:
     from rag.llm.local import LocalChatModel
 
     return LocalChatModel.from_decoding(
-        decoding, model_path=settings.llm.model, cache_dir=settings.cache_dir
+        decoding,
+        model_path=settings.llm.model,
+        cache_dir=settings.cache_dir,
+        dtype=settings.llm.dtype,
     )
 
 
@@ -115,7 +118,7 @@ def check_connection(settings: Settings | None = None) -> str:
         return check_huggingface_connection(settings, timeout)
     from rag.llm.local import load_model
 
-    loaded = load_model(settings.llm.model, settings.cache_dir)
+    loaded = load_model(settings.llm.model, settings.cache_dir, settings.llm.dtype)
     window = loaded.model.config.max_position_embeddings
     return f"local model {loaded.path.name} loaded ({window}-token context)"
 

@@ -116,3 +116,56 @@ def test_a_failed_answer_cannot_pull_the_quote_to_an_unrelated_passage():
 
 def test_no_passages_no_quote():
     assert pick_quote("How many days?", "", []) is None
+
+
+API = [
+    _p(1, "Version 1 was retired on 30 June 2025; requests to /v1 paths return HTTP 410 Gone.", 0.8),
+    _p(2, "Clients that exceed the rate limit get HTTP 429 Too Many Requests.", 0.6),
+]
+
+
+def test_with_an_anchor_the_fact_must_come_from_that_passage_whatever_is_cited():
+    question = "What HTTP status do requests to /v1 paths return?"
+    # 429 is in the context, so the loose check (all cited passages) lets it through ...
+    loose = check_grounding("They return HTTP 429. [1][2]", API, question=question,
+                            min_support=0.6)
+    assert loose.supported
+    # ... but not in the passage that answers the question by itself.
+    strict = check_grounding("They return HTTP 429. [1][2]", API, question=question,
+                             min_support=0.6, anchor=API[0])
+    assert not strict.supported and "429" in strict.reason
+    right = check_grounding("They return HTTP 410 Gone. [2]", API, question=question,
+                            min_support=0.6, anchor=API[0])
+    assert right.supported
+
+
+def test_a_code_must_occur_as_written():
+    passages = [_p(1, "Only the Marten M5 X, which has a headlight, can mow at night.")]
+    question = "Which Marten model can mow at night?"
+    merged = check_grounding("The MartenM5X with a headlight. [1]", passages, question=question,
+                             min_support=0.6)
+    assert not merged.supported and "martenm5x" in merged.reason
+    assert check_grounding("The Marten M5 X, which has a headlight. [1]", passages,
+                           question=question, min_support=0.6).supported
+
+
+def test_a_placeholder_is_not_an_answer():
+    passages = [_p(1, "name: Brevik Robotics AS\ncountry: Norway\nhead office: Trondheim")]
+    verdict = check_grounding("The head office of Brevik Robotics in Norway is [address].",
+                              passages, question="Where is the head office?", min_support=0.6)
+    assert not verdict.supported and "placeholder" in verdict.reason
+
+
+def test_a_value_picked_from_a_list_of_the_same_unit_is_not_verified():
+    row = _p(1, "The maximum slope is 35% for the Marten M3, 40% for the Marten M3 Pro and 45% "
+                "for the Marten M5 X.")
+    question = "What is the maximum slope for the Marten M3 Pro?"
+    verdict = check_grounding("The maximum slope for the Marten M3 Pro is 35%. [1]", [row],
+                              question=question, min_support=0.6, anchor=row)
+    assert not verdict.supported
+    assert "40 %" in verdict.reason and "45 %" in verdict.reason
+    # A value that is the only one of its unit in the passage is verified.
+    single = _p(1, "Cutting width 28 cm, weight 10.1 kg.")
+    assert check_grounding("The cutting width is 28 cm. [1]", [single],
+                           question="What is the cutting width?", min_support=0.6,
+                           anchor=single).supported

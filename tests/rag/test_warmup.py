@@ -57,14 +57,15 @@ def test_warm_up_loads_the_local_model(tmp_path, embeddings, smollm2_folder):
         "llm": Settings().llm.model_copy(update={"backend": "local", "model": str(smollm2_folder)}),
     })
     _indexed(tmp_path, settings)
-    local._LOADED.pop(str(smollm2_folder), None)
+    key = local.model_key(smollm2_folder, local.resolve_dtype(settings.llm.dtype))
+    local._LOADED.pop(key, None)
 
     thread = warm_up(settings)
     assert thread is not None
     thread.join(timeout=300)
-    assert str(smollm2_folder) in local._LOADED
+    assert key in local._LOADED
     # The chain's loader now returns the warmed model instead of loading again.
-    assert local.load_model(str(smollm2_folder)) is local._LOADED[str(smollm2_folder)]
+    assert local.load_model(str(smollm2_folder)) is local._LOADED[key]
 
 
 def test_failed_warm_up_logs_without_secrets_and_raises_nothing(tmp_path, embeddings, caplog):

@@ -134,3 +134,36 @@ def test_gguf_is_converted_once_then_reused(tmp_path: Path) -> None:
     assert time.perf_counter() - started < convert_seconds / 2
     assert reloaded.config.architectures == ["LlamaForCausalLM"]
     shutil.rmtree(folder)  # 0.5 GB: do not leave it in pytest's kept temp folders
+
+
+def test_bfloat16_holds_half_the_bytes_and_keeps_the_greedy_answer(project_cache_dir: Path) -> None:
+    question = [HumanMessage("What is the capital of France? Answer in one word.")]
+    full = local_model(project_cache_dir, max_new_tokens=24).model_copy(update={"dtype": "float32"})
+    half = full.model_copy(update={"dtype": "bfloat16"})
+    assert full.loaded is not half.loaded  # one cached model per dtype
+    assert str(half.loaded.model.dtype) == "torch.bfloat16"
+    assert str(full.loaded.model.dtype) == "torch.float32"
+    # Weights only: a few small buffers (rotary frequencies) stay float32 by design.
+    def weight_bytes(model: LocalChatModel) -> int:
+        return sum(p.numel() * p.element_size() for p in model.loaded.model.parameters())
+
+    assert weight_bytes(half) * 2 == weight_bytes(full)
+    assert "Paris" in str(full.invoke(question).content)
+    assert "Paris" in str(half.invoke(question).content)
+
+
+def test_auto_dtype_follows_the_cpu_flags(tmp_path: Path) -> None:
+    from rag.errors import ConfigError
+    from rag.llm.local import native_bfloat16, resolve_dtype
+
+    with_bf16 = tmp_path / "bf16"
+    with_bf16.write_text("flags\t\t: fpu sse2 avx2 avx512f avx512_bf16 avx512_vnni\n")
+    without = tmp_path / "avx2"
+    without.write_text("flags\t\t: fpu sse2 avx2 fma\n")
+    assert native_bfloat16(with_bf16) and not native_bfloat16(without)
+    assert not native_bfloat16(tmp_path / "missing")
+    expected = "bfloat16" if native_bfloat16() else "float32"
+    assert resolve_dtype("auto") == expected
+    assert resolve_dtype("float32") == "float32"
+    with pytest.raises(ConfigError, match="int4"):
+        resolve_dtype("int4")
