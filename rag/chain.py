@@ -22,7 +22,7 @@ from langchain_core.output_parsers import StrOutputParser
 from langchain_core.runnables import Runnable, RunnableLambda
 
 from rag.context import Passage, format_context, select_passages
-from rag.coverage import decline_reason, missing_in_library
+from rag.coverage import missing_words
 from rag.errors import BackendError, RagError
 from rag.expand import expand_neighbours
 from rag.followup import rewrite_by_llm, rewrite_by_rule
@@ -218,12 +218,14 @@ class ChatService:
                 f"best passage relevance {relevance:.2f} is below the refusal threshold "
                 f"{self.settings.answer.refuse_below:.2f}"
             )
-        elif missing := missing_in_library(
-            self.index, prepared.standalone, [c.doc for c in chunks], self.settings
-        ):
-            reason = decline_reason(missing)
-            # Unlike a low score, this reason means something to the user: show it.
-            reply = f"{NOT_IN_DOCUMENTS[:-1]}: {reason}."
+        else:
+            missing, why = missing_words(
+                self.index, prepared.standalone, [c.doc for c in chunks], self.settings
+            )
+            if missing:
+                reason = why
+                # Unlike a low score, this reason means something to the user: show it.
+                reply = f"{NOT_IN_DOCUMENTS[:-1]}: {reason}."
         return replace(
             prepared,
             chunks=tuple(chunks),

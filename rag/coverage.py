@@ -76,31 +76,82 @@ def missing_terms(
     return tuple(missing)
 
 
-def decline_reason(missing: tuple[str, ...]) -> str:
-    """What the user is told: which words of their question no document mentions."""
+def missing_in_passages(
+    question: str, passages: Iterable[str], *, common_above: float, at_least: int
+) -> tuple[str, ...]:
+    """The question's words that none of ``passages`` uses, when there are ``at_least`` of them.
+
+    The library may mention "speed" and "noise" somewhere, yet when the passages retrieved for
+    "What is the top driving speed of the Marten M5 X?" use neither "driving" nor "speed",
+    the documents talk about the M5 X but not about what is asked. One missing word is often a
+    paraphrase ("How long does it take" / "120 minutes"), so it takes ``at_least`` of them;
+    very common words (Zipf ``common_above`` or more: "take", "long", "one") never count.
+    """
+    if at_least <= 0:
+        return ()
+    from wordfreq import zipf_frequency
+
+    present = set(tokenize_for_bm25([" ".join(passages)])[0])
+    missing: list[str] = []
+    for word in dict.fromkeys(content_words(question)):
+        if word in _QUESTION_WORDS or zipf_frequency(word, "en") >= common_above:
+            continue
+        tokens = tokenize_for_bm25([word])[0]
+        if tokens and not any(t in present for t in tokens):
+            missing.append(word)
+    return tuple(missing) if len(missing) >= at_least else ()
+
+
+def decline_reason(missing: tuple[str, ...], where: str = "no document mentions") -> str:
+    """What the user is told: which words of their question the documents never use."""
     quoted = ", ".join(f'"{w}"' for w in missing)
-    return f"no document mentions {quoted}"
+    return f"{where} {quoted}"
+
+
+PASSAGES_LACK = "the passages found never mention"
+
+
+def missing_words(
+    index: Any, question: str, docs: Sequence[Document], settings: Settings
+) -> tuple[tuple[str, ...], str]:
+    """Both missing-words checks with the ``answer`` settings, for the chain and the eval:
+    the question's words the documents never use, and the decline reason ((), "" if none)."""
+    if not settings.answer.missing_terms:
+        return (), ""
+    missing = missing_in_library(index, question, docs, settings)
+    if missing:
+        return missing, decline_reason(missing)
+    labels = _labels(docs)
+    missing = missing_in_passages(
+        question,
+        [labels, *(d.page_content for d in docs)],
+        common_above=settings.answer.common_word_zipf,
+        at_least=settings.answer.missing_context_words,
+    )
+    return missing, decline_reason(missing, PASSAGES_LACK) if missing else ""
+
+
+def _labels(docs: Sequence[Document]) -> str:
+    # Words that name a retrieved chunk's file, title or section count too: "error E204" is
+    # covered by a record of error_codes.json whose text only says "code: E204".
+    return " ".join(
+        f"{Path(str(d.metadata.get('source', ''))).stem.replace('_', ' ')} "
+        f"{d.metadata.get('title', '')} {d.metadata.get('locator', '')}"
+        for d in docs
+    )
 
 
 def missing_in_library(
     index: Any, question: str, docs: Sequence[Document], settings: Settings
 ) -> tuple[str, ...]:
     """:func:`missing_terms` against the whole collection of ``index`` (a DocumentIndex) and
-    the retrieved chunks ``docs``, with the ``answer`` settings; () when the check is off.
-    The chain and the eval both call this."""
+    the retrieved chunks ``docs``, with the ``answer`` settings; () when the check is off."""
     if not settings.answer.missing_terms:
         return ()
     # The collection's keyword index is the vocabulary: built once per version of the
     # collection, and already built whenever retrieval is hybrid or BM25.
     vocabulary = get_bm25_cache().index_for(index, settings)
-    # Words that name a retrieved chunk's file, title or section count too: "error E204" is
-    # covered by a record of error_codes.json whose text only says "code: E204".
-    labels = " ".join(
-        f"{Path(str(d.metadata.get('source', ''))).stem.replace('_', ' ')} "
-        f"{d.metadata.get('title', '')} {d.metadata.get('locator', '')}"
-        for d in docs
-    )
-    label_tokens = set(tokenize_for_bm25([labels])[0])
+    label_tokens = set(tokenize_for_bm25([_labels(docs)])[0])
     return missing_terms(
         question,
         lambda token: token in label_tokens or vocabulary.has_term(token),

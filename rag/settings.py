@@ -134,6 +134,20 @@ class AnswerSettings(BaseModel):
         "specific for missing_terms (5 = once per 100,000 words; 0 = only words with digits). "
         "Calibrated with refuse_below on data/eval/refusal_dev.jsonl and SQuAD, not the gold set.",
     )
+    missing_context_words: int = Field(
+        2,
+        ge=0,
+        description="With missing_terms: also decline when at least this many of the "
+        "question's less common words occur in none of the retrieved passages (0 = off). Set "
+        "on data/eval/refusal_dev.jsonl.",
+    )
+    common_word_zipf: float = Field(
+        5.5,
+        ge=0.0,
+        le=8.0,
+        description="Zipf frequency at or above which a question word is too common to count "
+        "for missing_context_words ('take', 'long', 'one').",
+    )
     min_support: float = Field(
         0.6,
         ge=0.0,

@@ -367,7 +367,7 @@ def refusal_signals(
     index: Any, items: Sequence[QAItem], settings: Settings
 ) -> list[RefusalSignal]:
     """The chain's refusal signals per question from one retrieval pass (no LLM)."""
-    from rag.coverage import missing_in_library
+    from rag.coverage import missing_words
     from rag.retrieval import retrieve
 
     cfg = settings.retrieval
@@ -376,8 +376,6 @@ def refusal_signals(
         chunks = retrieve(index, item.question, mode=cfg.mode, k=cfg.k, fetch_k=cfg.fetch_k,
                           min_score=cfg.min_score, settings=settings)
         scores = [c.dense_score for c in chunks if c.dense_score is not None]
-        missing = missing_in_library(
-            index, item.question, [c.doc for c in chunks], settings
-        )
+        missing, _ = missing_words(index, item.question, [c.doc for c in chunks], settings)
         out.append(RefusalSignal(item.id, item.answerable, max(scores, default=0.0), missing))
     return out

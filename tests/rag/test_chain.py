@@ -101,6 +101,21 @@ def test_question_naming_something_no_document_mentions_is_declined_and_says_wha
     assert answer.reason == 'no document mentions "thermostat"'
 
 
+def test_question_about_what_the_passages_never_mention_is_declined(index):
+    # "driving" and "speed" are ordinary words (not rare enough for the library check), but the
+    # kettle passages the question retrieves use neither: they are about the kettle, not this.
+    model = scripted("3 minutes [1]")
+    chain = service(index, model)
+    answer = chain.ask(AskRequest("What is the driving speed of the Model X kettle?"))
+    assert answer.relevance >= chain.settings.answer.refuse_below
+    assert answer.path == "declined" and model.sent == []
+    assert answer.reason == 'the passages found never mention "driving", "speed"'
+    asked = service(index, scripted("3 minutes [1]"), missing_context_words=0).ask(
+        AskRequest("What is the driving speed of the Model X kettle?")
+    )
+    assert asked.path != "declined"
+
+
 def test_missing_words_check_can_be_switched_off(index):
     model = scripted("3 minutes")
     answer = service(index, model, missing_terms=False).ask(

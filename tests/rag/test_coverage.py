@@ -5,7 +5,7 @@ from __future__ import annotations
 from langchain_core.documents import Document
 
 from rag.bm25 import Bm25Index
-from rag.coverage import decline_reason, missing_terms
+from rag.coverage import PASSAGES_LACK, decline_reason, missing_in_passages, missing_terms
 
 DOCS = [
     "The Marten M5 X has wheel motors rated for slopes up to 45%. Warranty: 3 years in Germany.",
@@ -78,3 +78,38 @@ def test_versions_anywhere_in_the_collection_count_even_when_not_retrieved():
                          has_number=vocabulary.has_number) == ()
     assert missing_terms("What changed in 4.2?", vocabulary.has_term, ["unrelated"],
                          rare_below=5.0, has_number=vocabulary.has_number) == ("4.2",)
+
+
+def _lacking(question: str, passages: list[str] = DOCS, at_least: int = 2):
+    return missing_in_passages(question, passages, common_above=5.5, at_least=at_least)
+
+
+def test_two_words_the_retrieved_passages_never_use_mean_they_talk_about_something_else():
+    # Every word is known to the library as a whole ("speed" could be anywhere); what counts
+    # here is that none of the passages found for the question uses them.
+    assert _lacking("What is the top driving speed of the Marten M5 X?") == ("driving", "speed")
+
+
+def test_one_missing_word_is_a_paraphrase_not_a_refusal():
+    assert _lacking("What slope can the Marten M5 X drive on?") == ()
+    assert _lacking("What slope can the Marten M5 X drive on?", at_least=1) == ("drive",)
+
+
+def test_very_common_words_and_question_words_never_count():
+    # "take", "long", "one", "when" are absent from every passage.
+    assert _lacking("When does it take one long time to pair with the beacon?") == ()
+
+
+def test_words_inside_hyphenated_and_stemmed_forms_are_present():
+    passages = ["Each delivery carries an X-Brevik-Signature header signed with HMAC."]
+    assert _lacking("Which header carries the delivery signatures?", passages) == ()
+
+
+def test_zero_switches_the_passage_check_off():
+    assert _lacking("What is the top driving speed of the Marten M5 X?", at_least=0) == ()
+
+
+def test_passage_reason_says_where_the_words_are_missing():
+    assert decline_reason(("driving", "speed"), PASSAGES_LACK) == (
+        'the passages found never mention "driving", "speed"'
+    )

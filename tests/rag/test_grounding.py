@@ -119,7 +119,7 @@ def test_no_passages_no_quote():
 
 
 API = [
-    _p(1, "Version 1 was retired on 30 June 2025; requests to /v1 paths return HTTP 410 Gone.", 0.8),
+    _p(1, "Version 1 was retired in 2025; requests to /v1 paths return HTTP 410 Gone.", 0.8),
     _p(2, "Clients that exceed the rate limit get HTTP 429 Too Many Requests.", 0.6),
 ]
 
