@@ -103,7 +103,9 @@ def _rival_values(answer: str, passage: str, question: str) -> set[str]:
     units = {u for _, u in given}
     asked = _numbers(question)
     return {
-        f"{n} {u}" for n, u in _values(passage) - given if u in units and n not in asked
+        f"{n}{u}" if u == "%" else f"{n} {u}"
+        for n, u in _values(passage) - given
+        if u in units and n not in asked
     }
 
 

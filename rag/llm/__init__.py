@@ -120,7 +120,7 @@ def check_connection(settings: Settings | None = None) -> str:
 
     loaded = load_model(settings.llm.model, settings.cache_dir, settings.llm.dtype)
     window = loaded.model.config.max_position_embeddings
-    return f"local model {loaded.path.name} loaded ({window}-token context)"
+    return f"local model {loaded.path.name} loaded ({window}-token context, {loaded.dtype})"
 
 
 __all__ = [

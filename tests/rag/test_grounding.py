@@ -163,7 +163,7 @@ def test_a_value_picked_from_a_list_of_the_same_unit_is_not_verified():
     verdict = check_grounding("The maximum slope for the Marten M3 Pro is 35%. [1]", [row],
                               question=question, min_support=0.6, anchor=row)
     assert not verdict.supported
-    assert "40 %" in verdict.reason and "45 %" in verdict.reason
+    assert "40%" in verdict.reason and "45%" in verdict.reason
     # A value that is the only one of its unit in the passage is verified.
     single = _p(1, "Cutting width 28 cm, weight 10.1 kg.")
     assert check_grounding("The cutting width is 28 cm. [1]", [single],

@@ -110,6 +110,7 @@ def test_check_connection_reports_the_model(project_cache_dir: Path) -> None:
     text = check_connection(Settings(cache_dir=project_cache_dir))
     assert text.startswith("local model SmolLM2-135M-Instruct")
     assert "8192-token context" in text
+    assert text.endswith(("bfloat16)", "float32)"))
 
 
 def test_gguf_is_converted_once_then_reused(tmp_path: Path) -> None:
