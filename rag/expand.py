@@ -22,7 +22,7 @@ from typing import Any
 
 from langchain_core.documents import Document
 
-from rag.errors import ConfigError, StoreError
+from rag.errors import ConfigError
 from rag.retrieval import RetrievedChunk
 
 _ChunkKey = tuple[str, int]  # (doc_id, chunk_index)
@@ -130,11 +130,9 @@ def _stored_neighbours(
             {"chunk_index": {"$in": sorted(positions)}},
         ]
     }
-    collection = index.collection
-    try:
-        found = collection.get(where=where, include=["documents", "metadatas"])
-    except Exception as exc:  # chromadb raises many types; one message for the user
-        raise StoreError(f"reading neighbours from {collection.name!r} failed: {exc}") from exc
+    found = index.read(
+        "reading neighbours from", lambda c: c.get(where=where, include=["documents", "metadatas"])
+    )
     stored: dict[_ChunkKey, Document] = {}
     for chunk_id, text, metadata in zip(
         found["ids"], found["documents"] or [], found["metadatas"] or [], strict=True

@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from langchain_core.documents import Document
 
@@ -53,6 +53,7 @@ _REGISTRY_VECTOR = [0.0]
 # Chroma's error when this process's view of an on-disk store is stale (chroma-core/chroma#3792).
 _STALE_VIEW = "Error finding id"
 _STALE_READ_RETRIES = 3
+T = TypeVar("T")
 
 
 # -- results ---------------------------------------------------------------------------------
@@ -590,23 +591,29 @@ class DocumentIndex:
         return vectors
 
     def _get(self, collection: Any, **kwargs: Any) -> dict[str, Any]:
-        role = "registry" if collection is self.registry else "collection"
+        registry = collection is self.registry
+        return self.read("reading collection", lambda c: dict(c.get(**kwargs)), registry=registry)
+
+    def read(self, what: str, op: Callable[[Any], T], *, registry: bool = False) -> T:
+        """``op(collection)`` (or the registry), a read, with one error message for the user.
+
+        Every read of the store goes through here: on disk, another process may write between
+        our marker check and the read, and Chroma then fails with a stale view ("Error finding
+        id"; seen in full test runs with two CLI ingests at once). Such a read is retried on a
+        freshly opened client; any other error is raised at once.
+        """
         for attempt in range(_STALE_READ_RETRIES + 1):
+            collection = self.registry if registry else self.collection
             try:
-                return dict(collection.get(**kwargs))
-            except Exception as exc:
+                return op(collection)
+            except Exception as exc:  # chromadb raises many types
                 stale = self.settings.store.mode == "disk" and _STALE_VIEW in str(exc)
                 if not stale or attempt == _STALE_READ_RETRIES:
-                    raise StoreError(
-                        f"reading collection {collection.name!r} failed: {exc}"
-                    ) from exc
-                # Another process wrote between our marker check and this read (seen once in
-                # a full test run, two CLI ingests at once): read again on a fresh view.
+                    raise StoreError(f"{what} {collection.name!r} failed: {exc}") from exc
                 from rag.store import reopen_disk_client
 
                 time.sleep(0.05 * (attempt + 1))
                 self._open(reopen_disk_client(self.settings))
-                collection = getattr(self, role)
         raise AssertionError("unreachable")
 
     # -- documents ---------------------------------------------------------------------------
@@ -688,10 +695,7 @@ class DocumentIndex:
     def count(self) -> int:
         """Number of chunks in the collection."""
         self.refresh()
-        try:
-            return int(self.collection.count())
-        except Exception as exc:
-            raise StoreError(f"counting collection {self.name!r} failed: {exc}") from exc
+        return self.read("counting collection", lambda c: int(c.count()))
 
     def version(self) -> str:
         """Changes whenever a document is added, changed or removed (cache key for BM25)."""
@@ -718,15 +722,12 @@ class DocumentIndex:
         if available == 0:
             return []
         vector = self.embeddings.embed_query(query)
-        try:
-            found = self.collection.query(
-                query_embeddings=[vector],  # type: ignore[arg-type]
-                n_results=min(k, available),
-                where=where,
-                include=["documents", "metadatas", "distances"],
-            )
-        except Exception as exc:
-            raise StoreError(f"searching {self.name!r} failed: {exc}") from exc
+        found = self.read("searching", lambda c: c.query(
+            query_embeddings=[vector],
+            n_results=min(k, available),
+            where=where,
+            include=["documents", "metadatas", "distances"],
+        ))
         page = {
             "ids": found["ids"][0],
             "documents": (found["documents"] or [[]])[0],

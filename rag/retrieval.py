@@ -35,7 +35,7 @@ from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict, field_validator
 
 from rag.bm25 import bm25_search
-from rag.errors import ConfigError, StoreError
+from rag.errors import ConfigError
 from rag.settings import Settings, get_settings
 
 
@@ -94,13 +94,9 @@ def reciprocal_rank_fusion(
 
 def _dense_candidates(request: _Request, n: int, *, vectors: bool) -> list[_DenseCandidate]:
     include = ["documents", "metadatas", "distances"] + (["embeddings"] if vectors else [])
-    collection = request.index.collection
-    try:
-        result = collection.query(
-            query_embeddings=[request.query_vector.tolist()], n_results=n, include=include
-        )
-    except Exception as exc:  # chromadb raises many types; one message for the user
-        raise StoreError(f"searching {collection.name!r} failed: {exc}") from exc
+    result = request.index.read("searching", lambda c: c.query(
+        query_embeddings=[request.query_vector.tolist()], n_results=n, include=include
+    ))
     ids = result["ids"][0]
     rows = zip(
         ids,
@@ -125,11 +121,9 @@ def _cosine_to_query(request: _Request, chunk_ids: Sequence[str]) -> dict[str, f
     """Cosine similarity of the query and each chunk's stored vector; absent ids are omitted."""
     if not chunk_ids:
         return {}
-    collection = request.index.collection
-    try:
-        stored = collection.get(ids=list(chunk_ids), include=["embeddings"])
-    except Exception as exc:
-        raise StoreError(f"reading vectors from {collection.name!r} failed: {exc}") from exc
+    stored = request.index.read(
+        "reading vectors from", lambda c: c.get(ids=list(chunk_ids), include=["embeddings"])
+    )
     if len(stored["ids"]) == 0:
         return {}
     matrix = np.asarray(stored["embeddings"], dtype=np.float32)

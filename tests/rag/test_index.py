@@ -346,3 +346,43 @@ def test_disk_index_survives_a_new_process(tmp_path, corpus, embeddings):
     assert listed.returncode == 0, listed.stderr
     assert "corpus/manual.md" in listed.stdout
     assert document_id("corpus/manual.md") in listed.stdout
+
+
+class _FailingReads:
+    """A collection whose reads fail with ``message`` the first ``times`` times."""
+
+    def __init__(self, collection, message: str, times: int = 1) -> None:
+        self._collection, self._message, self.left = collection, message, times
+
+    def __getattr__(self, name):
+        return getattr(self._collection, name)
+
+    def query(self, **kwargs):
+        if self.left:
+            self.left -= 1
+            raise RuntimeError(self._message)
+        return self._collection.query(**kwargs)
+
+
+def test_a_read_on_a_stale_disk_view_is_retried_on_a_fresh_client(tmp_path, corpus, embeddings):
+    from tests.rag.conftest import make_settings
+
+    index = DocumentIndex(make_settings(tmp_path, "disk"), embeddings=embeddings)
+    index.ingest_paths([corpus / "manual.md"])
+    # What Chroma raises when another process wrote between our marker check and this read.
+    index.collection = _FailingReads(index.collection, "Error finding id 42", times=2)
+    hits = index.search("How often must the machine be descaled?", k=1)
+    assert "42 days" in hits[0].doc.page_content
+    assert not isinstance(index.collection, _FailingReads)  # reopened on a fresh client
+
+
+def test_any_other_read_error_is_raised_at_once_with_its_reason(tmp_path, corpus, embeddings):
+    from rag.errors import StoreError
+    from tests.rag.conftest import make_settings
+
+    index = DocumentIndex(make_settings(tmp_path, "disk"), embeddings=embeddings)
+    index.ingest_paths([corpus / "manual.md"])
+    failing = index.collection = _FailingReads(index.collection, "disk I/O error", times=1)
+    with pytest.raises(StoreError, match=r"searching '.*' failed: disk I/O error"):
+        index.search("descaled", k=1)
+    assert index.collection is failing  # not reopened
