@@ -21,7 +21,6 @@ _PLACEHOLDER = re.compile(r"\[[^\]\d][^\]]*\]")
 _VALUE = re.compile(r"(\d+(?:[.,]\d+)*)\s*(%|[^\W\d_]+)")
 # A word with digits in it: a model name, a version, a code. It must occur as written.
 _CODE = re.compile(r"\b(?=\w*\d)(?=\w*[a-z])\w+\b", re.IGNORECASE)
-# Phrases with which a model says the context has no answer.
 # Phrases with which a model says the context has no answer. Kept narrow: "the pump does not
 # have a filter" is an answer (checked by grounding), not a refusal.
 _DECLINE = re.compile(

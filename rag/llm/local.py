@@ -9,6 +9,7 @@ second. Models are loaded on first use and shared process-wide, one per path.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib.util
 import os
@@ -34,7 +35,7 @@ from rag.presets import DecodingPreset
 PACKAGED_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 # How the weights are held in memory. Decoding one token reads every weight once, so on a CPU
 # it is bound by memory traffic: bfloat16 halves it (SmolLM2 here: 16.5 -> 26.4 tokens/s, same
-# answers on the dev set). "auto" takes bfloat16 only where the CPU computes it natively.
+# dev-set scores). "auto" takes bfloat16 only where the CPU computes it natively.
 DTYPES = ("auto", "float32", "bfloat16")
 _ROLES = {"system": "system", "human": "user", "ai": "assistant"}
 
@@ -113,6 +114,7 @@ def convert_gguf(gguf: Path, cache_dir: Path) -> Path:
     return target
 
 
+@functools.lru_cache(maxsize=4)
 def native_bfloat16(cpuinfo: Path = Path("/proc/cpuinfo")) -> bool:
     """Whether the CPU has bfloat16 instructions (elsewhere torch emulates them, slowly)."""
     try:
