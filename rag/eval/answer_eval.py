@@ -282,7 +282,7 @@ class RefusalSignal:
     id: str
     answerable: bool
     relevance: float  # best dense closeness of the retrieved chunks
-    missing: tuple[str, ...] = ()  # specific question words no document mentions
+    missing: tuple[str, ...] = ()  # question words the missing-words checks found missing
 
 
 @dataclass(frozen=True)

@@ -130,8 +130,8 @@ def calibration_table(cal: Any) -> str:
         ["threshold", "unans. declined", "false decline", "meets targets",
          "threshold alone: declined", "threshold alone: false"],
         title=f"Refusal calibration: {cal.dataset} (decline when the best dense score is below "
-        "the threshold or the question names words no document mentions; one retrieval pass, "
-        "no LLM)",
+        "the threshold or a missing-words check fires: a word no document mentions, or words "
+        "none of the passages found mentions; one retrieval pass, no LLM)",
         digits={"threshold": 2},
     )
     return f"{text}\n{cal.verdict}"
