@@ -86,6 +86,12 @@ def _projection(previous: dict | None, key: str, corpus: CorpusInfo, prev_corpus
     return previous[key]["wall_s"] * scale
 
 
+def _corpus_timeout(corpus: CorpusInfo) -> float:
+    """A child's time limit for a step over the whole corpus: the default 30 minutes cut the
+    100k-chunk ingest on a 2-core CPU (about 60 min at ~30 chunks/s), so allow 5 chunks/s."""
+    return max(1800.0, corpus.estimated_chunks / 5)
+
+
 def run_size(plan: BenchPlan, corpus: CorpusInfo, result: dict, previous: dict | None,
              prev_corpus: CorpusInfo | None) -> dict:
     work = plan.scratch / corpus.size
@@ -116,10 +122,12 @@ def run_size(plan: BenchPlan, corpus: CorpusInfo, result: dict, previous: dict |
                  _projection(previous, "ingest", corpus, prev_corpus)):
         result["ingest"] = {"skipped": "time budget"}
         return result
-    _saved(plan, result, "ingest", _step(plan, "our ingestion", "ingest", ingest_args))
+    limit = _corpus_timeout(corpus)
+    _saved(plan, result, "ingest", _step(plan, "our ingestion", "ingest", ingest_args,
+                                         timeout_s=limit))
     _saved(plan, result, "reingest", _step(
         plan, "re-ingest unchanged", "ingest",
-        {"corpus_dir": str(corpus.directory), "index_dir": str(index_dir)}))
+        {"corpus_dir": str(corpus.directory), "index_dir": str(index_dir)}, timeout_s=limit))
     _saved(plan, result, "retrieval", _step(
         plan, "retrieval latency", "retrieval",
         {"index_dir": str(index_dir), "modes": list(MODES), "queries": 40}))
@@ -135,7 +143,7 @@ def run_size(plan: BenchPlan, corpus: CorpusInfo, result: dict, previous: dict |
         _saved(plan, result, name, _step(plan, f"{name} tutorial", name,
                                          {"corpus_dir": str(corpus.directory),
                                           "persist_dir": str(work / name)},
-                                         python=tutorials_python))
+                                         python=tutorials_python, timeout_s=limit))
     return result
 
 
