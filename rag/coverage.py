@@ -118,10 +118,10 @@ def missing_words(
     the question's words the documents never use, and the decline reason ((), "" if none)."""
     if not settings.answer.missing_terms:
         return (), ""
-    missing = missing_in_library(index, question, docs, settings)
+    labels = _labels(docs)
+    missing = _missing_in_library(index, question, docs, labels, settings)
     if missing:
         return missing, decline_reason(missing)
-    labels = _labels(docs)
     missing = missing_in_passages(
         question,
         [labels, *(d.page_content for d in docs)],
@@ -141,17 +141,15 @@ def _labels(docs: Sequence[Document]) -> str:
     )
 
 
-def missing_in_library(
-    index: Any, question: str, docs: Sequence[Document], settings: Settings
+def _missing_in_library(
+    index: Any, question: str, docs: Sequence[Document], labels: str, settings: Settings
 ) -> tuple[str, ...]:
-    """:func:`missing_terms` against the whole collection of ``index`` (a DocumentIndex) and
-    the retrieved chunks ``docs``, with the ``answer`` settings; () when the check is off."""
-    if not settings.answer.missing_terms:
-        return ()
+    """:func:`missing_terms` against the whole collection of ``index`` (a DocumentIndex), the
+    retrieved chunks ``docs`` and their ``labels``, with the ``answer`` settings."""
     # The collection's keyword index is the vocabulary: built once per version of the
     # collection, and already built whenever retrieval is hybrid or BM25.
     vocabulary = get_bm25_cache().index_for(index, settings)
-    label_tokens = set(tokenize_for_bm25([_labels(docs)])[0])
+    label_tokens = set(tokenize_for_bm25([labels])[0])
     return missing_terms(
         question,
         lambda token: token in label_tokens or vocabulary.has_term(token),
