@@ -132,12 +132,11 @@ def check_grounding(
     else:
         pool = [p for p in passages if p.number in cited] if cited else list(passages)
     body = _CITATION.sub(" ", answer)
-    if _PLACEHOLDER.search(body):
-        best = _best_passage(content_words(body), passages)
-        return GroundingVerdict(False, 0.0, cited, best, "the answer holds a placeholder")
     asked = {_stem(w) for w in content_words(question)}
     words = [w for w in content_words(body) if _stem(w) not in asked]
     best = _best_passage(words or content_words(body), passages)
+    if _PLACEHOLDER.search(body):
+        return GroundingVerdict(False, 0.0, cited, best, "the answer holds a placeholder")
     if not pool or not words:
         return GroundingVerdict(False, 0.0, cited, best, "the answer adds nothing checkable")
     pool_text = " ".join(p.text for p in pool)
