@@ -13,13 +13,14 @@ re-tokenising the corpus.
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import json
 import os
 import re
 import shutil
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Container, Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -64,6 +65,31 @@ def tokenize_for_bm25(texts: Sequence[str]) -> list[list[str]]:
     )
 
 
+# How far two stemmed tokens may differ and still be one word's forms (see related_terms).
+_RELATED_MIN_CHARS = 4
+_RELATED_MAX_EXTRA = 3
+
+
+def related_terms(token: str, terms: Container[str], sorted_terms: Sequence[str]) -> list[str]:
+    """``token`` and the stemmed tokens of ``terms`` that are forms of the same word.
+
+    The Snowball stemmer leaves some forms apart: "weigh"/"weight", "delivered"/"delivery"
+    ("deliv"/"deliveri"), "longest"/"long". Two tokens count as related when one begins the
+    other, the shorter has at least 4 characters and the longer at most 3 more.
+    ``sorted_terms`` is ``terms`` sorted, for the tokens that begin with ``token``.
+    """
+    found = [token] if token in terms else []
+    shortest = max(_RELATED_MIN_CHARS, len(token) - _RELATED_MAX_EXTRA)
+    found += [token[:n] for n in range(shortest, len(token)) if token[:n] in terms]
+    if len(token) >= _RELATED_MIN_CHARS:
+        at = bisect.bisect_right(sorted_terms, token)
+        while at < len(sorted_terms) and sorted_terms[at].startswith(token):
+            if len(sorted_terms[at]) - len(token) <= _RELATED_MAX_EXTRA:
+                found.append(sorted_terms[at])
+            at += 1
+    return found
+
+
 @dataclass(frozen=True)
 class Bm25Hit:
     """One BM25 match: the chunk, its id in the vector store, and its raw BM25 score (> 0)."""
@@ -84,6 +110,8 @@ class Bm25Index:
         # None when no chunk has a single indexable token (bm25s cannot index that).
         self._retriever = retriever
         self._numbers: set[str] | None = None
+        self._matches: dict[tuple[str, int], bool] = {}
+        self._sorted_terms: list[str] | None = None
 
     def __len__(self) -> int:
         return len(self.chunk_ids)
@@ -94,6 +122,16 @@ class Bm25Index:
             return False
         return token in self._retriever.vocab_dict
 
+    def has_related_term(self, token: str) -> bool:
+        """Whether any chunk contains ``token`` or a form of the same word the stemmer leaves
+        apart ("weigh"/"weight", "deliv"/"deliveri", "longest"/"long"): see
+        :func:`related_terms`."""
+        if self._retriever is None or not token:
+            return False
+        if self._sorted_terms is None:  # built on first use, once per snapshot
+            self._sorted_terms = sorted(self._retriever.vocab_dict)
+        return bool(related_terms(token, self._retriever.vocab_dict, self._sorted_terms))
+
     def has_number(self, literal: str) -> bool:
         """Whether any chunk contains ``literal``, a word with digits such as "4.3.0" or
         "5.0" that the keyword tokenizer splits into nothing (case-insensitive, whole word)."""
@@ -103,6 +141,15 @@ class Bm25Index:
                 found.update(m.lower() for m in _NUMBER_LITERAL.findall(doc.page_content))
             self._numbers = found
         return literal.lower() in self._numbers
+
+    def has_match(self, pattern: re.Pattern[str]) -> bool:
+        """Whether any chunk's text matches ``pattern`` (a scan, remembered per pattern)."""
+        key = (pattern.pattern, pattern.flags)
+        found = self._matches.get(key)
+        if found is None:
+            found = any(pattern.search(doc.page_content) for doc in self.docs)
+            self._matches[key] = found
+        return found
 
     @classmethod
     def build(cls, chunks: Iterable[Document], *, k1: float, b: float) -> Bm25Index:

@@ -11,8 +11,11 @@ is rare in general English (Zipf frequency below ``rare_below`` in the wordfreq 
 per 100,000 words): rare words name things, while common ones ("soon", "far", "size") are
 usually paraphrases of what the documents say in other words, so their absence proves nothing.
 A specific word is *covered* when its stemmed keyword tokens are all in the collection's BM25
-vocabulary, or, for words the keyword tokenizer drops (such as the version "5.0"), when the
-word occurs in one of the retrieved passages or anywhere in the collection.
+vocabulary (or forms of the same word the stemmer leaves apart: "weigh" by "weight"), or, for
+words the keyword tokenizer drops (such as the version "5.0"), when the word occurs in one of
+the retrieved passages or anywhere in the collection. A number that follows a name
+("MartenOS 5.0", "Bluetooth 5.0") is covered only next to that name: a library that says
+"Bluetooth 5.0" does not mention a MartenOS 5.0.
 """
 
 from __future__ import annotations
@@ -24,12 +27,18 @@ from typing import Any
 
 from langchain_core.documents import Document
 
-from rag.bm25 import get_bm25_cache, tokenize_for_bm25
+from rag.bm25 import get_bm25_cache, related_terms, tokenize_for_bm25
 from rag.context import content_words
 from rag.settings import Settings
 
 # Question words the stop list keeps but which never name the thing asked about.
 _QUESTION_WORDS = frozenset("who whose whom what which where when why how".split())
+# A name with a capital letter followed by a version or model number: "MartenOS 5.0", "Wi-Fi 6".
+_NAMED_NUMBER = re.compile(
+    r"(?<![\w.-])([A-Za-z][\w-]*[A-Z][\w-]*|[A-Z][\w-]*)\s+(\d+(?:\.\d+)*)(?!\w|\.\d)"
+)
+# A written word of the question, as typed (case kept).
+_TYPED_WORD = re.compile(r"[A-Za-z][\w'-]*")
 
 
 def _is_specific(word: str, rare_below: float) -> bool:
@@ -53,18 +62,28 @@ def missing_terms(
     *,
     rare_below: float,
     has_number: Callable[[str], bool] | None = None,
+    has_match: Callable[[re.Pattern[str]], bool] | None = None,
 ) -> tuple[str, ...]:
-    """The specific words of ``question`` that the documents never use, in question order.
+    """The specific words of ``question`` that the documents never use, in question order,
+    after its named numbers ("MartenOS 5.0") that they never use either.
 
     ``in_vocabulary(token)`` answers for one stemmed keyword token (``tokenize_for_bm25``);
     ``has_number(word)`` for a word with digits the tokenizer drops ("4.3.0"), which otherwise
-    must occur in ``passages``.
+    must occur in ``passages``; ``has_match(pattern)`` whether any chunk of the collection
+    matches, for a named number, which otherwise must occur in ``passages``.
     ``rare_below <= 0`` switches the check off except for words with digits.
     """
     texts = list(passages)
-    missing: list[str] = []
+    named = named_numbers(question)
+    missing = [
+        f"{name} {number}"
+        for name, number, pattern in named
+        if not (any(pattern.search(t) for t in texts) or (has_match and has_match(pattern)))
+    ]
+    # A named number is judged with its name, above; alone it says less ("4.3" in "4.3.0").
+    judged = {number for _, number, _ in named}
     for word in dict.fromkeys(content_words(question)):
-        if word in _QUESTION_WORDS or not _is_specific(word, rare_below):
+        if word in _QUESTION_WORDS or word in judged or not _is_specific(word, rare_below):
             continue
         tokens = tokenize_for_bm25([word])[0]
         if tokens:
@@ -79,27 +98,76 @@ def missing_terms(
 def missing_in_passages(
     question: str, passages: Iterable[str], *, common_above: float, at_least: int
 ) -> tuple[str, ...]:
-    """The question's words that none of ``passages`` uses, when there are ``at_least`` of them.
+    """The question's words that none of ``passages`` uses, when there are ``at_least`` of them,
+    or when they are all the words that say what is asked.
 
     The library may mention "speed" and "noise" somewhere, yet when the passages retrieved for
     "What is the top driving speed of the Marten M5 X?" use neither "driving" nor "speed",
     the documents talk about the M5 X but not about what is asked. One missing word is often a
     paraphrase ("How long does it take" / "120 minutes"), so it takes ``at_least`` of them;
     very common words (Zipf ``common_above`` or more: "take", "long", "one") never count.
+    Except when the passages use none of the question's :func:`asked_words`: "How many
+    employees does Brevik Robotics have?" retrieves passages about Brevik Robotics, and
+    "employees", the one word that says what is asked, is in none of them.
+    ``at_least <= 0`` switches the check off.
     """
     if at_least <= 0:
         return ()
     from wordfreq import zipf_frequency
 
     present = set(tokenize_for_bm25([" ".join(passages)])[0])
-    missing: list[str] = []
-    for word in dict.fromkeys(content_words(question)):
-        if word in _QUESTION_WORDS or zipf_frequency(word, "en") >= common_above:
-            continue
+    ordered = sorted(present)
+
+    def absent(word: str) -> bool:
         tokens = tokenize_for_bm25([word])[0]
-        if tokens and not any(t in present for t in tokens):
-            missing.append(word)
-    return tuple(missing) if len(missing) >= at_least else ()
+        return bool(tokens) and not any(related_terms(t, present, ordered) for t in tokens)
+
+    missing = [
+        word
+        for word in dict.fromkeys(content_words(question))
+        if word not in _QUESTION_WORDS
+        and zipf_frequency(word, "en") < common_above
+        and absent(word)
+    ]
+    if len(missing) >= at_least:
+        return tuple(missing)
+    asked = asked_words(question)
+    if asked and all(absent(word) for word in asked):
+        return tuple(asked)
+    return ()
+
+
+def asked_words(question: str) -> tuple[str, ...]:
+    """The words that say what is asked: the question's content words typed in lower case.
+
+    Names are capitalised ("Brevik Robotics", "Care Plus", "M5 X") and say what the question
+    is about; the lower-case words ("employees", "discount", "range") say what about it.
+    The first word is capitalised whatever it is, so it does not count either way.
+    """
+    words = [m.group(0) for m in _TYPED_WORD.finditer(question)][1:]
+    return tuple(
+        dict.fromkeys(
+            w.lower()
+            for w in words
+            if w.islower() and w.lower() not in _QUESTION_WORDS and content_words(w)
+        )
+    )
+
+
+def named_numbers(question: str) -> list[tuple[str, str, re.Pattern[str]]]:
+    """The question's numbers that follow a capitalised name, each with the pattern that finds
+    the pair in a text: the name, up to two words, then the number or a longer version of it
+    ("MartenOS 4.3" is mentioned by "MartenOS 4.3.0", "Windows 11" by "Windows 10 or 11")."""
+    pairs = []
+    for match in _NAMED_NUMBER.finditer(question):
+        name, number = match.group(1), match.group(2)
+        pattern = re.compile(
+            rf"(?<![\w-]){re.escape(name)}\W+(?:[\w.]+\W+){{0,2}}?{re.escape(number)}"
+            r"(?:\.\d+)*(?!\w|\.\d)",
+            re.IGNORECASE,
+        )
+        pairs.append((name, number, pattern))
+    return pairs
 
 
 def decline_reason(missing: tuple[str, ...], where: str = "no document mentions") -> str:
@@ -152,8 +220,9 @@ def _missing_in_library(
     label_tokens = set(tokenize_for_bm25([labels])[0])
     return missing_terms(
         question,
-        lambda token: token in label_tokens or vocabulary.has_term(token),
+        lambda token: token in label_tokens or vocabulary.has_related_term(token),
         [d.page_content for d in docs],
         rare_below=settings.answer.rare_word_zipf,
         has_number=vocabulary.has_number,
+        has_match=vocabulary.has_match,
     )

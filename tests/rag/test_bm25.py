@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from langchain_core.documents import Document
 
-from rag.bm25 import Bm25Cache, Bm25Index, tokenize_for_bm25
+from rag.bm25 import Bm25Cache, Bm25Index, related_terms, tokenize_for_bm25
 from rag.errors import StoreError
 from rag.index import DocumentIndex
 from rag.settings import RetrievalSettings, Settings, StoreSettings
@@ -168,3 +168,20 @@ def test_damaged_snapshot_is_rebuilt(tmp_path: Path) -> None:
     cache = Bm25Cache()
     assert len(cache.search(index, "pump", 5, settings)) == 1
     assert (cache.builds, cache.loads) == (1, 0)
+
+
+def test_related_terms_join_forms_of_one_word_the_stemmer_leaves_apart():
+    index = Bm25Index.build(
+        [Document("Weight 9.4 kg. Delivery takes a long time. Store it dry.", id="c0")],
+        k1=1.2, b=0.75,
+    )
+    # "weigh" / "weight", "delivered" / "delivery", "longest" / "long": one word each.
+    for word in ("weigh", "delivered", "longest", "stores"):
+        (token,) = tokenize_for_bm25([word])[0]
+        assert index.has_related_term(token), word
+    # Not a form of any word there; nor a short token that merely begins one ("wei", "del").
+    for token in ("employe", "wei", "del", "weightless"):
+        assert not index.has_related_term(token), token
+    assert related_terms("weigh", {"weight", "weighbridge"}, ["weighbridge", "weight"]) == [
+        "weight"
+    ]
