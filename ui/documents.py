@@ -95,7 +95,7 @@ def start_upload_job(
 
 def _start_session_job(index, paths: list[Path], rows: list[dict], force: bool = False) -> None:
     job_id = start_ingest_job(index, paths, force=force).job_id if paths else ""
-    st.session_state[_JOB_KEY] = {"id": job_id, "rows": rows, "files": len(paths)}
+    st.session_state[_JOB_KEY] = {"id": job_id, "rows": rows}
 
 
 def _session_job() -> dict | None:
@@ -118,7 +118,7 @@ def _draw_job_progress() -> None:
     job = get_job(state["id"]) if state["id"] else None
     snapshot = job.snapshot() if job is not None else None
     if snapshot is not None and not snapshot.finished:
-        st.progress(snapshot.fraction, text=_progress_text(snapshot, state["files"]))
+        st.progress(snapshot.fraction, text=snapshot.progress_text)
         return
     rows = list(state["rows"])
     if snapshot is not None:
@@ -133,16 +133,6 @@ def _draw_job_progress() -> None:
     # another page and pull the user back here. The Library tab catches up on the next run.
     if rows:
         _render_results(rows)
-
-
-def _progress_text(snapshot: JobSnapshot, files_total: int) -> str:
-    event = snapshot.progress
-    if event is None:
-        return f"Preparing {files_total} file(s)…"
-    current = Path(event.current).name
-    current = f" · {current}" if current else ""
-    return (f"{event.files_done}/{event.files_total} files · {event.chunks_done} chunks · "
-            f"{event.chunks_per_s:.1f} chunks/s{current}")
 
 
 def _report_rows(snapshot: JobSnapshot) -> list[dict]:

@@ -124,6 +124,9 @@ def _render_form(settings: Settings, collection: str, index: Any, disabled: bool
               disabled=not can_run, on_click=_request_run)
     if st.session_state.pop(RUN_REQUESTED_KEY, False) and can_run:
         st.session_state[RUN_KEY] = plan
+        # This run drew the form enabled; the first question would keep it so on screen for
+        # as long as it takes. Draw the page again first: from now on the form is disabled.
+        st.rerun()
 
 
 def _request_run() -> None:

@@ -116,10 +116,7 @@ def _live_progress(name: str) -> None:
 
 def _draw_job(snapshot: JobSnapshot) -> None:
     if not snapshot.finished:
-        event = snapshot.progress
-        done = f"{event.files_done}/{event.files_total} files · {event.chunks_done} chunks" \
-            if event is not None else f"0/{snapshot.files_total} files"
-        st.progress(snapshot.fraction, text=f"Ingesting data/corpus: {done} "
+        st.progress(snapshot.fraction, text=f"Ingesting data/corpus: {snapshot.progress_text} "
                     f"({snapshot.seconds:.0f} s). A run started now begins when it is done.")
         return
     if snapshot.report is None:

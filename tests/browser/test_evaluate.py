@@ -230,6 +230,9 @@ def test_run_clicked_while_the_corpus_ingest_runs_waits_for_it(browser, app_url)
     run_button.click()
     waiting = main.get_by_text("Waiting for the data/corpus ingest to finish")
     waiting.wait_for()
+    # Checked once, at once (no retrying expect): the page that shows the run never shows the
+    # form it was started from still enabled.
+    assert run_button.is_disabled()
     screenshot(page, "10_evaluate_run_waits_for_ingest.png")
     # The ingest is not lost: it is shown (running, or done by now), never offered again.
     assert main.get_by_text("Ingesting data/corpus").or_(

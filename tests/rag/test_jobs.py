@@ -92,6 +92,12 @@ def test_progress_snapshots_advance_while_the_job_runs(tmp_path, index):
     assert files_done == sorted(files_done) and files_done[-1] == len(paths)
     assert chunks_done[-1] > 0 and seen[-1].chunks_per_s > 0
     assert [s.seconds for s in snapshots] == sorted(s.seconds for s in snapshots)
+    # What both pages show under their progress bars.
+    assert waiting.progress_text == f"Preparing {len(paths)} file(s)…"
+    last = next(s for s in reversed(snapshots) if s.progress is not None)
+    assert last.progress_text.startswith(
+        f"{len(paths)}/{len(paths)} files · {last.progress.chunks_done} chunks · ")
+    assert "chunks/s" in last.progress_text
 
 
 def test_unchanged_files_are_reported_unchanged_by_a_second_job(tmp_path, index):
