@@ -123,8 +123,9 @@ class AnswerSettings(BaseModel):
     missing_terms: bool = Field(
         True,
         description="Decline without calling the LLM when the question names something no "
-        "document mentions: a word with digits (model, version, code) or a word rarer than "
-        "rare_word_zipf that is in no chunk. The reply names the missing words.",
+        "document mentions: a word with digits (model, version, code), a version next to its "
+        "name ('MartenOS 5.0'), or a word rarer than rare_word_zipf that is in no chunk. The "
+        "reply names the missing words.",
     )
     rare_word_zipf: float = Field(
         4.75,
@@ -138,7 +139,8 @@ class AnswerSettings(BaseModel):
         2,
         ge=0,
         description="With missing_terms: also decline when at least this many of the "
-        "question's less common words occur in none of the retrieved passages (0 = off). Set "
+        "question's less common words occur in none of the retrieved passages, or when none "
+        "of its lower-case words (what is asked: 'employees', 'discount') does (0 = off). Set "
         "on data/eval/refusal_dev.jsonl.",
     )
     common_word_zipf: float = Field(

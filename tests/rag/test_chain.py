@@ -116,6 +116,26 @@ def test_question_about_what_the_passages_never_mention_is_declined(index):
     assert asked.path != "declined"
 
 
+def test_question_whose_asked_word_the_passages_never_use_is_declined(index):
+    # "price" is the one lower-case word, the one saying what is asked ("Model X" names the
+    # kettle); common enough for the library check to let it pass, and in none of the kettle
+    # passages. (Typed "the Model X kettle", "kettle" would count too, and it is there: the
+    # rule only fires when every lower-case word is missing.)
+    # Short of "kettle" the question is not close to any passage: the relevance threshold is
+    # set to 0 so that only this check can decline.
+    model = scripted("3 minutes [1]")
+    answer = service(index, model, refuse_below=0.0).ask(
+        AskRequest("What is the price of the Model X?")
+    )
+    assert answer.path == "declined" and model.sent == []
+    assert answer.reason == 'the passages found never mention "price"'
+    # Asked about what the passages do say, the same kind of question goes to the model.
+    answered = service(index, scripted("3 minutes [1]"), refuse_below=0.0).ask(
+        AskRequest("How quickly does the Model X boil water?")
+    )
+    assert answered.path != "declined"
+
+
 def test_missing_words_check_can_be_switched_off(index):
     model = scripted("3 minutes")
     answer = service(index, model, missing_terms=False).ask(
