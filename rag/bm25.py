@@ -110,7 +110,7 @@ class Bm25Index:
         # None when no chunk has a single indexable token (bm25s cannot index that).
         self._retriever = retriever
         self._numbers: set[str] | None = None
-        self._matches: dict[tuple[str, int], bool] = {}
+        self._matches: dict[tuple[str, int, str], bool] = {}
         self._sorted_terms: list[str] | None = None
 
     def __len__(self) -> int:
@@ -142,14 +142,29 @@ class Bm25Index:
             self._numbers = found
         return literal.lower() in self._numbers
 
-    def has_match(self, pattern: re.Pattern[str]) -> bool:
-        """Whether any chunk's text matches ``pattern`` (a scan, remembered per pattern)."""
-        key = (pattern.pattern, pattern.flags)
+    def has_match(self, pattern: re.Pattern[str], word: str) -> bool:
+        """Whether any chunk's text matches ``pattern``, which holds ``word``: only the chunks
+        with ``word``'s keyword tokens are scanned (a library of 100k chunks is not read
+        whole for one question). Remembered per pattern and word."""
+        key = (pattern.pattern, pattern.flags, word)
         found = self._matches.get(key)
         if found is None:
-            found = any(pattern.search(doc.page_content) for doc in self.docs)
+            found = any(pattern.search(self.docs[i].page_content) for i in self._holding(word))
             self._matches[key] = found
         return found
+
+    def _holding(self, word: str) -> Sequence[int]:
+        """Positions of the chunks that hold every keyword token of ``word`` (all chunks when
+        it has none, such as a bare number)."""
+        tokens = tokenize_for_bm25([word])[0]
+        if not tokens:
+            return range(len(self.docs))
+        if self._retriever is None or any(t not in self._retriever.vocab_dict for t in tokens):
+            return []
+        held = np.ones(len(self.docs), dtype=bool)
+        for token in tokens:
+            held &= np.asarray(self._retriever.get_scores([token])) > 0
+        return np.flatnonzero(held).tolist()
 
     @classmethod
     def build(cls, chunks: Iterable[Document], *, k1: float, b: float) -> Bm25Index:

@@ -62,15 +62,15 @@ def missing_terms(
     *,
     rare_below: float,
     has_number: Callable[[str], bool] | None = None,
-    has_match: Callable[[re.Pattern[str]], bool] | None = None,
+    has_match: Callable[[re.Pattern[str], str], bool] | None = None,
 ) -> tuple[str, ...]:
     """The specific words of ``question`` that the documents never use, in question order,
     after its named numbers ("MartenOS 5.0") that they never use either.
 
     ``in_vocabulary(token)`` answers for one stemmed keyword token (``tokenize_for_bm25``);
     ``has_number(word)`` for a word with digits the tokenizer drops ("4.3.0"), which otherwise
-    must occur in ``passages``; ``has_match(pattern)`` whether any chunk of the collection
-    matches, for a named number, which otherwise must occur in ``passages``.
+    must occur in ``passages``; ``has_match(pattern, name)`` whether any chunk of the
+    collection matches, for a named number, which otherwise must occur in ``passages``.
     ``rare_below <= 0`` switches the check off except for words with digits.
     """
     texts = list(passages)
@@ -78,7 +78,8 @@ def missing_terms(
     missing = [
         f"{name} {number}"
         for name, number, pattern in named
-        if not (any(pattern.search(t) for t in texts) or (has_match and has_match(pattern)))
+        if not (any(pattern.search(t) for t in texts)
+                or (has_match is not None and has_match(pattern, name)))
     ]
     # A named number is judged with its name, above; alone it says less ("4.3" in "4.3.0").
     judged = {number for _, number, _ in named}

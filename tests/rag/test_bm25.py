@@ -185,3 +185,21 @@ def test_related_terms_join_forms_of_one_word_the_stemmer_leaves_apart():
     assert related_terms("weigh", {"weight", "weighbridge"}, ["weighbridge", "weight"]) == [
         "weight"
     ]
+
+
+def test_a_pattern_is_looked_for_in_the_chunks_that_hold_its_word():
+    import re
+
+    index = Bm25Index.build(
+        [Document("MartenOS 4.3.0 release notes", id="c0"),
+         Document("Bluetooth 5.0 and Wi-Fi 6", id="c1")],
+        k1=1.2, b=0.75,
+    )
+    assert index.has_match(re.compile(r"MartenOS\W+4\.3", re.IGNORECASE), "MartenOS")
+    assert index.has_match(re.compile(r"Wi-Fi\W+6"), "Wi-Fi")
+    # "5.0" is in the library, but not in a chunk that names MartenOS.
+    assert not index.has_match(re.compile(r"MartenOS\W+5\.0", re.IGNORECASE), "MartenOS")
+    # The pattern would match "Bluetooth 5.0", but the chunks are chosen by the word: none
+    # holds "Zigbee", so none is read.
+    assert not index.has_match(re.compile(r"\w+\W+5\.0"), "Zigbee")
+    assert index.has_match(re.compile(r"\w+\W+5\.0"), "Bluetooth")
