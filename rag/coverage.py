@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Sequence
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +38,8 @@ _QUESTION_WORDS = frozenset("who whose whom what which where when why how".split
 _NAMED_NUMBER = re.compile(
     r"(?<![\w.-])([A-Za-z][\w-]*[A-Z][\w-]*|[A-Z][\w-]*)\s+(\d+(?:\.\d+)*)(?!\w|\.\d)"
 )
+# The words before the kind of answer wanted: "which tree", "what colour", "whose car".
+_ANSWER_KIND_BEFORE = frozenset("which what whose".split())
 # A written word of the question, as typed (case kept).
 _TYPED_WORD = re.compile(r"[A-Za-z][\w'-]*")
 
@@ -144,15 +147,20 @@ def asked_words(question: str) -> tuple[str, ...]:
     Names are capitalised ("Brevik Robotics", "Care Plus", "M5 X") and say what the question
     is about; the lower-case words ("employees", "discount", "range") say what about it.
     The first word is capitalised whatever it is, so it does not count either way.
+    A question that names the kind of answer it wants, a word right after "which", "what" or
+    "whose", has none: it is answered by an instance that need not repeat the kind ("Which
+    tree is Alpha 9?" by "Alpha 9 is iris."), and the kind may be all it asks ("What slope
+    can the M5 X drive on?" by "rated for slopes up to 45%").
     """
-    words = [m.group(0) for m in _TYPED_WORD.finditer(question)][1:]
-    return tuple(
-        dict.fromkeys(
-            w.lower()
-            for w in words
-            if w.islower() and w.lower() not in _QUESTION_WORDS and content_words(w)
-        )
-    )
+    words = [m.group(0) for m in _TYPED_WORD.finditer(question)]
+    asked = [
+        (before.lower(), word.lower())
+        for before, word in pairwise(words)
+        if word.islower() and word.lower() not in _QUESTION_WORDS and content_words(word)
+    ]
+    if any(before in _ANSWER_KIND_BEFORE for before, _ in asked):
+        return ()
+    return tuple(dict.fromkeys(word for _, word in asked))
 
 
 def named_numbers(question: str) -> list[tuple[str, str, re.Pattern[str]]]:

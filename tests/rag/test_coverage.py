@@ -162,6 +162,10 @@ def test_the_asked_words_are_the_lower_case_ones():
     assert asked_words("How many employees does Brevik Robotics have?") == ("employees",)
     assert asked_words("Is there a student discount on Care Plus?") == ("student", "discount")
     assert asked_words("What is the Marten M5 X?") == ()
+    # A question naming the kind of answer it wants is answered by an instance of it (a
+    # tree's name, a colour), which need not repeat the kind: it has no asked words.
+    assert asked_words("Which tree is Alpha 9?") == ()
+    assert asked_words("In what colour is the Marten M5 X sold?") == ()
 
 
 def test_passages_without_any_asked_word_talk_about_something_else():
