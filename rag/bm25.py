@@ -39,8 +39,11 @@ _STEMMER_LANGUAGE = "english"
 _CHUNKS_FILE = "chunks.jsonl"
 _MANIFEST_FILE = "manifest.json"
 
-# Words with a digit, kept whole with inner dots and hyphens: "4.3.0", "5.0", "e-104".
-_NUMBER_LITERAL = re.compile(r"[A-Za-z0-9]*\d[A-Za-z0-9]*(?:[.\-][A-Za-z0-9]+)*")
+# Words with a digit, kept whole with inner dots and hyphens: "4.3.0", "5.0", "e-104",
+# "HB-2" (the digit may come after the hyphen).
+_NUMBER_LITERAL = re.compile(
+    r"(?<![A-Za-z0-9])(?=[A-Za-z0-9.\-]*\d)[A-Za-z0-9]+(?:[.\-][A-Za-z0-9]+)*"
+)
 
 # PyStemmer objects are not safe to share between threads; Streamlit serves sessions on threads.
 _thread_state = threading.local()

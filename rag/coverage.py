@@ -52,6 +52,10 @@ def _is_specific(word: str, rare_below: float) -> bool:
     return zipf_frequency(word, "en") < rare_below
 
 
+def _loses_digits(word: str, tokens: Sequence[str]) -> bool:
+    return any(ch.isdigit() for ch in word) and not any(ch.isdigit() for t in tokens for ch in t)
+
+
 def _occurs_in(word: str, passages: Iterable[str]) -> bool:
     # Whole-word match, so "5.0" does not match inside "15.0" or "5.01".
     pattern = re.compile(rf"(?<![\w.]){re.escape(word)}(?![\w]|\.\w)", re.IGNORECASE)
@@ -71,9 +75,10 @@ def missing_terms(
     after its named numbers ("MartenOS 5.0") that they never use either.
 
     ``in_vocabulary(token)`` answers for one stemmed keyword token (``tokenize_for_bm25``);
-    ``has_number(word)`` for a word with digits the tokenizer drops ("4.3.0"), which otherwise
-    must occur in ``passages``; ``has_match(pattern, name)`` whether any chunk of the
-    collection matches, for a named number, which otherwise must occur in ``passages``.
+    ``has_number(word)`` for a word with digits the tokenizer drops ("4.3.0") or keeps without
+    them ("HB-3" as "hb"), which otherwise must occur in ``passages``;
+    ``has_match(pattern, name)`` whether any chunk of the collection matches, for a named
+    number, which otherwise must occur in ``passages``.
     ``rare_below <= 0`` switches the check off except for words with digits.
     """
     texts = list(passages)
@@ -90,10 +95,12 @@ def missing_terms(
         if word in _QUESTION_WORDS or word in judged or not _is_specific(word, rare_below):
             continue
         tokens = tokenize_for_bm25([word])[0]
-        if tokens:
-            covered = all(in_vocabulary(t) for t in tokens)
-        else:
-            covered = _occurs_in(word, texts) or (has_number is not None and has_number(word))
+        covered = all(in_vocabulary(t) for t in tokens)
+        if not tokens or _loses_digits(word, tokens):
+            # "5.0" has no keyword token, "HB-3" keeps only "hb": the number must occur whole.
+            covered = covered and (
+                _occurs_in(word, texts) or (has_number is not None and has_number(word))
+            )
         if not covered:
             missing.append(word)
     return tuple(missing)

@@ -203,3 +203,14 @@ def test_a_pattern_is_looked_for_in_the_chunks_that_hold_its_word():
     # holds "Zigbee", so none is read.
     assert not index.has_match(re.compile(r"\w+\W+5\.0"), "Zigbee")
     assert index.has_match(re.compile(r"\w+\W+5\.0"), "Bluetooth")
+
+
+def test_number_literals_keep_codes_whose_digits_follow_a_hyphen():
+    index = Bm25Index.build(
+        [Document("Harbor Base HB-2, case BRS-24781, MartenOS 4.3.0, MRT-M3-EU.", id="c0")],
+        k1=1.2, b=0.75,
+    )
+    for literal in ("HB-2", "brs-24781", "4.3.0", "mrt-m3-eu"):
+        assert index.has_number(literal), literal
+    for literal in ("hb-3", "4.3", "m3"):
+        assert not index.has_number(literal), literal

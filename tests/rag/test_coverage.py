@@ -182,3 +182,15 @@ def test_a_form_of_the_word_in_the_passages_is_not_missing():
     passages = ["Weight 9.4 kg", "Delivery in 2-3 weeks."]
     assert _lacking("How much does it weigh once delivered?", passages, at_least=1) == ()
     assert _lacking("How much does it weigh once shipped?", passages, at_least=1) == ("shipped",)
+
+
+def test_a_code_whose_digits_the_tokenizer_drops_must_occur_whole():
+    # The keyword tokenizer reads "HB-3" as "hb", which the library has (from "HB-2").
+    vocabulary = _vocabulary(["The Harbor Base HB-2 charges the robot."])
+
+    def missing(question: str) -> tuple[str, ...]:
+        return missing_terms(question, vocabulary.has_term, ["unrelated"], rare_below=5.0,
+                             has_number=vocabulary.has_number)
+
+    assert missing("What's the price of the Harbor Base HB-3?") == ("hb-3",)
+    assert missing("What's the price of the Harbor Base HB-2?") == ()
