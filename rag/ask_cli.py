@@ -10,11 +10,15 @@ from __future__ import annotations
 import argparse
 import sys
 import textwrap
-from typing import Any
+from typing import TYPE_CHECKING, Any, TextIO
 
 from rag.settings import Settings
 
+if TYPE_CHECKING:
+    from rag.chain import AnswerStream
+
 _SNIPPET_CHARS = 200
+WITHDRAWN = "the text above is not supported by the sources"
 
 
 def add_subcommands(subparsers: Any, common: argparse.ArgumentParser) -> None:
@@ -60,8 +64,15 @@ def run_ask(args: argparse.Namespace, settings: Settings) -> int:
         retrieval_mode=args.mode,
         k=args.k,
     )
-    stream = service.stream(request)
-    out = sys.stdout
+    write_answer(service.stream(request), sys.stdout)
+    return 0
+
+
+def write_answer(stream: AnswerStream, out: TextIO) -> None:
+    """Stream the reply to ``out`` as it is generated, then the reply that stands and its
+    sources. A terminal cannot take back what it printed: a generated text the grounding
+    check rejected stays on screen, so it is marked as withdrawn before the quote replacing it.
+    """
     streamed = []
     for piece in stream:
         streamed.append(piece)
@@ -71,7 +82,8 @@ def run_ask(args: argparse.Namespace, settings: Settings) -> int:
     answer = stream.answer
     assert answer is not None
     if answer.text != "".join(streamed).strip():
-        # What was streamed was replaced by the grounding check: show the reply that stands.
+        if answer.path == "quoted":
+            out.write(f"[withdrawn: {WITHDRAWN}]\n")
         out.write(f"\n{answer.text}\n")
     out.write(f"\n[{answer.path_label}]\n")
     if answer.standalone_question != answer.question:
@@ -85,4 +97,3 @@ def run_ask(args: argparse.Namespace, settings: Settings) -> int:
         out.write(f"{mark}[{source.number}] {where}  (score {source.score:.2f})\n")
         snippet = " ".join(source.snippet.split())[:_SNIPPET_CHARS]
         out.write(textwrap.indent(textwrap.fill(snippet, 96), "      ") + "\n")
-    return 0
