@@ -38,6 +38,10 @@ _QUESTION_WORDS = frozenset("who whose whom what which where when why how".split
 _NAMED_NUMBER = re.compile(
     r"(?<![\w.-])([A-Za-z][\w-]*[A-Z][\w-]*|[A-Z][\w-]*)\s+(\d+(?:\.\d+)*)(?!\w|\.\d)"
 )
+# Verbs that frame a question about a value the documents state under another word: "How
+# much does it cost?" is answered by "price: 149", "How long does it take?" by "90 min".
+# ("weigh" needs no place here: its form "weight" counts, see related_terms.)
+_FRAME_VERBS = frozenset("cost costs take takes last lasts mean means".split())
 # The words before the kind of answer wanted: "which tree", "what colour", "whose car".
 _ANSWER_KIND_BEFORE = frozenset("which what whose".split())
 # A written word of the question, as typed (case kept).
@@ -153,7 +157,8 @@ def asked_words(question: str) -> tuple[str, ...]:
 
     Names are capitalised ("Brevik Robotics", "Care Plus", "M5 X") and say what the question
     is about; the lower-case words ("employees", "discount", "range") say what about it.
-    The first word is capitalised whatever it is, so it does not count either way.
+    The first word is capitalised whatever it is, so it does not count either way; nor do the
+    verbs that frame a question about a stated value ("cost", "take", "mean").
     A question that names the kind of answer it wants, a word right after "which", "what" or
     "whose", has none: it is answered by an instance that need not repeat the kind ("Which
     tree is Alpha 9?" by "Alpha 9 is iris."), and the kind may be all it asks ("What slope
@@ -163,7 +168,9 @@ def asked_words(question: str) -> tuple[str, ...]:
     asked = [
         (before.lower(), word.lower())
         for before, word in pairwise(words)
-        if word.islower() and word.lower() not in _QUESTION_WORDS and content_words(word)
+        if word.islower()
+        and word.lower() not in _QUESTION_WORDS | _FRAME_VERBS
+        and content_words(word)
     ]
     if any(before in _ANSWER_KIND_BEFORE for before, _ in asked):
         return ()

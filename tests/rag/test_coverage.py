@@ -166,6 +166,9 @@ def test_the_asked_words_are_the_lower_case_ones():
     # tree's name, a colour), which need not repeat the kind: it has no asked words.
     assert asked_words("Which tree is Alpha 9?") == ()
     assert asked_words("In what colour is the Marten M5 X sold?") == ()
+    # Frame verbs of a question about a stated value: "price: 149" answers "cost".
+    assert asked_words("How much does the Harbor Base HB-2 cost?") == ()
+    assert asked_words("How much does the spare Harbor Base cost?") == ("spare",)
 
 
 def test_passages_without_any_asked_word_talk_about_something_else():
