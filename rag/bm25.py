@@ -2,9 +2,10 @@
 
 Dense retrieval misses exact tokens such as error codes ("E104") and part numbers; BM25 finds
 them. The BM25 index is derived data: it is built from ``DocumentIndex.iter_chunks()`` and cached
-under the collection's identity and ``DocumentIndex.version()``. Every query re-reads the version
-(cheap) and rebuilds only when it changed, so documents added, replaced or deleted by any process
-(the app, a CLI ingest) never leave stale hits, and repeated questions never rebuild.
+under the collection's identity and ``DocumentIndex.version()``. Every query asks for the version
+(remembered between writes, see there) and rebuilds only when it changed, so documents added,
+replaced or deleted by any process (the app, a CLI ingest) never leave stale hits, and repeated
+questions never rebuild.
 
 With the on-disk store the built index is also saved under
 ``settings.cache_dir / "bm25" / "<collection>-<key>"`` so a restart loads it instead of

@@ -103,9 +103,16 @@ def _read_marker(store: StoreSettings) -> str:
         return ""
 
 
+# Writes by this process, per store location: with the marker, what write_stamp reads.
+_generations: dict[str, int] = {}
+
+
 def mark_written(settings: Settings | None = None) -> None:
     """Record that this process wrote to the store, so other processes re-open theirs."""
     store = (settings or get_settings()).store
+    with _clients_lock:
+        location = store_location(store)
+        _generations[location] = _generations.get(location, 0) + 1
     if store.mode != "disk":
         return
     token = f"{os.getpid()}-{time.time_ns()}"
@@ -115,6 +122,19 @@ def mark_written(settings: Settings | None = None) -> None:
     os.replace(tmp, path)  # atomic: a reader sees the old or the new token, never half
     with _clients_lock:
         _seen_marker[store_location(store)] = token
+
+
+def write_stamp(settings: Settings | None = None) -> str | None:
+    """A token that changes whenever the store may have been written: by this process (memory
+    and disk) or by another of ours (disk: the marker). None for a Chroma server, whose other
+    clients write without telling us. Read it before the data it vouches for."""
+    store = (settings or get_settings()).store
+    if store.mode == "server":
+        return None
+    with _clients_lock:
+        generation = _generations.get(store_location(store), 0)
+    marker = _read_marker(store) if store.mode == "disk" else ""
+    return f"{generation}:{marker}"
 
 
 def get_client(settings: Settings | None = None) -> ClientAPI:

@@ -386,3 +386,29 @@ def test_any_other_read_error_is_raised_at_once_with_its_reason(tmp_path, corpus
     with pytest.raises(StoreError, match=r"searching '.*' failed: disk I/O error"):
         index.search("descaled", k=1)
     assert index.collection is failing  # not reopened
+
+
+def test_version_is_read_again_only_after_a_write(index, corpus, monkeypatch):
+    # The registry read behind version() grows with the library; between writes it is
+    # remembered (memory, disk), but a Chroma server's other clients write without telling
+    # us, so there it is read every time.
+    index.ingest_paths([corpus / "manual.md"])
+    reads = []
+    original = DocumentIndex._read_version
+    monkeypatch.setattr(DocumentIndex, "_read_version",
+                        lambda self: reads.append(1) or original(self))
+    first = index.version()
+    assert index.version() == first
+    remembered = index.settings.store.mode != "server"
+    assert len(reads) == (1 if remembered else 2)
+
+    index.ingest_paths([corpus / "notes.txt"])  # a write by this process
+    second = index.version()
+    assert second != first
+    if index.settings.store.mode == "disk":
+        # Another process of ours writes the marker file: read again (same content here).
+        marker = Path(index.settings.store.path) / ".rag-write-generation"
+        count = len(reads)
+        marker.write_text("another-process", encoding="utf-8")
+        assert index.version() == second
+        assert len(reads) == count + 1
