@@ -702,10 +702,11 @@ class DocumentIndex:
     def version(self) -> str:
         """Changes whenever a document is added, changed or removed (cache key for BM25).
 
-        Computed from the whole registry, which at 5,000 documents takes longer than the
-        keyword search it keys (measured: BM25 p50 297 ms at 92k chunks, nearly all of it
-        here). So it is remembered under the store's write stamp and recomputed only after a
-        write; a Chroma server gives no stamp and is read every time.
+        Computed from the whole registry, which takes longer than the keyword search it keys
+        (at 10k chunks, 484 documents: 27 ms against a BM25 p50 of 14.5 ms without it; at 92k
+        chunks BM25 took 297 ms per query while bm25s scores in 6 ms). So it is remembered
+        under the store's write stamp and recomputed only after a write; a Chroma server
+        gives no stamp and is read every time.
         """
         self.refresh()
         stamp = write_stamp(self.settings)
