@@ -88,6 +88,24 @@ def merge_short_spans(spans: list[tuple[int, int]], min_chars: int = 60) -> list
     return merged
 
 
+# A short JSON/XML record is one passage: split into its "key: value" lines, the line with the
+# answer ("price: 59.00") shares no word with the question ("What does the Harbor Base power
+# supply cost?") and is left out, while the name line that matches is kept without it.
+RECORD_FORMATS = frozenset({"json", "jsonl", "xml"})
+RECORD_PASSAGE_CHARS = 400
+
+
+def passage_spans(chunk: Document) -> list[tuple[int, int]]:
+    """The passages of one chunk: its sentences and lines, or the whole of a short record."""
+    text = chunk.page_content
+    if chunk.metadata.get("format") in RECORD_FORMATS and len(text.strip()) <= RECORD_PASSAGE_CHARS:
+        stripped = text.strip()
+        if len(stripped) >= 3:
+            start = text.index(stripped)
+            return [(start, start + len(stripped))]
+    return merge_short_spans(split_sentences(text))
+
+
 def lexical_overlap(question_words: Sequence[str], sentence: str) -> float:
     """Share of the question's content words present in the sentence (0..1)."""
     if not question_words:
@@ -118,7 +136,7 @@ def score_sentences(
     spans: list[tuple[int, int, int]] = []  # (chunk number, start, end)
     texts: list[str] = []
     for number, chunk in enumerate(chunks, start=1):
-        for start, end in merge_short_spans(split_sentences(chunk.page_content)):
+        for start, end in passage_spans(chunk):
             spans.append((number, start, end))
             texts.append(chunk.page_content[start:end])
     if not texts:

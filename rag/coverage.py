@@ -120,7 +120,8 @@ def missing_in_passages(
     "What is the top driving speed of the Marten M5 X?" use neither "driving" nor "speed",
     the documents talk about the M5 X but not about what is asked. One missing word is often a
     paraphrase ("How long does it take" / "120 minutes"), so it takes ``at_least`` of them;
-    very common words (Zipf ``common_above`` or more: "take", "long", "one") never count.
+    very common words (Zipf ``common_above`` or more: "take", "long", "one") and the verbs
+    that frame a question about a stated value ("cost": the record says "price") never count.
     Except when the passages use none of the question's :func:`asked_words`: "How many
     employees does Brevik Robotics have?" retrieves passages about Brevik Robotics, and
     "employees", the one word that says what is asked, is in none of them.
@@ -140,7 +141,7 @@ def missing_in_passages(
     missing = [
         word
         for word in dict.fromkeys(content_words(question))
-        if word not in _QUESTION_WORDS
+        if word not in _QUESTION_WORDS | _FRAME_VERBS
         and zipf_frequency(word, "en") < common_above
         and absent(word)
     ]

@@ -197,3 +197,9 @@ def test_a_code_whose_digits_the_tokenizer_drops_must_occur_whole():
 
     assert missing("What's the price of the Harbor Base HB-3?") == ("hb-3",)
     assert missing("What's the price of the Harbor Base HB-2?") == ()
+
+
+def test_frame_verbs_never_count_as_missing_from_the_passages():
+    passages = ["name: Waterproof wire connectors, 10 pieces\nprice: 9.90"]
+    # "cost" and "ten" are both absent, but "cost" is asked as "price": one missing word.
+    assert _lacking("What do ten waterproof wire connectors cost?", passages) == ()
