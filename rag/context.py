@@ -98,11 +98,11 @@ RECORD_PASSAGE_CHARS = 400
 def passage_spans(chunk: Document) -> list[tuple[int, int]]:
     """The passages of one chunk: its sentences and lines, or the whole of a short record."""
     text = chunk.page_content
-    if chunk.metadata.get("format") in RECORD_FORMATS and len(text.strip()) <= RECORD_PASSAGE_CHARS:
-        stripped = text.strip()
-        if len(stripped) >= 3:
-            start = text.index(stripped)
-            return [(start, start + len(stripped))]
+    stripped = text.strip()
+    record = chunk.metadata.get("format") in RECORD_FORMATS
+    if record and 3 <= len(stripped) <= RECORD_PASSAGE_CHARS:
+        start = text.index(stripped)
+        return [(start, start + len(stripped))]
     return merge_short_spans(split_sentences(text))
 
 
