@@ -42,6 +42,8 @@ _NAMED_NUMBER = re.compile(
 # much does it cost?" is answered by "price: 149", "How long does it take?" by "90 min".
 # ("weigh" needs no place here: its form "weight" counts, see related_terms.)
 _FRAME_VERBS = frozenset("cost costs take takes last lasts mean means".split())
+# Words that never say what is asked: question words and frame verbs.
+_NOT_ASKED = _QUESTION_WORDS | _FRAME_VERBS
 # The words before the kind of answer wanted: "which tree", "what colour", "whose car".
 _ANSWER_KIND_BEFORE = frozenset("which what whose".split())
 # A written word of the question, as typed (case kept).
@@ -141,7 +143,7 @@ def missing_in_passages(
     missing = [
         word
         for word in dict.fromkeys(content_words(question))
-        if word not in _QUESTION_WORDS | _FRAME_VERBS
+        if word not in _NOT_ASKED
         and zipf_frequency(word, "en") < common_above
         and absent(word)
     ]
@@ -170,7 +172,7 @@ def asked_words(question: str) -> tuple[str, ...]:
         (before.lower(), word.lower())
         for before, word in pairwise(words)
         if word.islower()
-        and word.lower() not in _QUESTION_WORDS | _FRAME_VERBS
+        and word.lower() not in _NOT_ASKED
         and content_words(word)
     ]
     if any(before in _ANSWER_KIND_BEFORE for before, _ in asked):
