@@ -120,16 +120,10 @@ class Bm25Index:
     def __len__(self) -> int:
         return len(self.chunk_ids)
 
-    def has_term(self, token: str) -> bool:
-        """Whether any chunk contains ``token`` (one stemmed token of ``tokenize_for_bm25``)."""
-        if self._retriever is None or not token:
-            return False
-        return token in self._retriever.vocab_dict
-
     def has_related_term(self, token: str) -> bool:
-        """Whether any chunk contains ``token`` or a form of the same word the stemmer leaves
-        apart ("weigh"/"weight", "deliv"/"deliveri", "longest"/"long"): see
-        :func:`related_terms`."""
+        """Whether any chunk contains ``token`` (one stemmed token of ``tokenize_for_bm25``) or
+        a form of the same word the stemmer leaves apart ("weigh"/"weight", "deliv"/"deliveri",
+        "longest"/"long"): see :func:`related_terms`."""
         if self._retriever is None or not token:
             return False
         if self._sorted_terms is None:  # built on first use, once per snapshot

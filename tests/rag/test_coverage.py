@@ -27,7 +27,7 @@ def _vocabulary(texts: list[str] = DOCS) -> Bm25Index:
 
 
 def _missing(question: str, passages: list[str] = DOCS, rare_below: float = 5.0):
-    return missing_terms(question, _vocabulary().has_term, passages, rare_below=rare_below)
+    return missing_terms(question, _vocabulary().has_related_term, passages, rare_below=rare_below)
 
 
 def test_a_rare_word_no_document_uses_is_missing():
@@ -70,7 +70,8 @@ def test_threshold_zero_keeps_only_words_with_digits():
 
 def test_an_empty_library_covers_nothing():
     empty = Bm25Index.build([], k1=1.2, b=0.75)
-    assert missing_terms("Is the torque known?", empty.has_term, [], rare_below=5.0) == ("torque",)
+    missing = missing_terms("Is the torque known?", empty.has_related_term, [], rare_below=5.0)
+    assert missing == ("torque",)
 
 
 def test_reason_names_the_words():
@@ -81,9 +82,9 @@ def test_versions_anywhere_in_the_collection_count_even_when_not_retrieved():
     vocabulary = _vocabulary()
     question = "What changed in MartenOS 4.2.1?"
     # Not in the retrieved passages, but in a chunk of the collection: mentioned.
-    assert missing_terms(question, vocabulary.has_term, ["unrelated"], rare_below=5.0,
+    assert missing_terms(question, vocabulary.has_related_term, ["unrelated"], rare_below=5.0,
                          has_number=vocabulary.has_number, has_match=vocabulary.has_match) == ()
-    assert missing_terms("What changed in 4.2?", vocabulary.has_term, ["unrelated"],
+    assert missing_terms("What changed in 4.2?", vocabulary.has_related_term, ["unrelated"],
                          rare_below=5.0, has_number=vocabulary.has_number) == ("4.2",)
 
 
@@ -127,7 +128,7 @@ def test_a_version_counts_only_next_to_the_name_it_follows():
     texts = ["Bluetooth 5.0 pairing.", "MartenOS 4.3.0 Release Notes", "MartenOS version 4.4.1"]
 
     def missing(question: str) -> tuple[str, ...]:
-        return missing_terms(question, vocabulary.has_term, texts, rare_below=5.0,
+        return missing_terms(question, vocabulary.has_related_term, texts, rare_below=5.0,
                              has_number=lambda w: w in {"5.0", "4.3.0", "4.4.1"})
 
     # "5.0" occurs, but as Bluetooth's version: no document mentions a MartenOS 5.0.
@@ -142,10 +143,10 @@ def test_a_version_counts_only_next_to_the_name_it_follows():
 def test_named_versions_are_looked_up_in_the_whole_collection():
     vocabulary = _vocabulary()
     # In a chunk of the collection, not in the retrieved passages: mentioned.
-    assert missing_terms("What did MartenOS 4.2.1 fix?", vocabulary.has_term, ["unrelated"],
+    assert missing_terms("What did MartenOS 4.2.1 fix?", vocabulary.has_related_term, ["unrelated"],
                          rare_below=5.0, has_number=vocabulary.has_number,
                          has_match=vocabulary.has_match) == ()
-    assert missing_terms("What did MartenOS 4.2.2 fix?", vocabulary.has_term, ["unrelated"],
+    assert missing_terms("What did MartenOS 4.2.2 fix?", vocabulary.has_related_term, ["unrelated"],
                          rare_below=5.0, has_number=vocabulary.has_number,
                          has_match=vocabulary.has_match) == ("MartenOS 4.2.2",)
 
@@ -192,7 +193,7 @@ def test_a_code_whose_digits_the_tokenizer_drops_must_occur_whole():
     vocabulary = _vocabulary(["The Harbor Base HB-2 charges the robot."])
 
     def missing(question: str) -> tuple[str, ...]:
-        return missing_terms(question, vocabulary.has_term, ["unrelated"], rare_below=5.0,
+        return missing_terms(question, vocabulary.has_related_term, ["unrelated"], rare_below=5.0,
                              has_number=vocabulary.has_number)
 
     assert missing("What's the price of the Harbor Base HB-3?") == ("hb-3",)
