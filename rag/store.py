@@ -110,8 +110,8 @@ _generations: dict[str, int] = {}
 def mark_written(settings: Settings | None = None) -> None:
     """Record that this process wrote to the store, so other processes re-open theirs."""
     store = (settings or get_settings()).store
+    location = store_location(store)
     with _clients_lock:
-        location = store_location(store)
         _generations[location] = _generations.get(location, 0) + 1
     if store.mode != "disk":
         return
@@ -121,7 +121,7 @@ def mark_written(settings: Settings | None = None) -> None:
     tmp.write_text(token, encoding="utf-8")
     os.replace(tmp, path)  # atomic: a reader sees the old or the new token, never half
     with _clients_lock:
-        _seen_marker[store_location(store)] = token
+        _seen_marker[location] = token
 
 
 def write_stamp(settings: Settings | None = None) -> str | None:
