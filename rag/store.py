@@ -52,11 +52,25 @@ def _memory_client(store: StoreSettings) -> ClientAPI:
     return chromadb.EphemeralClient(settings=_chroma_settings())
 
 
+# Opening a folder runs Chroma's SQLite migrations, which are not safe across processes: two
+# CLI ingests opening a fresh folder at once failed with "table collections already exists" or
+# "database is locked". Our processes take turns to open it.
+_OPEN_LOCK = ".rag-open.lock"
+_OPEN_LOCK_SECONDS = 120
+
+
 def _disk_client(store: StoreSettings) -> ClientAPI:
     import chromadb
+    from filelock import FileLock, Timeout
 
     store.path.mkdir(parents=True, exist_ok=True)
-    return chromadb.PersistentClient(path=str(store.path), settings=_chroma_settings())
+    try:
+        with FileLock(str(store.path / _OPEN_LOCK), timeout=_OPEN_LOCK_SECONDS):
+            return chromadb.PersistentClient(path=str(store.path), settings=_chroma_settings())
+    except Timeout:
+        raise OSError(
+            f"another process has been opening this index for over {_OPEN_LOCK_SECONDS} s"
+        ) from None
 
 
 def _server_client(store: StoreSettings) -> ClientAPI:

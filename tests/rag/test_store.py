@@ -1,3 +1,9 @@
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
 import chromadb
 import pytest
 from chromadb.config import Settings as ChromaSettings
@@ -118,3 +124,43 @@ def test_clients_have_telemetry_off(tmp_path):
     assert client.get_settings().anonymized_telemetry is False
     assert isinstance(ChromaSettings(anonymized_telemetry=False), ChromaSettings)
     assert chromadb.__version__.startswith("1.")
+
+
+# Opens the store given on the command line once the shared start time comes (chromadb
+# imported first, so the processes reach Chroma's migrations together) and makes a collection.
+_OPEN_AT_ONCE = """
+import sys, time, chromadb
+from rag.settings import Settings
+from rag.store import get_client
+settings = Settings(store={"mode": "disk", "path": sys.argv[1]})
+while time.time() < float(sys.argv[2]):
+    pass
+get_client(settings).get_or_create_collection("opened_at_once")
+"""
+
+
+@pytest.mark.slow
+def test_processes_opening_a_fresh_disk_store_at_once_all_succeed(tmp_path):
+    # CI met this with two CLI ingests: unserialised, Chroma's migrations fail ("table
+    # collections already exists", "database is locked"); this failed 4 runs of 4 without the lock.
+    env = {**os.environ, "PYTHONPATH": str(Path.cwd()), "HF_HUB_OFFLINE": "1"}
+    failures = []
+    for round_no in range(4):
+        folder = tmp_path / f"index{round_no}"
+        start = time.time() + 5
+        procs = [
+            subprocess.Popen(
+                [sys.executable, "-c", _OPEN_AT_ONCE, str(folder), str(start)],
+                env=env, stderr=subprocess.PIPE, text=True,
+            )
+            for _ in range(4)
+        ]
+        for proc in procs:
+            _, err = proc.communicate(timeout=120)
+            if proc.returncode:
+                failures.append(err.strip().splitlines()[-1])
+        reopened = chromadb.PersistentClient(
+            path=str(folder), settings=ChromaSettings(anonymized_telemetry=False)
+        )
+        assert [c.name for c in reopened.list_collections()] == ["opened_at_once"]
+    assert not failures
