@@ -124,8 +124,8 @@ class AnswerSettings(BaseModel):
         True,
         description="Decline without calling the LLM when the question names something no "
         "document mentions: a word with digits (model, version, code), a version next to its "
-        "name ('MartenOS 5.0'), or a word rarer than rare_word_zipf that is in no chunk. The "
-        "reply names the missing words.",
+        "name ('MartenOS 5.0'), a name typed in title case ('Japan') or a noun rarer than "
+        "rare_word_zipf that is in no chunk. The reply names the missing words.",
     )
     rare_word_zipf: float = Field(
         4.75,

@@ -59,9 +59,11 @@ def _load(settings: Settings, collection: str) -> None:
         # caches are per process, shared with the index instances the app builds.
         retrieve(DocumentIndex(settings, collection=collection), "warm-up", settings=settings)
         if settings.answer.missing_terms:
+            from lemminflect import getAllLemmas
             from wordfreq import zipf_frequency  # its word list takes a second to load
 
             zipf_frequency("warm-up", "en")
+            getAllLemmas("warm")  # its lexicon, a fifth of a second
         if settings.llm.backend == "local":
             from rag.llm.local import load_model
 

@@ -12,6 +12,7 @@ from rag.coverage import (
     missing_in_passages,
     missing_terms,
     named_numbers,
+    typed_names,
 )
 
 DOCS = [
@@ -204,3 +205,26 @@ def test_frame_verbs_never_count_as_missing_from_the_passages():
     passages = ["name: Waterproof wire connectors, 10 pieces\nprice: 9.90"]
     # "cost" and "ten" are both absent, but "cost" is asked as "price": one missing word.
     assert _lacking("What do ten waterproof wire connectors cost?", passages) == ()
+
+
+def test_rare_words_that_cannot_name_a_thing_are_paraphrases_not_gaps():
+    # Verbs, adjectives, adverbs: the documents say it in other words ("at least 12 months").
+    assert _missing("How long do I have to commit to the warranty?") == ()
+    assert _missing("Roughly how long does Bluetooth pairing take?") == ()
+    assert _missing("Is the Marten M5 X unable to use slopes?") == ()
+    # A word that can be noun and adjective gets the benefit of the doubt; a noun does not.
+    assert _missing("Is the unknown beacon rated for slopes?") == ()
+    assert _missing("Is the beacon's antenna rated for slopes?") == ("antenna",)
+
+
+def test_names_typed_in_title_case_count_however_common_the_word():
+    assert typed_names("What warranty applies in Japan or Germany?") == {"japan", "germany"}
+    assert typed_names("Is it OK to rinse the Marten?") == {"marten"}  # "OK" names nothing
+    assert typed_names("Warranty in Germany?") == {"germany"}  # the first word never counts
+    # "australia" is too common a word to be specific by its frequency; typed as a name it is.
+    assert _missing("What warranty applies in Australia?") == ("australia",)
+    assert _missing("What warranty applies in australia?") == ()
+    assert _missing("What warranty applies in Germany?") == ()
+    assert _missing("Is it OK to mount the beacon 2 m high?") == ()
+    # With the check off (threshold 0) names do not count either, only words with digits.
+    assert _missing("What warranty applies in Australia?", rare_below=0) == ()
