@@ -58,10 +58,18 @@ def _stemmer() -> Stemmer.Stemmer:
     return stemmer
 
 
+# Bump when tokenize_for_bm25 changes: saved snapshots hold tokens of the old rules.
+TOKENIZER_VERSION = 2
+
+
 def tokenize_for_bm25(texts: Sequence[str]) -> list[list[str]]:
-    """Lower-cased word tokens, English stopwords removed, Snowball-stemmed (queries and chunks)."""
+    """Lower-cased word tokens, English stopwords removed, Snowball-stemmed (queries and chunks).
+
+    Underscores separate words: JSON and XML keys are snake_case ("ip_rating: IPX6",
+    "max_slope: 45%"), and kept whole they matched neither "IP rating" nor "maximum slope".
+    """
     return bm25s.tokenize(
-        list(texts),
+        [text.replace("_", " ") for text in texts],
         stopwords=_STOPWORDS,
         stemmer=_stemmer(),
         return_ids=False,
@@ -331,7 +339,8 @@ def _snapshot_folder(
     settings: Settings, name: str, uuid: str, version: str, k1: float, b: float
 ) -> Path:
     # The version string may hold any characters; the folder name only needs to be unique.
-    digest = hashlib.sha256(f"{uuid}|{version}|{k1}|{b}".encode()).hexdigest()[:16]
+    key = f"{uuid}|{version}|{k1}|{b}|{TOKENIZER_VERSION}"
+    digest = hashlib.sha256(key.encode()).hexdigest()[:16]
     return Path(settings.cache_dir) / "bm25" / f"{name}-{digest}"
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from langchain_core.documents import Document
 
+import rag.bm25 as bm25_module
 from rag.bm25 import Bm25Cache, Bm25Index, related_terms, tokenize_for_bm25
 from rag.errors import StoreError
 from rag.index import DocumentIndex
@@ -30,6 +31,16 @@ def _build(chunks: list[Document] = CHUNKS) -> Bm25Index:
 def test_tokens_are_lowercased_stemmed_and_free_of_stopwords() -> None:
     # bm25s "en" is the 33-word Lucene list the SciFact run used: "are" is in it, "were" not.
     assert tokenize_for_bm25(["The Pumps are PUMPING", "E104"]) == [["pump", "pump"], ["e104"]]
+
+
+def test_underscores_separate_words_so_record_keys_match_the_words_asked() -> None:
+    assert tokenize_for_bm25(["ip_rating: IPX6"]) == [["ip", "rate", "ipx6"]]
+    records = [
+        Document("physical.ip_rating: IPX6\nphysical.weight: 13.6 kg", id="c-m5x"),
+        Document("Rate the app in the store.", id="c-app"),
+    ]
+    hits = _build(records).search("What is the IP rating?", k=2)
+    assert [h.chunk_id for h in hits] == ["c-m5x", "c-app"]  # "ip" and "rate" beat "rate"
 
 
 def test_exact_token_ranks_first_and_unrelated_chunks_are_not_hits() -> None:
@@ -154,6 +165,24 @@ def test_disk_store_snapshot_survives_a_restart_and_is_replaced_on_change(
     assert restarted.builds == 1
     remaining = list((tmp_path / "cache" / "bm25").iterdir())
     assert len(remaining) == 1 and remaining != snapshots  # the stale snapshot is gone
+
+
+@pytest.mark.slow
+def test_a_snapshot_saved_by_other_tokenizer_rules_is_not_loaded(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = _settings(tmp_path, mode="disk")
+    index = DocumentIndex(settings, collection=f"bm25-{uuid.uuid4().hex[:8]}")
+    _ingest(index, tmp_path / "docs", {"a.txt": "Error E104: the water pump has run dry."})
+    Bm25Cache().search(index, "pump", 5, settings)
+    (old,) = (tmp_path / "cache" / "bm25").iterdir()
+
+    monkeypatch.setattr(bm25_module, "TOKENIZER_VERSION", bm25_module.TOKENIZER_VERSION + 1)
+    cache = Bm25Cache()
+    assert len(cache.search(index, "pump", 5, settings)) == 1
+    assert (cache.builds, cache.loads) == (1, 0)
+    (new,) = (tmp_path / "cache" / "bm25").iterdir()
+    assert new != old  # replaced, not kept beside it
 
 
 @pytest.mark.slow
