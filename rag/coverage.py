@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Sequence
+from functools import cache
 from itertools import pairwise
 from pathlib import Path
 from typing import Any
@@ -164,6 +165,7 @@ def missing_in_passages(
     present = set(tokenize_for_bm25([" ".join(passages)])[0])
     ordered = sorted(present)
 
+    @cache  # an asked word is often also one of the less common words judged first
     def absent(word: str) -> bool:
         tokens = tokenize_for_bm25([word])[0]
         return bool(tokens) and not any(related_terms(t, present, ordered) for t in tokens)
