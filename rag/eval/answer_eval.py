@@ -45,6 +45,7 @@ class QAItem:
     references: tuple[str, ...]
     answerable: bool
     is_relevant: Callable[[Any], bool]  # rag.chain.Source -> relevant?
+    follows: str | None = None  # id of the question this follow-up is asked after
 
 
 @dataclass(frozen=True)
@@ -216,14 +217,14 @@ def summarise_answers(config: str, rows: Sequence[AnswerRow]) -> AnswerSummary:
     )
 
 
-def _ask_row(service: Any, config: AnswerConfig, item: QAItem) -> AnswerRow:
+def _ask_row(service: Any, config: AnswerConfig, item: QAItem,
+             history: tuple[tuple[str, str], ...] = ()) -> AnswerRow:
     from rag.chain import AskRequest
     from rag.grounding import cited_numbers, is_decline
 
     start = time.perf_counter()
-    answer = service.ask(
-        AskRequest(question=item.question, prompt_preset=config.prompt_preset, k=config.k)
-    )
+    answer = service.ask(AskRequest(question=item.question, history=history,
+                                    prompt_preset=config.prompt_preset, k=config.k))
     seconds = time.perf_counter() - start
     by_number = {s.number: s for s in answer.sources}
     if config.raw:
@@ -265,8 +266,12 @@ def evaluate_answers(
         if items:
             _ask_row(service, config, items[0])  # warm-up: model load, caches
         config_rows = []
+        asked: dict[str, tuple[str, str]] = {}  # id -> (question, reply) for follow-ups
         for i, item in enumerate(items, start=1):
-            config_rows.append(_ask_row(service, config, item))
+            history = (asked[item.follows],) if item.follows in asked else ()
+            row = _ask_row(service, config, item, history)
+            asked[item.id] = (item.question, row.reply)
+            config_rows.append(row)
             if progress is not None:
                 progress(config.name, i, len(items))
         rows.extend(config_rows)

@@ -4,6 +4,7 @@
         [--answers [--expand 0,1,2]] [--limit N] [--out data/eval/results]
     python -m rag eval --beir ../shared/benchmarks/beir_scifact [--split test] [--limit N]
     python -m rag eval --squad ../shared/benchmarks/squad2_dev_subset [--answers] [--limit N]
+    python -m rag eval ../shared/realdocs [--modes ...] [--answers]   # documents/ + questions.jsonl
 
 Tables go to stdout, progress to stderr; JSON and PNG files are written under ``--out``.
 Registered in ``rag.cli`` through :func:`add_subcommands`; ``python -m rag.eval`` runs it alone.
@@ -39,7 +40,9 @@ def add_subcommands(subparsers: Any, common: argparse.ArgumentParser) -> None:
 
 
 def add_eval_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("gold", nargs="?", type=Path, help="gold set JSONL (our format)")
+    parser.add_argument("gold", nargs="?", type=Path,
+                        help="gold set JSONL (our format), or a realdocs folder (documents/ and "
+                        "questions.jsonl, scored by its README's rules)")
     parser.add_argument("--corpus", type=Path, default=Path("data/corpus"),
                         help="folder the gold set refers to (default: data/corpus)")
     source = parser.add_mutually_exclusive_group()
@@ -147,6 +150,21 @@ def answers_table(ans: Any) -> str:
                         title=title, digits={"p50 s": 2})
 
 
+def realdocs_tables(run: Any) -> list[str]:
+    sections = [f"Corpus {run.corpus}: {run.chunks} chunks; {run.ingest}"]
+    if run.retrieval.summaries or run.retrieval.notes:
+        sections.append(retrieval_table(run.retrieval))
+        sections.append(format_table(
+            [r.row() for r in run.by_format], ["mode", "format", "n", "R@1", "R@5", "locator ok"],
+            title="Retrieval by format (correct = from the gold file and containing the answer "
+            "or evidence; locator ok = the first correct passage in the top 10 cites the gold "
+            "page / section / pointer / element / line)"))
+    sections.append(calibration_table(run.calibration))
+    if run.answers is not None:
+        sections.append(answers_table(run.answers))
+    return sections
+
+
 def _write_outputs(out: Path, stem: str, payload: Any, retrieval: Any, answers: Any) -> list[Path]:
     written = [write_json(payload, out / f"{stem}.json")]
     if retrieval is not None and retrieval.summaries:
@@ -196,6 +214,16 @@ def run_eval(args: argparse.Namespace, settings: Settings) -> int:
         if run.answers is not None:
             sections.append(answers_table(run.answers))
         written = _write_outputs(args.out, data.name, run, run.retrieval, run.answers)
+    elif args.gold is not None and args.gold.is_dir():
+        from rag.eval.realdocs import load_realdocs
+        from rag.eval.realdocs_run import run_realdocs
+
+        data = load_realdocs(args.gold)
+        run = run_realdocs(data, _modes(args.modes), settings, answers=args.answers,
+                           expand=expand, progress=progress)
+        sections.extend(realdocs_tables(run))
+        written = _write_outputs(args.out, f"realdocs_{args.gold.name}", run, run.retrieval,
+                                 run.answers)
     else:
         if args.gold is None:
             raise ConfigError("give a gold set JSONL, or --beir FOLDER, or --squad FOLDER")
