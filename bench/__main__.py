@@ -3,6 +3,7 @@
     python -m bench                      # sizes 1k,10k within a 30-minute budget
     python -m bench --sizes 1k           # quick run while developing
     python -m bench --sizes 100k --no-budget
+    python -m bench --sizes none --realdocs ../shared/realdocs   # real files, ours vs tutorial
     BENCH_SIZES=1k,10k,100k python -m bench
 
 Prints the tables and the PASS/MISS summary, writes bench/results/<date>.json and
@@ -43,6 +44,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--profile", action="store_true",
                         help="cProfile our ingestion into <out>/profiles (slows that step)")
     parser.add_argument("--out", type=Path, default=RESULTS, help="results folder")
+    parser.add_argument("--realdocs", type=Path, metavar="FOLDER",
+                        default=os.environ.get("BENCH_REALDOCS") or None,
+                        help="also run our pipeline and the LangChain tutorial side by side on a "
+                        "realdocs folder (documents/ + questions.jsonl): ingestion and retrieval")
     parser.add_argument("--render", type=Path, metavar="JSON",
                         help="print the tables of an earlier results file and exit")
     return parser.parse_args(argv)
@@ -56,9 +61,9 @@ def main(argv: list[str] | None = None) -> int:
         print()
         print(render_targets(check_targets(earlier)))
         return 0
-    sizes = [s.strip() for s in args.sizes.split(",") if s.strip()]
+    sizes = [s.strip() for s in args.sizes.split(",") if s.strip() and s.strip() != "none"]
     unknown = [s for s in sizes if s not in SIZES]
-    if unknown or not sizes:
+    if unknown or not (sizes or args.realdocs):
         print(f"unknown sizes {unknown}; valid: {', '.join(SIZES)}", file=sys.stderr)
         return 2
     sizes.sort(key=SIZES.__getitem__)
@@ -73,12 +78,24 @@ def main(argv: list[str] | None = None) -> int:
                      save=lambda partial: write_json(partial, check_targets(partial), json_path),
                      profile_dir=args.out / "profiles" if args.profile else None)
     try:
-        results = run_plan(plan)
+        results = run_plan(plan) if sizes else {"sizes": {}, "once": {}, "notes": [],
+                                                "elapsed_s": 0.0}
+        if args.realdocs:
+            from bench.realdocs import render, run_realdocs
+
+            print(f"[realdocs] {args.realdocs}", flush=True)
+            results["realdocs"] = run_realdocs(args.realdocs, scratch, log=plan.log)
+            print(render(results["realdocs"]), flush=True)
     finally:
         if not args.keep:
             shutil.rmtree(scratch, ignore_errors=True)
     results["date"] = datetime.now().isoformat(timespec="seconds")
     results["sizes_run"] = sizes
+    if not sizes:  # a realdocs-only run: its tables were printed above
+        realdocs_json = args.out / f"{stamp}-realdocs.json"
+        realdocs_json.write_text(json.dumps(results, indent=2, default=str) + "\n")
+        print(f"\nwrote {realdocs_json}")
+        return 0
     checks = check_targets(results)
     print()
     print(render_tables(results))

@@ -230,3 +230,34 @@ def first_answer(args: dict) -> dict:
         "path": answer.path,
         "timings": answer.timings,
     }
+
+
+def search_queries(args: dict) -> dict:
+    """The top ``k`` chunks per query and mode on an existing index, for scoring by the parent
+    (the realdocs comparison scores ours and the tutorial's results with the same code)."""
+    from rag.embeddings import get_embeddings
+    from rag.index import DocumentIndex
+    from rag.retrieval import retrieve
+
+    settings = bench_settings(args["index_dir"])
+    get_embeddings(settings).embed_query("warm-up")
+    index = DocumentIndex(settings)
+    k = int(args.get("k", 10))
+    fetch_k = max(settings.retrieval.fetch_k, k)
+    results: dict[str, list[list[dict]]] = {}
+    latencies: dict[str, list[float]] = {}
+    for mode in args["modes"]:
+        retrieve(index, "warm-up question", mode=mode, k=k, fetch_k=fetch_k, min_score=0.0,
+                 settings=settings)
+        ranked, took = [], []
+        for query in args["queries"]:
+            start = time.perf_counter()
+            chunks = retrieve(index, query, mode=mode, k=k, fetch_k=fetch_k, min_score=0.0,
+                              settings=settings)
+            took.append(time.perf_counter() - start)
+            ranked.append([{"text": c.doc.page_content, "meta": dict(c.doc.metadata)}
+                           for c in chunks])
+        results[mode] = ranked
+        latencies[mode] = took
+    return {"results": results,
+            "p50_ms": {m: _percentile(t, 50) * 1000 for m, t in latencies.items()}}

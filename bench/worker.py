@@ -21,7 +21,9 @@ TASKS: dict[str, str] = {
     "retrieval": "bench.ours:retrieval_latency",
     "first_answer": "bench.ours:first_answer",
     "llm": "bench.llm:llm_latency",
+    "search": "bench.ours:search_queries",
     "langchain": "bench.tutorials:langchain_pipeline",
+    "langchain_folder": "bench.tutorials:langchain_folder",
     "llamaindex": "bench.tutorials:llamaindex_pipeline",
     "onnx_embed": "bench.onnx_export:onnx_throughput",
 }
