@@ -17,7 +17,7 @@ from ingest.errors import IngestError
 from ingest.html_tables import table_text
 from ingest.limits import Deadline, ParseLimits, check_size
 from ingest.parsed import ParsedFile, display_stem, make_unit, tidy_text
-from ingest.textcodec import decode_text
+from ingest.textcodec import decode_document
 
 _DROPPED_TAGS = frozenset(
     "script style nav header footer aside noscript form template svg iframe button "
@@ -146,7 +146,10 @@ def parse_html(data: bytes, name: str, limits: ParseLimits) -> ParsedFile:
     check_size(len(data), name, limits)
     deadline = Deadline(name, limits)
     declared = _META_CHARSET.search(data[:4096])
-    text = decode_text(data, name, declared.group(1).decode("ascii") if declared else None)
+    decoded = decode_document(
+        data, name, declared.group(1).decode("ascii") if declared else None
+    )
+    text = decoded.text
     # Re-encoded as UTF-8 with the encoding forced, so a <meta charset> cannot make lxml
     # decode a second time differently from what was decided above.
     parser = lxml.html.HTMLParser(encoding="utf-8", remove_comments=True, huge_tree=False)
@@ -161,4 +164,5 @@ def parse_html(data: bytes, name: str, limits: ParseLimits) -> ParsedFile:
     collector.flush()
     if not collector.units:
         raise IngestError(name, "no text to index (HTML has no visible text)")
-    return ParsedFile(format="html", title=_title(root, name), units=collector.units)
+    return ParsedFile(format="html", title=_title(root, name), units=collector.units,
+                      warnings=decoded.warnings)

@@ -19,11 +19,14 @@ class ParsedFile:
     """One parsed file: its format key, a title and its structural units (pages, sections...).
 
     Each unit is a ``Document`` whose metadata holds ``locator`` plus the format's own keys.
+    ``warnings`` says what the parser had to forgive to read the file (a guessed encoding,
+    recovered XML), one plain sentence each, so the ingest report can show it.
     """
 
     format: str
     title: str
     units: list[Document]
+    warnings: tuple[str, ...] = ()
 
 
 Parser = Callable[[bytes, str, ParseLimits], ParsedFile]

@@ -13,7 +13,7 @@ import re
 from ingest.errors import IngestError
 from ingest.limits import ParseLimits, check_size
 from ingest.parsed import ParsedFile, display_stem, make_unit, tidy_text
-from ingest.textcodec import decode_text
+from ingest.textcodec import decode_document
 
 _ATX = re.compile(r"^ {0,3}(#{1,6})(?:[ \t]+(.*?))?(?:[ \t]+#+)?[ \t]*$")
 _SETEXT = re.compile(r"^ {0,3}(=+|-+)[ \t]*$")
@@ -24,11 +24,13 @@ _NO_TEXT = "no text to index (the file is blank)"
 def parse_text(data: bytes, name: str, limits: ParseLimits) -> ParsedFile:
     """One unit with ``section`` "" and locator ""."""
     check_size(len(data), name, limits)
-    text = tidy_text(decode_text(data, name))
+    decoded = decode_document(data, name)
+    text = tidy_text(decoded.text)
     if not text:
         raise IngestError(name, _NO_TEXT)
     unit = make_unit(text, "", section="")
-    return ParsedFile(format="text", title=display_stem(name), units=[unit])
+    return ParsedFile(format="text", title=display_stem(name), units=[unit],
+                      warnings=decoded.warnings)
 
 
 class _MarkdownSections:
@@ -68,7 +70,8 @@ def _front_matter_end(lines: list[str]) -> int:
 def parse_markdown(data: bytes, name: str, limits: ParseLimits) -> ParsedFile:
     """Units: one per heading section; metadata ``section``; locator = the section path."""
     check_size(len(data), name, limits)
-    lines = decode_text(data, name).split("\n")
+    decoded = decode_document(data, name)
+    lines = decoded.text.split("\n")
     sections = _MarkdownSections()
     start = _front_matter_end(lines)
     sections.lines.extend(lines[:start])
@@ -102,7 +105,8 @@ def parse_markdown(data: bytes, name: str, limits: ParseLimits) -> ParsedFile:
     if not sections.units:
         raise IngestError(name, _NO_TEXT)
     title = sections.first_h1 or display_stem(name)
-    return ParsedFile(format="markdown", title=title, units=sections.units)
+    return ParsedFile(format="markdown", title=title, units=sections.units,
+                      warnings=decoded.warnings)
 
 
 def _is_paragraph_line(line: str) -> bool:

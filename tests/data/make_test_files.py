@@ -63,6 +63,46 @@ def _encrypted(data: bytes, user_password: str) -> bytes:
     return buffer.getvalue()
 
 
+# Russian prose (our own words): enough letters for an encoding detector to be sure.
+_RUSSIAN = (
+    "Маяк на мысе зажигают каждый вечер. Смотритель поднимается по лестнице, "
+    "проверяет лампу и записывает в журнал погоду, ветер и время.\n"
+)
+
+
+def _forgiven_text_files() -> dict[str, bytes]:
+    """Files a forgiving parser reads with a warning: bad XML, odd or lying encodings."""
+    return {
+        # Line 4 holds a bare "&": not well-formed, recovered with a warning naming line 4.
+        "bare_ampersand.xml": (
+            b'<?xml version="1.0" encoding="UTF-8"?>\n<shop>\n  <item>Kettle</item>\n'
+            b"  <item>Salt & pepper mill</item>\n  <item>Teapot</item>\n</shop>\n"
+        ),
+        # libxml2 has no codec named windows_1252; Python's does ("cp1252").
+        "windows_1252.xml": (
+            '<?xml version="1.0" encoding="windows_1252"?>\n<menu>\n'
+            "  <dish>Cr\u00e8me br\u00fbl\u00e9e costs \u20ac5</dish>\n</menu>\n"
+        ).encode("cp1252"),
+        # Declares UTF-8 but was saved as windows-1251: the declaration is a lie.
+        "declared_utf8_is_cp1251.xml": (
+            '<?xml version="1.0" encoding="UTF-8"?>\n<log>\n  <entry>'
+            + _RUSSIAN * 3
+            + "</entry>\n</log>\n"
+        ).encode("cp1251"),
+        # Plain text in windows-1251 with no declaration at all: detected.
+        "cp1251.txt": (_RUSSIAN * 4).encode("cp1251"),
+        # An extensionless upstream changelog, as Debian packages ship them.
+        "changelog": (
+            "\nChanges with lamplighter 2.4.1                            03 Mar 2025\n\n"
+            "    *) Bugfix: the lamp stayed lit after sunrise when the clock was set\n"
+            "       to a time zone west of Greenwich.\n\n"
+            "Changes with lamplighter 2.4.0                            14 Jan 2025\n\n"
+            "    *) Feature: the \"dusk_offset\" directive.\n\n"
+            "    *) Change: the log rotates weekly instead of daily.\n"
+        ).encode("ascii"),
+    }
+
+
 def main() -> None:
     sample = _pdf(SAMPLE_PAGES, title="Time Machine Manual")
     files = {
@@ -88,6 +128,7 @@ def main() -> None:
         "latin1.json": '{"name": "Jos\u00e9"}'.encode("latin-1"),
         "binary_junk.txt": bytes(range(256)) * 4,
         "pdf_named.json": sample,
+        **_forgiven_text_files(),
     }
     for file_name, content in files.items():
         (HERE / file_name).write_bytes(content)

@@ -62,3 +62,37 @@ def test_blank_text_is_refused(limits):
     with pytest.raises(IngestError) as caught:
         parse_text(b" \n\n\t\n", "blank.txt", limits)
     assert caught.value.reason == "no text to index (the file is blank)"
+
+
+def test_cp1252_fallback_says_so(limits):
+    parsed = parse_text("Crème brûlée\ncosts €5\n".encode("cp1252"), "menu.txt", limits)
+    assert parsed.warnings == (
+        "not UTF-8 (line 1: byte 0xe8 invalid continuation byte); bytes that are not UTF-8 "
+        "were read as cp1252 (Western European)",
+    )
+
+
+def test_utf8_text_has_no_warnings(data_dir):
+    assert parse_file(data_dir / "notes.txt").warnings == ()
+
+
+def test_undeclared_cyrillic_text_is_detected(data_dir):
+    parsed = parse_file(data_dir / "cp1251.txt")
+    assert parsed.units[0].page_content.startswith("Маяк на мысе зажигают каждый вечер.")
+    assert parsed.warnings == (
+        "not UTF-8 (line 1: byte 0xcc invalid continuation byte); detected encoding cp1251 "
+        "(charset-normalizer)",
+    )
+
+
+def test_undeclared_legacy_markdown_is_detected(limits):
+    data = "# Заметки\n\nСмотритель маяка ведёт журнал погоды каждый вечер.\n".encode("koi8-r")
+    parsed = parse_markdown(data * 3, "notes.md", limits)
+    assert parsed.title == "Заметки"
+    assert "detected encoding koi8" in parsed.warnings[0]
+
+
+def test_extensionless_changelog_is_plain_text(data_dir):
+    parsed = parse_file(data_dir / "changelog")
+    assert (parsed.format, parsed.title, len(parsed.units)) == ("text", "changelog", 1)
+    assert parsed.units[0].page_content.startswith("Changes with lamplighter 2.4.1")
