@@ -5,6 +5,13 @@ mode (libxml2 then caps depth and text node size). Any entity *declaration* is r
 the tree is used: internal ones enable billion-laughs expansion, external ones read files or
 URLs (XXE). Nothing is expanded, read or fetched either way.
 
+Forgiving, and saying so: a file that is not well-formed (a bare "&", a tag left open at the
+end) is parsed again in libxml2's recover mode, with the same safety settings, and each error
+it recovered from becomes a warning naming the line. Python decides the encoding (libxml2 lacks
+many that documents declare: windows_1252, ibm037, x-mac-roman...): the text is decoded with
+Python's codec and handed to lxml as UTF-8 with the declaration rewritten to match; a declared
+encoding the bytes do not follow is detected instead, with a warning.
+
 Units: an element whose children are all leaves is one record ("tag: text" lines, attributes
 as "@attr: value", a leaf's attributes as "tag/@attr: value"). An element with mixed children
 gets a unit for its own text, attributes and leaf children; its non-leaf children are visited
@@ -21,12 +28,18 @@ from lxml import etree
 from ingest.errors import IngestError
 from ingest.limits import Deadline, ParseLimits, check_size
 from ingest.parsed import ParsedFile, display_stem, make_unit
-from ingest.textcodec import bom_encoding
+from ingest.textcodec import bom_encoding, decode_document, python_codec
 
 _SPACE = re.compile(r"\s+")
+_DECLARATION = re.compile(
+    r"""^(\s*<\?xml\s[^>]*?\bencoding\s*=\s*)(["'])([A-Za-z0-9._:-]*)\2"""
+)
+# "<?xm" in EBCDIC: libxml2 would need an EBCDIC codec it lacks; Python reads the declaration.
+_EBCDIC_START = b"\x4c\x6f\xa7\x94"
+_MAX_WARNINGS = 5
 
 
-def _secure_parser() -> etree.XMLParser:
+def _secure_parser(*, recover: bool = False) -> etree.XMLParser:
     return etree.XMLParser(
         resolve_entities=False,
         no_network=True,
@@ -35,6 +48,7 @@ def _secure_parser() -> etree.XMLParser:
         huge_tree=False,
         remove_comments=True,
         remove_pis=True,
+        recover=recover,
     )
 
 
@@ -130,31 +144,95 @@ def xml_units(root: etree._Element, name: str, limits: ParseLimits, deadline: De
     return units
 
 
+def _declared_encoding(data: bytes) -> str | None:
+    head = data[:1024]
+    text = head.decode("cp037" if head.startswith(_EBCDIC_START) else "latin-1")
+    match = _DECLARATION.match(text)
+    return match.group(3) if match else None
+
+
+def _utf8_for_lxml(data: bytes, name: str) -> tuple[bytes, tuple[str, ...]]:
+    """The document as bytes libxml2 reads the way Python decided, and what that forgave."""
+    if bom_encoding(data)[0] is not None:
+        return data, ()  # libxml2 reads every byte-order mark we know
+    if b"\0" in data:
+        raise IngestError(name, "binary or non-text content (NUL bytes)")
+    declared = _declared_encoding(data)
+    if declared is None or python_codec(declared) == "utf-8":
+        try:
+            data.decode("utf-8")
+        except UnicodeDecodeError:
+            pass  # not what it says (or what XML assumes): detected below, with a warning
+        else:
+            return data, ()
+    decoded = decode_document(data, name, declared)
+    # A str with an encoding declaration is refused by lxml; UTF-8 bytes saying so are not.
+    text = _DECLARATION.sub(lambda m: f"{m.group(1)}{m.group(2)}utf-8{m.group(2)}",
+                            decoded.text, count=1)
+    return text.encode("utf-8"), decoded.warnings
+
+
+def _refuse_limit_errors(message: str, name: str, cause: Exception | None = None) -> None:
+    """Depth and entity-expansion errors are limits, not typos: recovery must not undo them."""
+    if "Excessive depth" in message:
+        raise IngestError(name, "XML nesting is deeper than 256 levels") from cause
+    if "amplification" in message or "entity reference loop" in message:
+        # libxml2 measures expansion while checking entity declarations, even unresolved.
+        reason = f"entity expansion refused (billion laughs): {message}"
+        raise IngestError(name, reason) from cause
+
+
+def _recovered(
+    data: bytes, name: str, strict_error: IngestError
+) -> tuple[etree._Element, list[str]]:
+    """The tree libxml2's recover mode rebuilds, and one warning per error it got past."""
+    parser = _secure_parser(recover=True)
+    try:
+        root = etree.fromstring(data, parser=parser)
+    except etree.XMLSyntaxError as exc:
+        raise strict_error from exc
+    errors = list(parser.error_log)
+    for error in errors:
+        _refuse_limit_errors(error.message, name)
+    if root is None:
+        raise strict_error
+    warnings = [
+        f"not well-formed XML recovered at line {error.line}, column {error.column}: "
+        f"{error.message.strip()}"
+        for error in errors[:_MAX_WARNINGS]
+    ]
+    if len(errors) > _MAX_WARNINGS:
+        warnings.append(f"and {len(errors) - _MAX_WARNINGS} more XML errors recovered")
+    return root, warnings
+
+
 def parse_xml(data: bytes, name: str, limits: ParseLimits) -> ParsedFile:
     """Units: record elements; metadata and locator ``xpath`` ("/catalog/book[2]")."""
     check_size(len(data), name, limits)
     deadline = Deadline(name, limits)
-    if bom_encoding(data)[0] is None and b"\0" in data:
-        raise IngestError(name, "binary or non-text content (NUL bytes)")
+    data, decoding_warnings = _utf8_for_lxml(data, name)
+    warnings = list(decoding_warnings)
+    strict_error: IngestError | None = None
     try:
         root = etree.fromstring(data, parser=_secure_parser())
     except etree.XMLSyntaxError as exc:
         message = str(exc.msg)
-        if "Excessive depth" in message:
-            raise IngestError(name, "XML nesting is deeper than 256 levels") from exc
-        if "amplification" in message or "entity reference loop" in message:
-            # libxml2 measures expansion while checking entity declarations, even unresolved.
-            reason = f"entity expansion refused (billion laughs): {message}"
-            raise IngestError(name, reason) from exc
+        _refuse_limit_errors(message, name, exc)
         where = f"line {exc.lineno}, column {exc.offset}" if exc.lineno else "start"
-        raise IngestError(name, f"not well-formed XML at {where}: {exc.msg}") from exc
+        strict_error = IngestError(name, f"not well-formed XML at {where}: {exc.msg}")
+        strict_error.__cause__ = exc
+        root, recovery_warnings = _recovered(data, name, strict_error)
+        warnings += recovery_warnings
     if root is None:
         raise IngestError(name, "not well-formed XML: no root element")
     _refuse_entities(root.getroottree(), name)
     deadline.check()
     units = xml_units(root, name, limits, deadline)
     if not units:
+        if strict_error is not None:  # what recovery kept is no document: the error stands
+            raise strict_error
         raise IngestError(name, "no text to index (XML has no text or attribute values)")
     title_nodes = root.xpath("/*/*[local-name()='title']")
     title = _clean(title_nodes[0].text) if title_nodes else ""
-    return ParsedFile(format="xml", title=title or display_stem(name), units=units)
+    return ParsedFile(format="xml", title=title or display_stem(name), units=units,
+                      warnings=tuple(warnings))

@@ -78,3 +78,71 @@ def test_deep_nesting_is_refused(limits):
     with pytest.raises(IngestError) as caught:
         parse_xml(deep, "deep.xml", limits)
     assert caught.value.reason == "XML nesting is deeper than 256 levels"
+
+
+# --- forgiving: recovered XML and encodings libxml2 lacks, each with a warning ------------
+
+def test_bare_ampersand_is_recovered_with_a_warning_naming_the_line(data_dir):
+    parsed = parse_file(data_dir / "bare_ampersand.xml")
+    assert parsed.units[0].page_content == "item: Kettle\nitem: Salt pepper mill\nitem: Teapot"
+    assert len(parsed.warnings) == 1
+    assert parsed.warnings[0].startswith("not well-formed XML recovered at line 4, column ")
+    assert "xmlParseEntityRef" in parsed.warnings[0]  # libxml2's own message
+
+
+def test_tag_left_open_at_the_end_is_recovered(limits):
+    parsed = parse_xml(b"<r>\n<a>first</a>\n<b>second", "cut.xml", limits)
+    assert parsed.units[0].page_content == "a: first\nb: second"
+    assert parsed.warnings[0].startswith("not well-formed XML recovered at line 3")
+
+
+def test_well_formed_xml_has_no_warnings(catalog):
+    assert catalog.warnings == ()
+
+
+def test_recovery_keeps_refusing_entity_declarations(data_dir, tmp_path):
+    secret = tmp_path / "secret.txt"
+    secret.write_text("TOP-SECRET-9c1e")
+    xxe = (f'<!DOCTYPE d [<!ENTITY s SYSTEM "{secret.as_uri()}">]><d><r>&s; & more</r></d>')
+    with pytest.raises(IngestError) as caught:
+        parse_xml(xxe.encode(), "xxe.xml", ParseLimits())
+    assert caught.value.reason.startswith("external entity refused")
+    assert "TOP-SECRET" not in str(caught.value)
+    laughs = (data_dir / "billion_laughs.xml").read_bytes().replace(b"&lol9;", b"&lol9; & x")
+    with pytest.raises(IngestError) as caught:
+        parse_xml(laughs, "billion_laughs.xml", ParseLimits())
+    assert caught.value.reason.startswith("entity expansion refused")
+
+
+def test_windows_1252_declaration_is_decoded_by_python(data_dir):
+    parsed = parse_file(data_dir / "windows_1252.xml")
+    assert parsed.units[0].page_content == "dish: Crème brûlée costs €5"
+
+
+@pytest.mark.parametrize(
+    ("label", "codec"),
+    [("x-mac-roman", "mac_roman"), ("maclatin2", "mac_latin2"), ("ibm037", "cp037"),
+     ("windows_1250", "cp1250")],
+)
+def test_encodings_libxml2_lacks(limits, label, codec):
+    xml = f'<?xml version="1.0" encoding="{label}"?>\n<r><a>Dvořák café</a></r>'
+    text = "Dvořák café" if codec in ("mac_latin2", "cp1250") else "Dvorak café"
+    data = xml.replace("Dvořák café", text).encode(codec)
+    parsed = parse_xml(data, "legacy.xml", limits)
+    assert (parsed.units[0].page_content, parsed.warnings) == (f"a: {text}", ())
+
+
+def test_declared_encoding_the_bytes_do_not_follow_is_detected(data_dir):
+    parsed = parse_file(data_dir / "declared_utf8_is_cp1251.xml")
+    assert parsed.units[0].page_content.startswith("entry: Маяк на мысе зажигают")
+    assert parsed.warnings == (
+        "declared encoding UTF-8 does not match the bytes (line 3: byte 0xcc invalid "
+        "continuation byte); detected encoding cp1251 (charset-normalizer)",
+    )
+
+
+def test_legacy_label_on_utf8_bytes_reads_utf8(limits):
+    data = '<?xml version="1.0" encoding="shift_jis"?><r>Ünïcödé straße</r>'.encode()
+    parsed = parse_xml(data, "relabelled.xml", limits)
+    assert parsed.units[0].page_content == "Ünïcödé straße"
+    assert parsed.warnings == ("declared encoding shift_jis ignored: the bytes are UTF-8",)
