@@ -1,4 +1,4 @@
-"""The one error type the ingestion layer raises for a bad file."""
+"""The error types the ingestion layer raises for a bad file."""
 
 from __future__ import annotations
 
@@ -10,3 +10,11 @@ class IngestError(Exception):
         super().__init__(f"{file}: {reason}")
         self.file = file
         self.reason = reason
+
+
+class NotADocumentError(IngestError):
+    """The content is no document format we read (binary data: an image, an archive...).
+
+    Raised for a file whose extension did not say what it is: a folder ingest reports it as
+    skipped, not failed, since a folder of documents routinely holds such files.
+    """

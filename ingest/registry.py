@@ -1,16 +1,23 @@
-"""Which parser reads a file: by extension, corrected by sniffing the content's magic."""
+"""Which parser reads a file: by extension, corrected by sniffing the content's magic.
+
+A file whose extension we do not know (or that has none: README, changelog, .page, .conf,
+.pom, .nxml...) is read by what its content is: PDF, HTML (XHTML too), XML, JSON or JSON Lines
+that parse, else plain text when the bytes read as text. Only binary data is refused, with
+:class:`NotADocumentError`, so a folder ingest can list it as skipped.
+"""
 
 from __future__ import annotations
 
+import json
 import re
 
-from ingest.errors import IngestError
+from ingest.errors import NotADocumentError
 from ingest.html import parse_html
 from ingest.json_ import parse_json, parse_jsonl
 from ingest.parsed import Parser
 from ingest.pdf import parse_pdf
 from ingest.text import parse_markdown, parse_text
-from ingest.textcodec import bom_encoding
+from ingest.textcodec import bom_encoding, looks_like_text
 from ingest.xml import parse_xml
 
 PARSERS: dict[str, Parser] = {
@@ -41,6 +48,12 @@ _MARKUP_START = re.compile(r"^(?:\s|<!--.*?-->|<\?xml[^>]*\?>)*<", re.S)
 _HTML_START = re.compile(r"^(?:\s|<!--.*?-->|<\?xml[^>]*\?>)*<(?:!doctype\s+html|html[\s>])",
                          re.S | re.I)
 _XML_ROOT = re.compile(r"^(?:\s|<!--.*?-->)*<(?:!doctype\s|[A-Za-z_][\w.:-]*[\s/>])", re.S | re.I)
+# A root element named html (any prefix) that binds the XHTML namespace: HTML written as XML.
+_XHTML_ROOT = re.compile(
+    r"<(?:[\w.-]+:)?html\b[^>]*\bxmlns(?::[\w.-]+)?\s*=\s*[\"']http://www\.w3\.org/1999/xhtml[\"']"
+)
+# A head cut inside JSON fails to parse near its end; a real syntax error fails earlier.
+_JSON_CUT_MARGIN = 32
 
 
 def extension_of(name: str) -> str:
@@ -79,21 +92,74 @@ def detect_format(name: str, head: bytes) -> str:
     Strong magic wins over a lying extension: PDF bytes named ".json" are read as PDF, an HTML
     page named ".txt" as HTML, an XML declaration in a ".json" file as XML. JSON's weak magic
     ("{" or "[") only wins over the markup extensions, where it cannot be valid content;
-    a ".txt" or ".md" that starts with a bracket stays text.
+    a ".txt" or ".md" that starts with a bracket stays text. An unknown or missing extension
+    is decided by the content alone (:func:`format_by_content`).
     """
     by_extension = EXTENSIONS.get(extension_of(name))
     sniffed = sniff_format(head)
+    if by_extension is None:
+        return format_by_content(name, head, sniffed)
     if sniffed == "pdf" or (sniffed == "html" and by_extension != "xml"):
         return sniffed  # XHTML named .xml is still read as XML
     if sniffed == "xml" and by_extension not in ("html", "xml", "text", "markdown"):
         return sniffed
     if sniffed == "json" and by_extension in ("html", "xml"):
         return "json"
-    if by_extension:
-        return by_extension
+    return by_extension
+
+
+def format_by_content(name: str, head: bytes, sniffed: str | None = None) -> str:
+    """The format of a file whose name says nothing we know; binary data is refused.
+
+    ``head`` is the file's first bytes (all of them when shorter than the sniff window).
+    """
+    sniffed = sniffed or sniff_format(head)
+    if sniffed in ("pdf", "html"):
+        return sniffed
+    if sniffed == "xml":
+        return "html" if _XHTML_ROOT.search(_head_text(head)) else "xml"
+    complete = len(head) < _SNIFF_BYTES
+    if sniffed == "json":
+        json_format = _json_kind(_head_text(head), complete)
+        if json_format:
+            return json_format
+    if looks_like_text(head[:_SNIFF_BYTES]):
+        return "text"
     supported = ", ".join(sorted(SUPPORTED_EXTENSIONS))
     shown = extension_of(name) or "(no extension)"
-    raise IngestError(name, f"unsupported file type {shown}; supported: {supported}")
+    raise NotADocumentError(
+        name,
+        f"unsupported file type {shown}; supported: {supported}, or any name whose content "
+        "is PDF, HTML, XML, JSON or text; this is binary data (not a supported document "
+        "format)",
+    )
+
+
+def _json_kind(text: str, complete: bool) -> str | None:
+    """"json" or "jsonl" if the text parses as such (up to a cut at its end), else None.
+
+    A bracket alone is weak magic: "[2024-01-02] release notes" starts like JSON too.
+    """
+    try:
+        json.loads(text)
+        return "json"
+    except json.JSONDecodeError as exc:
+        if exc.msg == "Extra data":
+            return "jsonl" if _is_json_lines(text, complete) else None
+        cut_short = exc.pos >= len(text.rstrip()) - _JSON_CUT_MARGIN
+        if not complete and (cut_short or exc.msg.startswith("Unterminated string")):
+            return "json"
+    return None
+
+
+def _is_json_lines(text: str, complete: bool) -> bool:
+    lines = [line for line in text.splitlines() if line.strip()]
+    if not complete:
+        lines = lines[:-1]  # the cut may have split the last line
+    try:
+        return len(lines) > 1 and all(isinstance(json.loads(line), dict | list) for line in lines)
+    except json.JSONDecodeError:
+        return False
 
 
 def describe_content(head: bytes) -> str:

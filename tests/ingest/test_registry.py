@@ -3,6 +3,7 @@
 import pytest
 
 from ingest import SUPPORTED_EXTENSIONS, IngestError, detect_format, parse_bytes, parse_file
+from ingest.errors import NotADocumentError
 from ingest.registry import EXTENSIONS, PARSERS, extension_of, sniff_format
 
 
@@ -96,3 +97,74 @@ def test_content_that_does_not_parse_as_its_extension(name, data, looks_like):
 def test_truncated_json_keeps_its_syntax_error():
     with pytest.raises(IngestError, match="invalid JSON at line 1"):
         parse_bytes(b'{"a": [1, 2', "cut.json")
+
+
+# --- unknown or missing extensions: the content decides -----------------------------------
+
+@pytest.mark.parametrize(
+    ("name", "head", "expected"),
+    [
+        ("article.nxml", b'<?xml version="1.0"?>\n<!DOCTYPE article PUBLIC "-//NLM//DTD JATS '
+                         b'(Z39.96) Journal Archiving DTD v1.2 20190208//EN" "JATS.dtd">'
+                         b"<article><front/></article>", "xml"),
+        ("help.page", b'<page xmlns="http://projectmallard.org/1.0/" id="x"><title>T</title>',
+         "xml"),
+        ("feed.rss", b'<?xml version="1.0"?><rss version="2.0"><channel>', "xml"),
+        ("logo.svg", b'<svg xmlns="http://www.w3.org/2000/svg"><text>Hi</text></svg>', "xml"),
+        # XHTML: an XML root "html" in the XHTML namespace is HTML, whatever its prefix.
+        ("page.xhtml", b'<?xml version="1.0"?>\n<html xmlns="http://www.w3.org/1999/xhtml">',
+         "html"),
+        ("page.xht", b'<?xml version="1.0"?>\n<!-- generated -->\n'
+                     b'<h:html xmlns:h="http://www.w3.org/1999/xhtml"><h:body/></h:html>', "html"),
+        ("shapes.geojson", b'{"type": "FeatureCollection", "features": []}', "json"),
+        ("events.log", b'{"at": 1, "msg": "up"}\n{"at": 2, "msg": "down"}\n', "jsonl"),
+        ("cut.dat", b'{"values": ["' + b"x" * 3000, "json"),  # JSON cut by the sniff window
+        ("LICENSE", b"Permission is hereby granted, free of charge, to any person", "text"),
+        ("README", b"# Lamplighter\n\nLights lamps at dusk.\n", "text"),
+        ("changelog", b"[2024-01-02] first release\n[2024-02-03] second\n", "text"),
+        ("app.conf", b"# comment\nlisten = 8080\n", "text"),
+        ("notes.utf16", "utf-16 text".encode("utf-16"), "text"),
+    ],
+)
+def test_unknown_extensions_are_read_by_content(name, head, expected):
+    assert detect_format(name, head) == expected
+
+
+@pytest.mark.parametrize(
+    ("name", "head"),
+    [
+        ("photo.png", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x01\x00"),
+        ("archive", bytes(range(0x80, 0x100)) * 8),  # high bytes without NUL: still binary
+        ("sheet.xlsx", b"PK\x03\x04\x14\x00\x06\x00"),
+    ],
+)
+def test_binary_data_under_an_unknown_name_is_not_a_document(name, head):
+    with pytest.raises(NotADocumentError) as caught:
+        detect_format(name, head)
+    assert caught.value.file == name
+    assert caught.value.reason.endswith("this is binary data (not a supported document format)")
+    assert isinstance(caught.value, IngestError)  # callers that catch IngestError still do
+
+
+@pytest.mark.parametrize(
+    ("file_name", "format_", "title"),
+    [
+        ("net-wireless-hidden.page", "xml", "Connect to a hidden wireless network"),
+        ("fonts.conf", "xml", "fonts"),
+        ("commons-lang3-3.12.0.pom", "xml", "commons-lang3-3.12.0"),
+        ("changelog", "text", "changelog"),
+    ],
+)
+def test_real_files_with_unknown_extensions_parse(data_dir, file_name, format_, title):
+    parsed = parse_file(data_dir / file_name)
+    assert (parsed.format, parsed.title) == (format_, title)
+    assert parsed.units and not parsed.warnings
+
+
+def test_real_files_keep_their_text(data_dir):
+    page = parse_file(data_dir / "net-wireless-hidden.page")
+    assert any("hidden" in unit.page_content for unit in page.units)
+    pom = parse_file(data_dir / "commons-lang3-3.12.0.pom")
+    assert any("artifactId: commons-lang3" in unit.page_content for unit in pom.units)
+    changelog = parse_file(data_dir / "changelog")
+    assert "dusk_offset" in changelog.units[0].page_content
