@@ -148,10 +148,13 @@ def run_ingest(args: argparse.Namespace, settings: Settings) -> int:
         detail = f"{result.chunks} chunks"
         if result.status == "ingested":
             detail += f", {result.embedded} embedded, {result.reused} reused"
-        if result.status == "failed":
+        if result.status in ("failed", "skipped"):
             detail = result.reason
         print(f"{result.status:<9}  {result.path}  ({detail})")
+        for warning in result.warnings:
+            print(f"           warning: {warning}")
     print(report.summary().splitlines()[0])
+    # Skipped files (binary data, hidden files) are listed above but are not an error.
     return EXIT_SOME_FAILED if report.failed else EXIT_OK
 
 

@@ -18,6 +18,7 @@ run diffs that document again, so nothing is duplicated and the file finishes.
 from __future__ import annotations
 
 import hashlib
+import os
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -28,7 +29,8 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from langchain_core.documents import Document
 
-from ingest import SUPPORTED_EXTENSIONS, IngestError, ParseLimits, chunk_units, parse_bytes
+from ingest import IngestError, ParseLimits, chunk_units, parse_bytes
+from ingest.errors import NotADocumentError
 from ingest.limits import check_size
 from rag.embeddings import LocalEmbeddings, get_embeddings
 from rag.errors import ConfigError, RagError, StoreError
@@ -46,7 +48,9 @@ from rag.store import (
 if TYPE_CHECKING:
     from langchain_chroma import Chroma
 
-FileStatus = Literal["ingested", "unchanged", "failed"]
+# "skipped": not a document we read (binary data) or passed over by the folder walk (hidden,
+# the index's own folder...); listed with its reason, but not an error of the run.
+FileStatus = Literal["ingested", "unchanged", "failed", "skipped"]
 ProgressCallback = Callable[["IngestProgress"], None]
 
 # Registry records need a vector to live in Chroma; they are never searched.
@@ -67,9 +71,10 @@ class FileResult:
     chunks: int = 0  # chunks the document has now
     embedded: int = 0  # of those, vectors computed in this run
     reused: int = 0  # vectors copied from identical chunks already stored
-    reason: str = ""  # why it failed (empty otherwise)
+    reason: str = ""  # why it failed or was skipped (empty otherwise)
     seconds: float = 0.0
     doc_id: str = ""
+    warnings: tuple[str, ...] = ()  # what the parser forgave (guessed encoding, recovered XML)
 
 
 @dataclass(frozen=True)
@@ -99,6 +104,10 @@ class IngestReport:
         return self._count("failed")
 
     @property
+    def skipped(self) -> int:
+        return self._count("skipped")
+
+    @property
     def chunks_embedded(self) -> int:
         return sum(f.embedded for f in self.files)
 
@@ -107,13 +116,15 @@ class IngestReport:
         return tuple(f for f in self.files if f.status == "failed")
 
     def summary(self) -> str:
-        """A few lines for a terminal: totals, then one line per failed file."""
+        """A few lines for a terminal: totals, then one line per failed or skipped file."""
         rate = self.chunks_embedded / self.seconds if self.seconds > 0 else 0.0
+        skipped = f", {self.skipped} skipped" if self.skipped else ""
         lines = [
-            f"{self.ingested} ingested, {self.unchanged} unchanged, {self.failed} failed; "
+            f"{self.ingested} ingested, {self.unchanged} unchanged, {self.failed} failed{skipped}; "
             f"{self.chunks_embedded} chunks embedded in {self.seconds:.1f} s ({rate:.1f} chunks/s)"
         ]
         lines += [f"  failed: {f.reason or f.path}" for f in self.failures]
+        lines += [f"  skipped: {f.reason or f.path}" for f in self.files if f.status == "skipped"]
         return "\n".join(lines)
 
 
@@ -179,22 +190,72 @@ def chunk_ids(doc_id: str, chunks: Sequence[Document]) -> list[str]:
     return ids
 
 
-def expand_paths(paths: Iterable[Path | str]) -> list[Path]:
-    """Files named directly, plus supported files found (recursively, sorted) in folders."""
-    found: list[Path] = []
+def walk_paths(
+    paths: Iterable[Path | str], exclude: Iterable[Path] = ()
+) -> list[tuple[Path, str]]:
+    """Every file to report on: ``(path, "")`` to read, ``(path, reason)`` when passed over.
+
+    Files named directly are read whatever their name (a missing one fails later with its
+    reason). Folders are walked recursively and sorted; every regular file in them is read,
+    and the parser decides by content what it is. Passed over, each listed with its reason:
+    hidden files and folders (".git", ".env", ".DS_Store": tool state and secrets, not
+    documents; a hidden folder is one entry with its file count), the folders in ``exclude``
+    (the index's own folder), symbolic links to folders (they can loop), pipes, sockets and
+    devices (reading a pipe would block), broken links and folders that cannot be read.
+    """
+    excluded = {Path(p).resolve() for p in exclude}
+    found: list[tuple[Path, str]] = []
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            found.extend(
-                sorted(
-                    p
-                    for p in path.rglob("*")
-                    if p.is_file() and p.suffix.lower() in SUPPORTED_EXTENSIONS
-                )
-            )
+            found.extend(sorted(_walk_folder(path, excluded)))
         else:
-            found.append(path)  # a missing or odd file fails with its reason later
+            found.append((path, ""))
     return found
+
+
+def expand_paths(paths: Iterable[Path | str]) -> list[Path]:
+    """The files :func:`walk_paths` would read (the passed-over ones left out)."""
+    return [path for path, reason in walk_paths(paths) if not reason]
+
+
+def _walk_folder(folder: Path, excluded: set[Path]) -> Iterator[tuple[Path, str]]:
+    unreadable: list[OSError] = []
+    for root, folders, files in os.walk(folder, onerror=unreadable.append):
+        here = Path(root)
+        kept = []
+        for name in folders:
+            reason = _passed_over_folder(here / name, excluded)
+            if reason:
+                yield here / name, reason
+            else:
+                kept.append(name)
+        folders[:] = kept  # os.walk descends only into what is left here
+        for name in files:
+            yield here / name, _passed_over_file(here / name)
+    for error in unreadable:
+        yield Path(error.filename), f"cannot read folder: {error.strerror or error}"
+
+
+def _passed_over_folder(path: Path, excluded: set[Path]) -> str:
+    if path.is_symlink():
+        return "symbolic link to a folder: not followed (links can loop)"
+    if path.name.startswith("."):
+        count = sum(len(files) for _, _, files in os.walk(path))
+        return f"hidden folder: not searched ({count} files inside)"
+    if path.resolve() in excluded:
+        return "the index's own folder: not searched"
+    return ""
+
+
+def _passed_over_file(path: Path) -> str:
+    if path.name.startswith("."):
+        return "hidden file: not read (name it directly to ingest it)"
+    if path.is_symlink() and not path.exists():
+        return "broken symbolic link"
+    if not path.is_file():
+        return "not a regular file (a pipe, socket or device): not read"
+    return ""
 
 
 # -- work items ------------------------------------------------------------------------------
@@ -203,6 +264,7 @@ class _Item:
     source: str
     read: Callable[[], bytes]
     size: Callable[[], int]
+    skip_reason: str = ""  # passed over by the folder walk: reported, never read
 
 
 @dataclass
@@ -222,6 +284,7 @@ class _Prepared:
     update_metadatas: list[dict[str, Any]]
     delete_ids: list[str]
     started: float
+    warnings: tuple[str, ...] = ()
     vectors: dict[str, list[float]] = field(default_factory=dict)  # content_hash -> vector
     reused: int = 0
     embedded: int = 0
@@ -303,14 +366,21 @@ class DocumentIndex:
         progress: ProgressCallback | None = None,
         force: bool = False,
     ) -> IngestReport:
-        """Ingest files and folders; a bad file is reported and skipped, the rest go on."""
+        """Ingest files and folders; a bad file is reported and skipped, the rest go on.
+
+        Every file found is in the report: one the walk passes over (see :func:`walk_paths`)
+        and one that is no document (binary data) as "skipped" with the reason.
+        """
+        store = self.settings.store
+        own_folder = [store.path] if store.mode == "disk" else []
         items = []
-        for path in expand_paths(paths):
+        for path, skip_reason in walk_paths(paths, exclude=own_folder):
             items.append(
                 _Item(
                     source=source_key(path),
                     read=path.read_bytes,
                     size=lambda p=path: p.stat().st_size,
+                    skip_reason=skip_reason,
                 )
             )
         return self._ingest(items, progress, force)
@@ -342,12 +412,17 @@ class DocumentIndex:
             for position, item in enumerate(work):
                 progress.emit(item.source)
                 item_started = time.perf_counter()
+                if item.skip_reason:
+                    reason = f"{item.source}: {item.skip_reason}"
+                    results[position] = FileResult(item.source, "skipped", reason=reason)
+                    progress.files_done += 1
+                    continue
                 try:
                     prepared = self._prepare(position, item, force)
                 except IngestError as exc:
                     results[position] = FileResult(
                         item.source,
-                        "failed",
+                        "skipped" if isinstance(exc, NotADocumentError) else "failed",
                         reason=str(exc),
                         seconds=time.perf_counter() - item_started,
                     )
@@ -441,6 +516,7 @@ class DocumentIndex:
             update_metadatas=[dict(c.metadata) for c in changed],
             delete_ids=sorted(set(existing) - wanted),
             started=started,
+            warnings=parsed.warnings,
         )
         if not force:
             prepared.vectors = self._stored_vectors({c.metadata["content_hash"] for c in add})
@@ -489,6 +565,7 @@ class DocumentIndex:
                 reused=len(prepared.add) - prepared.embedded,
                 seconds=seconds,
                 doc_id=prepared.doc_id,
+                warnings=prepared.warnings,
             )
             progress.files_done += 1
             progress.chunks_done += len(prepared.add)

@@ -15,8 +15,8 @@ from ui.errors import error_boundary
 from ui.resources import get_index, store_location
 from ui.sidebar import current_choices
 
-UPLOAD_TYPES = ["pdf", "html", "htm", "json", "jsonl", "ndjson", "xml", "txt", "md", "markdown"]
-_STATUS_ICONS = {"ingested": "✅ ingested", "unchanged": "⏸️ unchanged", "failed": "❌ failed"}
+_STATUS_ICONS = {"ingested": "✅ ingested", "unchanged": "⏸️ unchanged", "failed": "❌ failed",
+                 "skipped": "⏭️ skipped"}
 
 
 def render_documents_page() -> None:
@@ -48,13 +48,15 @@ _JOB_KEY = "ingest_job"
 def _render_upload(settings: Settings, collection: str) -> None:
     generation = st.session_state.setdefault("uploader_generation", 0)
     running = _session_job() is not None
+    # Any file type: the content decides the format (.page, .conf, .pom, README...), and
+    # binary data comes back as "skipped" with its reason rather than being unselectable.
     files = st.file_uploader(
         "Add documents",
-        type=UPLOAD_TYPES,
         accept_multiple_files=True,
         key=f"uploader-{generation}",
-        help=f"PDF, HTML, JSON, JSONL, XML, TXT, Markdown; up to "
-        f"{settings.ingest.max_file_mb:g} MB each. The same file twice is not embedded twice.",
+        help=f"PDF, HTML, JSON, JSONL, XML, TXT, Markdown, or any file whose content is one of "
+        f"them or plain text; up to {settings.ingest.max_file_mb:g} MB each. The same file "
+        "twice is not embedded twice.",
     )
     if files and not running:
         start_upload_job(settings, collection, [(f.name, f.getvalue()) for f in files])
@@ -138,7 +140,7 @@ def _draw_job_progress() -> None:
 def _report_rows(snapshot: JobSnapshot) -> list[dict]:
     if snapshot.report is None:
         return [_row("(upload)", "failed", reason=snapshot.error)]
-    return [_row(Path(r.path).name, r.status, r.chunks, r.reason, r.seconds)
+    return [_row(Path(r.path).name, r.status, r.chunks, r.reason, r.seconds, r.warnings)
             for r in snapshot.report.files]
 
 
@@ -155,18 +157,27 @@ def ingest_uploads(
     return rows
 
 
-def _row(name: str, status: str, chunks: int = 0, reason: str = "", seconds: float = 0.0) -> dict:
+def _row(name: str, status: str, chunks: int = 0, reason: str = "", seconds: float = 0.0,
+         warnings: tuple[str, ...] = ()) -> dict:
     return {"File": name, "Result": _STATUS_ICONS.get(status, status), "Chunks": chunks,
-            "Seconds": round(seconds, 2), "Reason": reason}
+            "Seconds": round(seconds, 2), "Reason": reason, "Warnings": "; ".join(warnings)}
 
 
 def _render_results(rows: list[dict]) -> None:
     failed = sum(1 for r in rows if r["Result"].endswith("failed"))
+    skipped = sum(1 for r in rows if r["Result"].endswith("skipped"))
+    warned = sum(1 for r in rows if r.get("Warnings"))
     if failed:
         st.warning(f"{failed} of {len(rows)} file(s) could not be ingested; see the reasons.",
                    icon=":material/warning:")
     else:
         st.success(f"{len(rows)} file(s) processed.", icon=":material/check_circle:")
+    if skipped:
+        st.info(f"{skipped} file(s) skipped (not a document format we read); see the reasons.",
+                icon=":material/info:")
+    if warned:
+        st.info(f"{warned} file(s) ingested with warnings (a guessed encoding, repaired XML); "
+                "see the Warnings column.", icon=":material/info:")
     st.dataframe(rows, hide_index=True, width="stretch")
 
 

@@ -82,6 +82,26 @@ def test_a_failed_file_gives_exit_code_1_and_the_rest_is_ingested(workdir):
     assert "2 ingested, 0 unchanged, 1 failed" in result.stdout
 
 
+def test_skipped_files_and_warnings_are_printed_per_file(workdir):
+    docs = workdir / "docs"
+    shutil.copy(DATA / "bare_ampersand.xml", docs / "shop.xml")
+    shutil.copy(DATA / "net-wireless-hidden.page", docs / "wireless.page")
+    (docs / "photo.png").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(256)))
+    (docs / ".DS_Store").write_bytes(b"\x00\x00\x00\x01Bud1")
+    result = rag(workdir, "ingest", "docs")
+    assert result.returncode == 0, result.stdout  # skipped files are listed, not errors
+    lines = result.stdout.splitlines()
+    assert "skipped    docs/.DS_Store  (docs/.DS_Store: hidden file: not read " in result.stdout
+    assert any(line.startswith("skipped    docs/photo.png  (docs/photo.png: unsupported file "
+                               "type .png;") and "binary data" in line for line in lines)
+    assert "ingested   docs/wireless.page" in result.stdout
+    shop = lines.index(next(line for line in lines if line.startswith("ingested   docs/shop.xml")))
+    assert lines[shop + 1].startswith(
+        "           warning: not well-formed XML recovered at line 4, column "
+    )
+    assert "4 ingested, 0 unchanged, 0 failed, 2 skipped; " in result.stdout
+
+
 def test_if_empty_skips_a_filled_collection(workdir):
     assert rag(workdir, "ingest", "docs/zephyr.md").returncode == 0
     skipped = rag(workdir, "ingest", "docs", "--if-empty")

@@ -19,6 +19,7 @@ from rag.index import (
     chunk_ids,
     document_id,
     source_key,
+    walk_paths,
 )
 from rag.store import EMBEDDING_MODEL_KEY, get_client
 
@@ -61,7 +62,7 @@ def corpus(tmp_path, monkeypatch) -> Path:
     )
     shutil.copy(DATA / "sample.pdf", folder / "sample.pdf")
     shutil.copy(DATA / "truncated.pdf", folder / "broken.pdf")
-    (folder / "ignored.bin").write_bytes(b"\x00\x01")  # not a supported extension: skipped
+    (folder / "ignored.bin").write_bytes(b"\x00\x01")  # binary data: listed as skipped
     return folder
 
 
@@ -87,11 +88,12 @@ def test_ingest_then_search_finds_the_exact_locator(index, corpus):
     assert statuses == {
         "corpus/broken.pdf": "failed",
         "corpus/catalog.json": "ingested",
+        "corpus/ignored.bin": "skipped",
         "corpus/manual.md": "ingested",
         "corpus/notes.txt": "ingested",
         "corpus/sample.pdf": "ingested",
     }
-    assert (report.ingested, report.unchanged, report.failed) == (4, 0, 1)
+    assert (report.ingested, report.unchanged, report.failed, report.skipped) == (4, 0, 1, 1)
     assert report.chunks_embedded == index.count() > 0
 
     pdf = top(index, "How much power does the flux capacitor need?")
@@ -269,6 +271,99 @@ def test_documents_listing_and_chunk_iteration(index, corpus):
     assert pages == sorted(pages) and 3 not in pages  # page 3 is blank
 
 
+@pytest.fixture
+def mixed(tmp_path, monkeypatch) -> Path:
+    """Known and unknown extensions, an extensionless file, binary junk and hidden entries."""
+    monkeypatch.chdir(tmp_path)
+    folder = tmp_path / "mixed"
+    (folder / "help").mkdir(parents=True)
+    (folder / ".git").mkdir()
+    shutil.copy(DATA / "notes.txt", folder / "notes.txt")
+    shutil.copy(DATA / "net-wireless-hidden.page", folder / "help" / "net-wireless-hidden.page")
+    shutil.copy(DATA / "fonts.conf", folder / "fonts.conf")
+    shutil.copy(DATA / "changelog", folder / "changelog")
+    shutil.copy(DATA / "bare_ampersand.xml", folder / "shop.xml")
+    shutil.copy(DATA / "truncated.pdf", folder / "broken.pdf")
+    (folder / "photo.png").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4)
+    (folder / ".env").write_text("API_TOKEN=hunter2-secret\n")
+    (folder / ".git" / "HEAD").write_text("ref: refs/heads/main\n")
+    (folder / ".git" / "config").write_text("[core]\n")
+    return folder
+
+
+def test_every_file_of_a_mixed_folder_is_ingested_or_listed_with_its_reason(index, mixed):
+    report = index.ingest_paths([mixed])
+
+    results = {r.path: r for r in report.files}
+    assert {path: r.status for path, r in results.items()} == {
+        "mixed/.env": "skipped",
+        "mixed/.git": "skipped",
+        "mixed/broken.pdf": "failed",
+        "mixed/changelog": "ingested",
+        "mixed/fonts.conf": "ingested",
+        "mixed/help/net-wireless-hidden.page": "ingested",
+        "mixed/notes.txt": "ingested",
+        "mixed/photo.png": "skipped",
+        "mixed/shop.xml": "ingested",
+    }
+    assert results["mixed/photo.png"].reason.endswith(
+        "this is binary data (not a supported document format)"
+    )
+    assert results["mixed/.env"].reason == (
+        "mixed/.env: hidden file: not read (name it directly to ingest it)"
+    )
+    assert results["mixed/.git"].reason == (
+        "mixed/.git: hidden folder: not searched (2 files inside)"
+    )
+    assert "PDF" in results["mixed/broken.pdf"].reason
+    assert (report.ingested, report.failed, report.skipped) == (5, 1, 3)
+    assert "  skipped: mixed/photo.png: unsupported file type .png" in report.summary()
+    assert report.summary().startswith("5 ingested, 0 unchanged, 1 failed, 3 skipped; ")
+    # What the parser forgave reaches the report; clean files carry no warnings.
+    assert results["mixed/shop.xml"].warnings[0].startswith(
+        "not well-formed XML recovered at line 4"
+    )
+    assert results["mixed/notes.txt"].warnings == ()
+    stored = " ".join(c.page_content for c in index.iter_chunks())
+    assert "hunter2" not in stored and "refs/heads" not in stored
+    assert {d.format for d in index.list_documents()} == {"text", "xml"}
+
+
+def test_walk_lists_what_it_passes_over(tmp_path):
+    folder = tmp_path / "docs"
+    (folder / "index").mkdir(parents=True)
+    (folder / "index" / "chroma.sqlite3").write_bytes(b"SQLite format 3\x00")
+    (folder / "a.md").write_text("# A\n")
+    (folder / "loop").symlink_to(folder, target_is_directory=True)
+    (folder / "dangling.md").symlink_to(tmp_path / "gone.md")
+    os.mkfifo(folder / "pipe")
+
+    walked = dict(walk_paths([folder, tmp_path / "named.md"], exclude=[folder / "index"]))
+
+    assert walked == {
+        folder / "a.md": "",
+        folder / "dangling.md": "broken symbolic link",
+        folder / "index": "the index's own folder: not searched",
+        folder / "loop": "symbolic link to a folder: not followed (links can loop)",
+        folder / "pipe": "not a regular file (a pipe, socket or device): not read",
+        tmp_path / "named.md": "",  # named directly: read (or failed) whatever it is
+    }
+
+
+def test_the_disk_index_inside_an_ingested_folder_is_not_read(tmp_path, embeddings, monkeypatch):
+    from tests.rag.conftest import make_settings
+
+    monkeypatch.chdir(tmp_path)
+    settings = make_settings(tmp_path, "disk")  # the index lives in tmp_path/index
+    (tmp_path / "notes.md").write_text(MANUAL, encoding="utf-8")
+    index = DocumentIndex(settings, embeddings=embeddings)
+    report = index.ingest_paths([tmp_path])
+    statuses = {r.path: (r.status, r.reason) for r in report.files}
+    assert statuses["notes.md"] == ("ingested", "")
+    assert statuses["index"] == ("skipped", "index: the index's own folder: not searched")
+    assert not [path for path in statuses if path.startswith("index/")]
+
+
 def test_ingest_bytes_uses_the_given_name_as_source(index):
     report = index.ingest_bytes(MANUAL.encode(), "upload-manual.md")
     assert report.files[0].status == "ingested"
@@ -281,7 +376,7 @@ def test_progress_reports_every_file(index, corpus):
     events: list[IngestProgress] = []
     index.ingest_paths([corpus], progress=events.append)
     assert events and all(isinstance(e, IngestProgress) for e in events)
-    assert events[-1].files_done == events[-1].files_total == 5
+    assert events[-1].files_done == events[-1].files_total == 6  # ignored.bin counts too
     assert events[-1].chunks_done == index.count()
     assert [e.files_done for e in events] == sorted(e.files_done for e in events)
 
