@@ -14,6 +14,7 @@ from PIL import Image
 from pypdf import PdfReader, PdfWriter
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.utils import ImageReader
+from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen import canvas
 
 HERE = Path(__file__).resolve().parent
@@ -37,6 +38,73 @@ def _pdf(pages: list[list[str]], title: str | None) -> bytes:
             pdf.drawString(72, y, line)
             y -= 20
         pdf.showPage()
+    pdf.save()
+    return buffer.getvalue()
+
+
+# layout.pdf: prose wrapped by a typesetter, next to a table and a term list that must keep
+# their lines. The line breaks are given, so that one of them falls inside "regu-lar".
+JUSTIFIED_LINES = [
+    "The lighthouse keepers of the northern coast kept a log of every ship that",
+    "passed, and they wrote down the weather at regular hours with a regu-",
+    "lar hand, so that the records could later be compared with the tide tables",
+    "kept at the harbour office.",
+]
+RAGGED_TEXT = (
+    "A second paragraph follows after a gap. Its lines are not justified, so they end at "
+    "different places, yet each line was still broken by the typesetter because the next "
+    "word did not fit, and its sentences belong together."
+)
+TABLE_ROWS = [("Lamp", "Oil", "Hours"), ("Lens", "Glass", "Fixed"), ("Bell", "Bronze", "Fog")]
+TERM_ROWS = [
+    ("keeper", "the person who tends the light during the night"),
+    ("tender", "a small boat that brings fuel and food to the tower"),
+    ("beacon", "any fixed signal that marks a danger for sailors"),
+]
+_LEFT, _WIDTH, _FONT, _SIZE, _LEADING = 72, 440, "Helvetica", 11, 14
+
+
+def _ragged_lines(text: str) -> list[str]:
+    lines: list[str] = []
+    for word in text.split():
+        candidate = f"{lines[-1]} {word}" if lines else word
+        if lines and stringWidth(candidate, _FONT, _SIZE) <= _WIDTH:
+            lines[-1] = candidate
+        else:
+            lines.append(word)
+    return lines
+
+
+def _layout_pdf() -> bytes:
+    buffer = io.BytesIO()
+    pdf = canvas.Canvas(buffer, pagesize=A4, invariant=1)
+    pdf.setTitle("Layout")
+    text = pdf.beginText(_LEFT, 780)
+    text.setFont(_FONT, _SIZE)
+    text.setLeading(_LEADING)
+    for index, line in enumerate(JUSTIFIED_LINES):
+        # Justified: the spaces of every line but the last stretch it to the full width.
+        last = index == len(JUSTIFIED_LINES) - 1
+        stretch = 0 if last else (_WIDTH - stringWidth(line, _FONT, _SIZE)) / line.count(" ")
+        text.setWordSpace(stretch)
+        text.textLine(line)
+    text.setWordSpace(0)
+    text.moveCursor(0, _LEADING)  # a blank line's worth of gap before the next paragraph
+    for line in _ragged_lines(RAGGED_TEXT):
+        text.textLine(line)
+    pdf.drawText(text)
+    y = 560
+    for row in TABLE_ROWS:
+        for column, cell in enumerate(row):
+            pdf.setFont(_FONT, _SIZE)
+            pdf.drawString(_LEFT + 90 * column, y, cell)
+        y -= _LEADING
+    y -= _LEADING
+    for term, description in TERM_ROWS:
+        pdf.drawString(_LEFT, y, term)
+        pdf.drawString(_LEFT + 100, y, description)
+        y -= _LEADING
+    pdf.showPage()
     pdf.save()
     return buffer.getvalue()
 
@@ -108,6 +176,7 @@ def main() -> None:
     files = {
         "sample.pdf": sample,
         "no_title.pdf": _pdf([["A page without a title in its metadata."]], title=None),
+        "layout.pdf": _layout_pdf(),
         "image_only.pdf": _image_only_pdf(),
         "truncated.pdf": sample[: len(sample) // 3],
         "encrypted_empty_password.pdf": _encrypted(sample, user_password=""),

@@ -4,6 +4,14 @@ import pytest
 
 from ingest import IngestError, ParseLimits, chunk_units, parse_file
 from ingest.pdf import parse_pdf
+from ingest.pdf_lines import VisualLine
+from ingest.pdf_text import _block_text
+from tests.data.make_test_files import (
+    JUSTIFIED_LINES,
+    RAGGED_TEXT,
+    TABLE_ROWS,
+    TERM_ROWS,
+)
 from tests.ingest.conftest import read
 
 
@@ -74,3 +82,54 @@ def test_size_limit_is_checked_before_parsing():
     with pytest.raises(IngestError) as caught:
         parse_pdf(data, "big.pdf", ParseLimits(max_bytes=2 * 1024 * 1024))
     assert caught.value.reason == "file is 3 MB, limit is 2 MB"
+
+
+# Layout: wrapped lines become whole sentences; tables and term lists keep their lines.
+
+
+def _layout_text(data_dir) -> str:
+    (unit,) = parse_file(data_dir / "layout.pdf").units
+    return unit.page_content
+
+
+def test_wrapped_lines_of_a_paragraph_join_into_whole_sentences(data_dir):
+    text = _layout_text(data_dir)
+    paragraph = " ".join(JUSTIFIED_LINES).replace("regu- lar", "regular")
+    assert paragraph in text.split("\n")
+    assert "regu-" not in text
+
+
+def test_ragged_right_paragraph_joins_too(data_dir):
+    text = _layout_text(data_dir)
+    assert RAGGED_TEXT in text.split("\n")
+
+
+def test_paragraphs_stay_apart_by_a_blank_line(data_dir):
+    blocks = _layout_text(data_dir).split("\n\n")
+    assert blocks[0].startswith(JUSTIFIED_LINES[0])
+    assert blocks[1] == RAGGED_TEXT
+
+
+def test_table_rows_stay_one_line_each(data_dir):
+    # Plain line breaks between the rows: a table is one block, not a paragraph per row.
+    rows = "\n".join(" ".join(row) for row in TABLE_ROWS)
+    assert f"\n\n{rows}\n\n" in _layout_text(data_dir)
+
+
+def test_term_list_rows_are_not_glued_although_they_fill_the_column(data_dir):
+    # The longest row ends where the column ends, as a wrapped line would: the wide blank
+    # between term and description is what tells a table row.
+    rows = "\n".join(f"{term} {description}" for term, description in TERM_ROWS)
+    assert _layout_text(data_dir).endswith(f"\n\n{rows}")
+
+
+def test_hyphen_at_a_line_end_is_kept_before_a_capital():
+    assert _block_text([_line("the work of a Non", hyphen=True), _line("Maintainer upload")]) == (
+        "the work of a Non-Maintainer upload"
+    )
+    assert _block_text([_line("a regu", hyphen=True), _line("lar hand")]) == "a regular hand"
+
+
+def _line(text: str, hyphen: bool = False) -> VisualLine:
+    return VisualLine(text, 0.0, 0.0, 0.0, 10.0, hyphen, 0, len(text))
+
