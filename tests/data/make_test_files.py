@@ -109,6 +109,32 @@ def _layout_pdf() -> bytes:
     return buffer.getvalue()
 
 
+# outline.pdf: bookmarks (title, level) starting on each page; page 1 comes before them all and
+# page 4 starts no entry of its own.
+OUTLINE_PAGES = [
+    [],
+    [("Getting started", 0)],
+    [("Installing the lamp", 1)],
+    [],
+    [("Maintenance", 0), ("A long section title" + " that goes on and on" * 5, 1)],
+]
+
+
+def _outline_pdf() -> bytes:
+    buffer = io.BytesIO()
+    pdf = canvas.Canvas(buffer, pagesize=A4, invariant=1)
+    pdf.setTitle("Outline")
+    for number, entries in enumerate(OUTLINE_PAGES, start=1):
+        pdf.drawString(72, 780, f"Text on page {number}.")
+        for index, (title, level) in enumerate(entries):
+            key = f"p{number}e{index}"
+            pdf.bookmarkPage(key)
+            pdf.addOutlineEntry(title, key, level=level)
+        pdf.showPage()
+    pdf.save()
+    return buffer.getvalue()
+
+
 def _image_only_pdf() -> bytes:
     image = Image.new("RGB", (200, 60), "white")
     for x in range(20, 180):  # a dark bar: pixels only, no text layer
@@ -177,6 +203,7 @@ def main() -> None:
         "sample.pdf": sample,
         "no_title.pdf": _pdf([["A page without a title in its metadata."]], title=None),
         "layout.pdf": _layout_pdf(),
+        "outline.pdf": _outline_pdf(),
         "image_only.pdf": _image_only_pdf(),
         "truncated.pdf": sample[: len(sample) // 3],
         "encrypted_empty_password.pdf": _encrypted(sample, user_password=""),

@@ -8,6 +8,7 @@ from ingest.pdf_lines import VisualLine
 from ingest.pdf_text import _block_text
 from tests.data.make_test_files import (
     JUSTIFIED_LINES,
+    OUTLINE_PAGES,
     RAGGED_TEXT,
     TABLE_ROWS,
     TERM_ROWS,
@@ -133,3 +134,29 @@ def test_hyphen_at_a_line_end_is_kept_before_a_capital():
 def _line(text: str, hyphen: bool = False) -> VisualLine:
     return VisualLine(text, 0.0, 0.0, 0.0, 10.0, hyphen, 0, len(text))
 
+
+# Sections from the outline (bookmarks).
+
+
+def test_each_page_gets_the_outline_path_it_falls_under(data_dir):
+    units = parse_file(data_dir / "outline.pdf").units
+    assert [unit.metadata.get("section") for unit in units[:4]] == [
+        None,  # before the first outline entry: no section key at all
+        "Getting started",
+        "Getting started > Installing the lamp",
+        "Getting started > Installing the lamp",  # no entry of its own: the last one goes on
+    ]
+    assert "section" not in units[0].metadata
+    assert [unit.metadata["locator"] for unit in units] == [f"page {n}" for n in range(1, 6)]
+    assert [unit.metadata["page"] for unit in units] == [1, 2, 3, 4, 5]
+
+
+def test_a_long_section_path_keeps_its_deepest_levels(data_dir):
+    section = parse_file(data_dir / "outline.pdf").units[4].metadata["section"]
+    deepest = OUTLINE_PAGES[4][1][0]
+    assert section == deepest
+    assert len("Maintenance > " + deepest) > 120 >= len(section)
+
+
+def test_pdf_without_an_outline_has_no_section(data_dir):
+    assert all("section" not in unit.metadata for unit in parse_file(data_dir / "sample.pdf").units)
