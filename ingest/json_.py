@@ -7,10 +7,17 @@ Which parts become units:
 - JSON Lines: one unit per non-blank line, pointer "/<0-based line index>", metadata ``line``.
 Text is "key: value" lines with nested paths dotted ("address.city: Oslo"). Module name ends in
 an underscore so it cannot shadow the standard library's ``json``.
+
+Each object unit also says whose record it is, for the chunk header and for packing small
+siblings (``ingest.chunking``): ``record`` is its own key under its parent ("IS" under
+"territoryInfo") and its identifying fields (short values of keys such as name, id, code,
+title, label: :func:`identity_fields`), ``context`` the keys above it, ``parent`` the parent's
+pointer. Nothing here is specific to one file's schema.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from langchain_core.documents import Document
@@ -66,12 +73,55 @@ def render_record(value: Any) -> str:
     return "\n".join(lines)
 
 
+# Keys whose short value names or identifies a record, matched at the end of the key so that
+# "countryName", "iso_code", "Subtag" or "_type" count as well as "name".
+_IDENTITY_KEY = re.compile(r"(?:name|id|code|title|label|key|slug|tag|type|symbol)$", re.I)
+IDENTITY_VALUE_CHARS = 60
+IDENTITY_FIELDS = 2
+CONTEXT_KEYS = 3
+
+
+def unescape_pointer_token(token: str) -> str:
+    return token.replace("~1", "/").replace("~0", "~")
+
+
+def identity_fields(record: dict) -> list[str]:
+    """ "key: value" of the fields that identify a record; else its first short text field."""
+    short = [(str(k), _scalar_text(v)) for k, v in record.items()
+             if not _is_container(v) and 0 < len(_scalar_text(v)) <= IDENTITY_VALUE_CHARS]
+    named = [(k, v) for k, v in short if _IDENTITY_KEY.search(k.strip("_@-"))]
+    chosen = named or [(k, v) for k, v in short if any(c.isalpha() for c in v)][:1]
+    return [f"{k}: {v}" for k, v in chosen[:IDENTITY_FIELDS]]
+
+
+def _named_fields(record: dict) -> list[str]:
+    """Only the fields whose key says they identify (a keyed record has its key already)."""
+    return [f for f in identity_fields(record)
+            if _IDENTITY_KEY.search(f.split(":", 1)[0].strip("_@-"))]
+
+
+def record_metadata(pointer: str, record: Any) -> dict[str, str]:
+    """``record``, ``context`` and ``parent`` for the unit at ``pointer`` (see module doc)."""
+    steps = [unescape_pointer_token(t) for t in pointer.split("/")[1:]] if pointer else []
+    if not steps:
+        return {}
+    parent = pointer.rsplit("/", 1)[0]
+    own = [] if steps[-1].isdigit() else [steps[-1]]
+    fields = [] if not isinstance(record, dict) else (
+        _named_fields(record) if own else identity_fields(record))
+    identity = " · ".join([*own, *fields])
+    above = [s for s in steps[:-1] if not s.isdigit()][-CONTEXT_KEYS:]
+    found = {"record": identity, "context": " › ".join(above), "parent": parent}
+    return {key: value for key, value in found.items() if value or key == "parent"}
+
+
 def json_units(value: Any, deadline: Deadline) -> list[Document]:
     units: list[Document] = []
 
-    def add(pointer: str, text: str) -> None:
+    def add(pointer: str, text: str, record: Any = None) -> None:
         if text:
-            units.append(make_unit(text, pointer, pointer=pointer))
+            units.append(make_unit(text, pointer, pointer=pointer,
+                                   **record_metadata(pointer, record)))
             if len(units) % 1000 == 0:
                 deadline.check()
 
@@ -80,7 +130,7 @@ def json_units(value: Any, deadline: Deadline) -> list[Document]:
         pointer, item = stack.pop()
         if isinstance(item, dict):
             own = {k: v for k, v in item.items() if not _is_container(v) or _is_scalar_list(v)}
-            add(pointer, render_record(own))
+            add(pointer, render_record(own), own)
             nested = [(f"{pointer}/{escape_pointer_token(k)}", v) for k, v in item.items()
                       if k not in own]
             stack.extend(reversed(nested))
@@ -88,7 +138,7 @@ def json_units(value: Any, deadline: Deadline) -> list[Document]:
             add(pointer, render_record([v for v in item if not _is_container(v)]))
             for index, record in enumerate(item):
                 if _is_container(record):
-                    add(f"{pointer}/{index}", render_record(record))
+                    add(f"{pointer}/{index}", render_record(record), record)
         else:
             add(pointer, render_record(item))
     return units
@@ -116,10 +166,12 @@ def parse_jsonl(data: bytes, name: str, limits: ParseLimits) -> ParsedFile:
             continue
         if index % 1000 == 0:
             deadline.check()
-        text = render_record(load_json(line, name, limits, line=index + 1))
+        record = load_json(line, name, limits, line=index + 1)
+        text = render_record(record)
         if text:
             pointer = f"/{index}"
-            units.append(make_unit(text, pointer, pointer=pointer, line=index + 1))
+            units.append(make_unit(text, pointer, pointer=pointer, line=index + 1,
+                                   **record_metadata(pointer, record)))
     if not units:
         raise IngestError(name, _NO_TEXT)
     return ParsedFile(format="jsonl", title=display_stem(name), units=units)

@@ -1,4 +1,10 @@
-"""Chunks that pack several small records keep each record's locator.
+"""What a stored chunk carries beyond its text: its header, and the records it packs.
+
+A chunk's ``header`` (title and section or record identity, see ``ingest.chunking``) is
+embedded and keyword-indexed with its text (:func:`indexed_text`) but is not part of the text
+that quotes and highlights use.
+
+Chunks that pack several small records keep each record's locator.
 
 A packed chunk's metadata holds ``records``: a JSON list of ``[start, end, locator]``, character
 offsets into the chunk's text, one per record, in order. Chroma metadata values must be scalars,
@@ -13,6 +19,16 @@ from collections.abc import Mapping
 from typing import Any
 
 RECORDS_KEY = "records"
+HEADER_KEY = "header"
+# Bumped when chunk texts or headers change for the same file, so an unchanged file is chunked
+# and embedded again (it is part of the index's chunking signature).
+CHUNKER_VERSION = 2
+
+
+def indexed_text(text: str, metadata: Mapping[str, Any]) -> str:
+    """What is embedded and keyword-indexed for a chunk: its header, then its text."""
+    header = str(metadata.get(HEADER_KEY) or "")
+    return f"{header}\n{text}" if header else text
 
 
 def encode_records(spans: list[tuple[int, int, str]]) -> str:

@@ -12,7 +12,7 @@ import re
 
 from ingest.errors import IngestError
 from ingest.limits import ParseLimits, check_size
-from ingest.parsed import ParsedFile, display_stem, make_unit, tidy_text
+from ingest.parsed import ParsedFile, display_stem, make_unit
 from ingest.textcodec import decode_document
 
 _ATX = re.compile(r"^ {0,3}(#{1,6})(?:[ \t]+(.*?))?(?:[ \t]+#+)?[ \t]*$")
@@ -22,13 +22,19 @@ _NO_TEXT = "no text to index (the file is blank)"
 
 
 def parse_text(data: bytes, name: str, limits: ParseLimits) -> ParsedFile:
-    """One unit with ``section`` "" and locator ""."""
+    """One unit with ``section`` "", locator "" and ``line``, the file line it starts on.
+
+    Spaces are collapsed per line but every line is kept (blank ones too), so the chunker can
+    name the lines each chunk holds: the citation of a changelog entry is its line numbers.
+    """
     check_size(len(data), name, limits)
     decoded = decode_document(data, name)
-    text = tidy_text(decoded.text)
-    if not text:
+    lines = [" ".join(line.split()) for line in decoded.text.split("\n")]
+    filled = [i for i, line in enumerate(lines) if line]
+    if not filled:
         raise IngestError(name, _NO_TEXT)
-    unit = make_unit(text, "", section="")
+    text = "\n".join(lines[filled[0]:filled[-1] + 1])
+    unit = make_unit(text, "", section="", line=filled[0] + 1)
     return ParsedFile(format="text", title=display_stem(name), units=[unit],
                       warnings=decoded.warnings)
 
@@ -38,22 +44,26 @@ class _MarkdownSections:
         self.units: list = []
         self.path: list[tuple[int, str]] = []
         self.lines: list[str] = []
+        self.start = 0  # 0-based file line of self.lines[0]
         self.first_h1 = ""
 
     def flush(self) -> None:
-        text = "\n".join(self.lines).strip("\n")
+        joined = "\n".join(self.lines)
+        text = joined.strip("\n")
         heading = self.path[-1][1] if self.path else ""
         self.lines = []
         if not text.strip() or text.strip() == heading:
             return  # a heading with nothing under it before the next heading
         section = " > ".join(title for _, title in self.path)
-        self.units.append(make_unit(text, section, section=section))
+        line = self.start + len(joined) - len(joined.lstrip("\n")) + 1
+        self.units.append(make_unit(text, section, section=section, line=line))
 
-    def heading(self, level: int, title: str) -> None:
+    def heading(self, level: int, title: str, index: int) -> None:
         self.flush()
         while self.path and self.path[-1][0] >= level:
             self.path.pop()
         self.path.append((level, title))
+        self.start = index
         self.lines.append(title)
         if level == 1 and not self.first_h1:
             self.first_h1 = title
@@ -90,7 +100,7 @@ def parse_markdown(data: bytes, name: str, limits: ParseLimits) -> ParsedFile:
             continue
         atx = _ATX.match(line)
         if atx and (atx.group(2) or "").strip():
-            sections.heading(len(atx.group(1)), atx.group(2).strip())
+            sections.heading(len(atx.group(1)), atx.group(2).strip(), index)
             continue
         previous = sections.lines[-1] if sections.lines else ""
         setext = _SETEXT.match(line)
@@ -98,7 +108,7 @@ def parse_markdown(data: bytes, name: str, limits: ParseLimits) -> ParsedFile:
             previous
         ):
             sections.lines.pop()
-            sections.heading(1 if setext.group(1)[0] == "=" else 2, previous.strip())
+            sections.heading(1 if setext.group(1)[0] == "=" else 2, previous.strip(), index - 1)
             continue
         sections.lines.append(line)
     sections.flush()

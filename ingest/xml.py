@@ -91,24 +91,91 @@ def _attribute_lines(element: etree._Element, prefix: str = "") -> list[str]:
             if _clean(value)]
 
 
+def _leaf_line(child: etree._Element) -> str:
+    """A leaf child as one line, its attributes beside its text: "territory [type=DE]: Yr
+    Almaen". One line per leaf keeps a record's attributes with its own text when a long list
+    of leaves is split into chunks."""
+    tag = _local(child.tag)
+    attributes = ", ".join(f"{_local(k)}={_clean(v)}" for k, v in child.attrib.items()
+                           if _clean(v))
+    label = f"{tag} [{attributes}]" if attributes else tag
+    text = _clean(child.text)
+    if text:
+        return f"{label}: {text}"
+    return label if attributes else ""
+
+
+def _is_prose(element: etree._Element) -> bool:
+    """Mixed content: text beside child elements ("Click <gui>Save</gui> to keep it."), as in
+    document-like XML (Mallard, DocBook, JATS, XHTML). Read as one flowing text."""
+    return bool(_children(element)) and (
+        bool(_clean(element.text)) or any(_clean(c.tail) for c in element))
+
+
+def _prose_text(element: etree._Element) -> str:
+    return _clean("".join(element.itertext()))
+
+
 def _unit_text(element: etree._Element, limits: ParseLimits, name: str) -> str:
-    """Own attributes and text, leaf children as "tag: text", text between children."""
+    """Own attributes and text, leaf children one line each, text between children; a prose
+    element's whole text as it reads."""
     lines = _attribute_lines(element)
     for raw in [element.text, *(c.tail for c in element), *(c.text for c in element)]:
         if raw and len(raw) > limits.max_string_chars:
             raise IngestError(name, f"an XML text node is longer than the limit of "
                                     f"{limits.max_string_chars:,} characters")
+    if _is_prose(element):
+        return "\n".join([*lines, _prose_text(element)])
     if _clean(element.text):
         lines.append(_clean(element.text))
     for child in element:
         if _is_element(child) and not _children(child):
-            tag = _local(child.tag)
-            if _clean(child.text):
-                lines.append(f"{tag}: {_clean(child.text)}")
-            lines.extend(_attribute_lines(child, prefix=f"{tag}/"))
+            line = _leaf_line(child)
+            if line:
+                lines.append(line)
         if _clean(child.tail):
             lines.append(_clean(child.tail))
     return "\n".join(lines)
+
+
+# Attribute or leaf names whose short value identifies a record ("type", "id", "code",
+# "CtryNm"...), matched at the end of the local name; see ingest.json_ for the same idea.
+_IDENTITY_NAME = re.compile(r"(?:name|nm|id|code|title|label|key|type|ref)$", re.I)
+_IDENTITY_CHARS = 60
+_CONTEXT_STEPS = 3
+
+
+def _identity(element: etree._Element) -> str:
+    """The element with its identifying attributes, and its identifying leaf child ("CcyNtry"
+    is known by its "CtryNm: ALBANIA"). Empty for prose, which its section's title places."""
+    if _is_prose(element):
+        return ""
+    attributes = [f"{_local(k)}={_clean(v)}" for k, v in element.attrib.items()
+                  if _IDENTITY_NAME.search(_local(k)) and 0 < len(_clean(v)) <= _IDENTITY_CHARS]
+    if not attributes:
+        attributes = [f"{_local(k)}={_clean(v)}" for k, v in element.attrib.items()
+                      if 0 < len(_clean(v)) <= _IDENTITY_CHARS][:1]
+    children = _children(element)
+    counts = Counter(_local(c.tag) for c in children)
+    # A field, not an item of a list: a leaf whose name no sibling shares.
+    fields = [c for c in children if not _children(c) and counts[_local(c.tag)] == 1
+              and 0 < len(_clean(c.text)) <= _IDENTITY_CHARS]
+    named = [c for c in fields if _IDENTITY_NAME.search(_local(c.tag))]
+    parts = [f"{_local(c.tag)}: {_clean(c.text)}" for c in (named or fields)[:1]]
+    if attributes or not parts:
+        parts.insert(0, f"{_local(element.tag)} [{', '.join(attributes[:2])}]" if attributes
+                     else _local(element.tag))
+    return " · ".join(parts)
+
+
+def _section_of(element: etree._Element) -> tuple[etree._Element | None, str]:
+    """The nearest ancestor with a ``title`` child (a section in Mallard, DocBook, JATS, an
+    item of a feed) and that title."""
+    for ancestor in element.iterancestors():
+        for child in _children(ancestor):
+            if _local(child.tag) == "title" and _clean(child.text):
+                return ancestor, _clean(child.text)
+    return None, ""
 
 
 def _child_paths(parent_path: str, children: list[etree._Element]) -> list[str]:
@@ -125,16 +192,26 @@ def _child_paths(parent_path: str, children: list[etree._Element]) -> list[str]:
 
 
 def xml_units(root: etree._Element, name: str, limits: ParseLimits, deadline: Deadline) -> list:
+    """Units in document order; each says whose record it is (``record``), the elements above
+    it (``context``) and its parent's path (``parent``), for headers and packing."""
     units = []
     stack = [(root, f"/{_local(root.tag)}")]
     while stack:
         element, path = stack.pop()
         text = _unit_text(element, limits, name)
         if text:
-            units.append(make_unit(text, path, xpath=path))
+            section, title = _section_of(element)
+            above = [_local(a.tag) for a in element.iterancestors()][::-1][-_CONTEXT_STEPS:]
+            context = title or " › ".join(above)
+            parent = path.rsplit("/", 1)[0]
+            if section is not None and _is_prose(element):
+                # Paragraphs of one section pack together, whatever list or item holds them.
+                parent = section.getroottree().getpath(section)
+            units.append(make_unit(text, path, xpath=path, record=_identity(element),
+                                   context=context, parent=parent))
             if len(units) % 1000 == 0:
                 deadline.check()
-        children = _children(element)
+        children = [] if _is_prose(element) else _children(element)
         branches = [
             (child, child_path)
             for child, child_path in zip(children, _child_paths(path, children), strict=True)

@@ -32,6 +32,7 @@ import numpy as np
 import Stemmer
 from langchain_core.documents import Document
 
+from ingest.records import indexed_text
 from rag.errors import StoreError
 from rag.settings import Settings, get_settings
 
@@ -144,7 +145,7 @@ class Bm25Index:
         if self._numbers is None:  # built on first use, once per snapshot
             found: set[str] = set()
             for doc in self.docs:
-                found.update(m.lower() for m in _NUMBER_LITERAL.findall(doc.page_content))
+                found.update(m.lower() for m in _NUMBER_LITERAL.findall(_text(doc)))
             self._numbers = found
         return literal.lower() in self._numbers
 
@@ -155,7 +156,7 @@ class Bm25Index:
         key = (pattern.pattern, pattern.flags, word)
         found = self._matches.get(key)
         if found is None:
-            found = any(pattern.search(self.docs[i].page_content) for i in self._holding(word))
+            found = any(pattern.search(_text(self.docs[i])) for i in self._holding(word))
             self._matches[key] = found
         return found
 
@@ -177,7 +178,7 @@ class Bm25Index:
         """Tokenise and index ``chunks``; each must carry its vector-store id in ``.id``."""
         docs = list(chunks)
         chunk_ids = [_chunk_id(doc) for doc in docs]
-        tokens = tokenize_for_bm25([doc.page_content for doc in docs])
+        tokens = tokenize_for_bm25([_text(doc) for doc in docs])
         if not any(tokens):
             return cls(chunk_ids, docs, None)
         retriever = bm25s.BM25(k1=k1, b=b)
@@ -240,6 +241,11 @@ class Bm25Index:
         if not manifest["empty"]:
             retriever = bm25s.BM25.load(str(folder), show_progress=False)
         return cls(chunk_ids, docs, retriever)
+
+
+def _text(doc: Document) -> str:
+    """A chunk as keyword search sees it: with its header (title, section, record)."""
+    return indexed_text(doc.page_content, doc.metadata)
 
 
 def _chunk_id(doc: Document) -> str:

@@ -32,6 +32,7 @@ from langchain_core.documents import Document
 from ingest import IngestError, ParseLimits, chunk_units, parse_bytes
 from ingest.errors import NotADocumentError
 from ingest.limits import check_size
+from ingest.records import CHUNKER_VERSION, indexed_text
 from rag.embeddings import LocalEmbeddings, get_embeddings
 from rag.errors import ConfigError, RagError, StoreError
 from rag.settings import Settings, get_settings
@@ -445,7 +446,8 @@ class DocumentIndex:
     def _chunking_signature(self) -> str:
         # Recorded per document: new chunk sizes (or a new model) make a file "changed".
         chunking = self.settings.chunking
-        return f"{self.embeddings.model_name}|{chunking.chunk_tokens}|{chunking.overlap_tokens}"
+        return (f"{self.embeddings.model_name}|{chunking.chunk_tokens}|{chunking.overlap_tokens}"
+                f"|{CHUNKER_VERSION}")
 
     def _parse_limits(self) -> ParseLimits:
         limits = self.settings.ingest
@@ -538,7 +540,8 @@ class DocumentIndex:
                 content_hash = chunk.metadata["content_hash"]
                 if content_hash in prepared.vectors or content_hash in needed:
                     continue
-                needed[content_hash] = chunk.page_content
+                # The header (title, section or record) is embedded with the text it heads.
+                needed[content_hash] = indexed_text(chunk.page_content, chunk.metadata)
                 first_owner[content_hash] = prepared
         embed_started = time.perf_counter()
         computed = self._embed_texts(list(needed.values()), progress, pending[0].source)

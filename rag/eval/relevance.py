@@ -59,11 +59,15 @@ def locator_covers(gold_locator: str, chunk_locator: str) -> bool:
 
 
 def matching_ref(meta: Mapping[str, Any], refs: Sequence[GoldRef]) -> int | None:
-    """Index of the gold unit a chunk (by its metadata) belongs to, or None."""
+    """Index of the gold unit a chunk (by its metadata) belongs to, or None. A chunk that
+    packs several small records belongs to each of them (their locators are in ``records``)."""
+    from ingest.records import record_spans
+
     source = str(meta.get("source", ""))
-    locator = str(meta.get("locator", ""))
+    locators = [str(meta.get("locator", "")), *(loc for _, _, loc in record_spans(meta))]
     for i, ref in enumerate(refs):
-        if same_source(source, ref.source) and locator_covers(ref.locator, locator):
+        if same_source(source, ref.source) and any(
+                locator_covers(ref.locator, locator) for locator in locators):
             return i
     return None
 

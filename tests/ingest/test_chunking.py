@@ -6,6 +6,7 @@ import pytest
 from langchain_core.documents import Document
 
 from ingest import ParsedFile, chunk_units, parse_file
+from ingest.records import indexed_text, record_at, records_in_chunk
 
 
 def words(text: str) -> int:
@@ -29,7 +30,7 @@ def test_every_chunk_fits_the_budget_and_never_spans_units():
     first = " ".join(f"alpha{i}" for i in range(35))
     second = " ".join(f"beta{i}" for i in range(12))
     chunks = _chunk(_parsed(first, second))
-    assert all(words(chunk.page_content) <= 10 for chunk in chunks)
+    assert all(words(indexed_text(c.page_content, c.metadata)) <= 10 for c in chunks)
     for chunk in chunks:
         expected = "alpha" if chunk.metadata["page"] == 1 else "beta"
         assert all(word.startswith(expected) for word in chunk.page_content.split())
@@ -46,9 +47,11 @@ def test_metadata_is_stamped_on_every_chunk():
         "source": "s.pdf",
         "doc_id": "abc",
         "chunk_index": 1,
-        "content_hash": hashlib.sha256(b"four five").hexdigest()[:16],
+        # The hash is of what is embedded: the header line, then the text.
+        "content_hash": hashlib.sha256(b"T\nfour five").hexdigest()[:16],
         "format": "text",
         "title": "T",
+        "header": "T",
     }
 
 
@@ -66,7 +69,7 @@ def test_overlap_repeats_words_between_neighbours():
 
 def test_paragraphs_are_preferred_split_points():
     text = "Para one is short.\n\nPara two is also short."
-    chunks = _chunk(_parsed(text), size=6, overlap=0)
+    chunks = _chunk(_parsed(text), size=8, overlap=0)  # 2 of the 8 for the header "T"
     assert [chunk.page_content for chunk in chunks] == ["Para one is short.",
                                                         "Para two is also short."]
 
@@ -74,7 +77,9 @@ def test_paragraphs_are_preferred_split_points():
 def test_a_single_giant_word_is_still_split():
     chunks = chunk_units(_parsed("x" * 1000), source="s", doc_id="d", length_function=len,
                          chunk_tokens=100, overlap_tokens=0)
-    assert len(chunks) == 10 and all(len(chunk.page_content) <= 100 for chunk in chunks)
+    # 98 characters each: the header line "T" takes two of the hundred.
+    assert len(chunks) == 11
+    assert all(len(indexed_text(c.page_content, c.metadata)) <= 100 for c in chunks)
 
 
 def test_deterministic():
@@ -120,8 +125,72 @@ def test_real_tokenizer_budget_and_pages(data_dir):
     chunks = chunk_units(parsed, source="m.pdf", doc_id="d", length_function=tokens,
                          chunk_tokens=256, overlap_tokens=32)
     assert len(chunks) > 4
-    assert all(tokens(chunk.page_content) <= 256 for chunk in chunks)
+    assert all(tokens(indexed_text(c.page_content, c.metadata)) <= 256 for c in chunks)
     for chunk in chunks:  # no chunk spans two pages
         text = chunk.page_content
         assert ("flux" in text) != ("warp" in text)
         assert chunk.metadata["page"] == (1 if "flux" in text else 2)
+
+
+def _records(*rows: tuple[str, str], parent: str = "/stations") -> ParsedFile:
+    units = [Document(page_content=text, metadata={
+        "locator": f"{parent}/{key}", "pointer": f"{parent}/{key}", "record": key,
+        "context": parent.strip("/"), "parent": parent}) for key, text in rows]
+    return ParsedFile(format="json", title="Timetable", units=units)
+
+
+def test_a_chunk_header_names_the_title_and_the_section():
+    parsed = ParsedFile(format="html", title="Kiln guide", units=[Document(
+        page_content="Cooling\n\nNever open the lid while it is hot.",
+        metadata={"locator": "Kiln guide > Cooling#cool", "section": "Kiln guide > Cooling"})])
+    [chunk] = _chunk(parsed, size=50)
+    assert chunk.metadata["header"] == "Kiln guide > Cooling"  # the title is not repeated
+    assert not chunk.page_content.startswith("Kiln guide")  # quotes never show the header
+    assert indexed_text(chunk.page_content, chunk.metadata).startswith("Kiln guide > Cooling\n")
+
+
+def test_small_sibling_records_are_packed_each_with_its_own_locator():
+    parsed = _records(("KX", "platforms: 7\nopened: 1871"), ("OW", "platforms: 2\nopened: 1903"),
+                      ("PB", "platforms: 4\nopened: 1920"))
+    [chunk] = _chunk(parsed, size=60)
+    packed = records_in_chunk(chunk.page_content, chunk.metadata)
+    assert [locator for _, locator in packed] == ["/stations/KX", "/stations/OW", "/stations/PB"]
+    # Each record's span holds its own identity and fields, and no other record's.
+    assert packed[1][0] == "OW\nplatforms: 2\nopened: 1903"
+    assert chunk.metadata["header"] == "Timetable — stations"
+    offset = chunk.page_content.index("1903")
+    assert record_at(chunk.metadata, offset) == "/stations/OW"
+
+
+def test_packing_stops_at_the_budget_and_at_another_parent():
+    rows = [(f"S{i}", f"platforms: {i}\nopened: {1900 + i}") for i in range(6)]
+    parsed = _records(*rows)
+    other = _records(("Q1", "platforms: 9\nopened: 1999"), parent="/depots")
+    parsed = ParsedFile(format="json", title="Timetable", units=parsed.units + other.units)
+    chunks = _chunk(parsed, size=20, overlap=0)
+    for chunk in chunks:
+        locators = [loc for _, loc in records_in_chunk(chunk.page_content, chunk.metadata)]
+        assert len({loc.rsplit("/", 1)[0] for loc in locators}) <= 1  # one parent per chunk
+        assert words(indexed_text(chunk.page_content, chunk.metadata)) <= 20
+    assert chunks[-1].metadata["locator"] == "/depots/Q1"
+    assert len(chunks) >= 3
+
+
+def test_chunks_without_informative_text_are_left_out_unless_nothing_else_remains():
+    parsed = _parsed("@version: 0.0.1", "The kiln reaches full heat after two hours.")
+    assert [c.metadata["page"] for c in _chunk(parsed, size=50)] == [2]
+    alone = _chunk(_parsed("@version: 0.0.1"), size=50)
+    assert [c.page_content for c in alone] == ["@version: 0.0.1"]
+
+
+def test_plain_text_chunks_name_their_lines():
+    lines = [f"Entry {i} changed the parser." for i in range(1, 41)]
+    parsed = ParsedFile(format="text", title="changes", units=[Document(
+        page_content="\n".join(lines), metadata={"locator": "", "section": "", "line": 5})])
+    chunks = _chunk(parsed, size=30, overlap=0)
+    assert len(chunks) > 2
+    for chunk in chunks:
+        first = int(chunk.page_content.split()[1]) + 4  # the unit starts at line 5
+        assert chunk.metadata["line"] == first
+        assert chunk.metadata["line_end"] == first + chunk.page_content.count("\n")
+        assert chunk.metadata["locator"] == f"lines {first}-{chunk.metadata['line_end']}"

@@ -49,8 +49,18 @@ def test_plain_text_is_one_unit_with_paragraphs_kept(data_dir):
     assert parsed.format == "text"
     assert parsed.title == "notes"
     assert len(parsed.units) == 1
-    assert parsed.units[0].metadata == {"locator": "", "section": ""}
+    assert parsed.units[0].metadata == {"locator": "", "section": "", "line": 1}
     assert "\n\nAction items: buy cable" in parsed.units[0].page_content
+
+
+def test_text_and_markdown_units_know_their_first_line(limits):
+    text = parse_text(b"\n\n  first   words\n\n\n\nlater line\n", "n.txt", limits)
+    [unit] = text.units
+    assert unit.metadata["line"] == 3
+    assert unit.page_content.split("\n").index("later line") + 3 == 7  # blank lines kept
+    markdown = parse_markdown(b"intro\n\n# One\nbody\n\nTwo\n---\nmore\n", "m.md", limits)
+    assert [(u.metadata["section"], u.metadata["line"]) for u in markdown.units] == [
+        ("", 1), ("One", 3), ("One > Two", 6)]
 
 
 def test_cp1252_text_and_crlf(limits):

@@ -25,7 +25,7 @@ def test_xpaths_are_exact_and_positional_only_for_repeated_tags(catalog):
 def test_record_text_has_tags_and_attributes(catalog):
     assert catalog.units[2].page_content == (
         "@id: bk102\nauthor: Brown, Emmett\ntitle: Flux Capacitor Handbook\n"
-        "price: 1.21\nprice/@currency: USD"
+        "price [currency=USD]: 1.21"  # a leaf's attributes stay on its own line
     )
     assert catalog.units[4].page_content == "issue: November 1955\nissue: October 1985"
 
@@ -45,14 +45,29 @@ def test_namespaced_siblings_with_same_local_name_are_numbered(limits):
 def test_internal_dtd_without_entities_is_fine(data_dir):
     parsed = parse_file(data_dir / "with_dtd.xml")
     assert parsed.units[0].page_content == (
-        "note: Buy plutonium from the Libyans\nnote/@priority: high\n"
+        "note [priority=high]: Buy plutonium from the Libyans\n"
         "note: Fix the clock tower cable"
     )
 
 
-def test_mixed_content_keeps_text_between_children(limits):
-    xml = b"<doc><p>Hello <b>bold</b> world</p></doc>"
-    assert parse_xml(xml, "m.xml", limits).units[0].page_content == "Hello\nb: bold\nworld"
+def test_mixed_content_reads_as_flowing_text(limits):
+    xml = b"<doc><p>Hello <b>bold</b> world</p><p>Second <i>one</i>.</p></doc>"
+    units = parse_xml(xml, "m.xml", limits).units
+    assert [u.page_content for u in units] == ["Hello bold world", "Second one."]
+    assert [u.metadata["xpath"] for u in units] == ["/doc/p[1]", "/doc/p[2]"]
+
+
+def test_records_say_who_they_are_and_prose_takes_its_section_title(catalog, limits):
+    book = catalog.units[2]
+    assert book.metadata["record"] == "book [id=bk102] · title: Flux Capacitor Handbook"
+    assert book.metadata["context"] == "Hill Valley Library"  # the root's title
+    assert book.metadata["parent"] == "/catalog"
+    xml = (b"<page><section><title>Cleaning</title><p>Wipe the <b>lens</b> dry.</p>"
+           b"<list><item><p>Never use <b>solvents</b>.</p></item></list></section></page>")
+    paragraphs = parse_xml(xml, "p.xml", limits).units[1:]
+    assert [p.metadata["context"] for p in paragraphs] == ["Cleaning", "Cleaning"]
+    assert paragraphs[0].metadata["parent"] == paragraphs[1].metadata["parent"]
+    assert paragraphs[0].metadata["record"] == ""  # prose has no record identity
 
 
 def test_leaf_root_is_one_unit(limits):
