@@ -73,6 +73,7 @@ class Source:
     snippet: str
     highlights: tuple[tuple[int, int], ...]  # character spans of the passages the LLM saw
     chunk_id: str
+    header: str = ""  # title and section or record identity the chunk was indexed under
 
 
 @dataclass(frozen=True)
@@ -434,9 +435,14 @@ def _sources(
     spans: dict[int, list[tuple[int, int]]] = {}
     for p in passages:
         spans.setdefault(p.number, []).append((p.start, p.end))
+    from ingest.records import HEADER_KEY, record_at
+
     out = []
     for number, chunk in enumerate(chunks, start=1):
         meta = chunk.doc.metadata
+        shown = sorted(spans.get(number, []))
+        # A chunk packing several records cites the record the passage came from.
+        locator = record_at(meta, shown[0][0]) if shown else str(meta.get("locator", ""))
         out.append(
             Source(
                 number=number,
@@ -444,11 +450,12 @@ def _sources(
                 source=str(meta.get("source", "")),
                 title=str(meta.get("title", "")),
                 format=str(meta.get("format", "")),
-                locator=str(meta.get("locator", "")),
+                locator=locator,
                 score=float(chunk.dense_score if chunk.dense_score is not None else chunk.score),
                 snippet=chunk.doc.page_content,
-                highlights=tuple(sorted(spans.get(number, []))),
+                highlights=tuple(shown),
                 chunk_id=str(meta.get("chunk_id", chunk.doc.id or "")),
+                header=str(meta.get(HEADER_KEY, "")),
             )
         )
     return tuple(out)

@@ -96,8 +96,21 @@ RECORD_PASSAGE_CHARS = 400
 
 
 def passage_spans(chunk: Document) -> list[tuple[int, int]]:
-    """The passages of one chunk: its sentences and lines, or the whole of a short record."""
+    """The passages of one chunk: its sentences and lines, or the whole of a short record (of
+    each record, in a chunk that packs several)."""
+    from ingest.records import record_spans
+
     text = chunk.page_content
+    packed = record_spans(chunk.metadata)
+    if packed:
+        spans: list[tuple[int, int]] = []
+        for start, end, _ in packed:
+            if end - start <= RECORD_PASSAGE_CHARS:
+                spans.append((start, end))
+            else:
+                spans += [(start + a, start + b) for a, b in
+                          merge_short_spans(split_sentences(text[start:end]))]
+        return spans
     stripped = text.strip()
     record = chunk.metadata.get("format") in RECORD_FORMATS
     if record and 3 <= len(stripped) <= RECORD_PASSAGE_CHARS:

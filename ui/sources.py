@@ -88,6 +88,8 @@ def render_sources(sources: Sequence[Source], cited: Sequence[int] = ()) -> None
     st.caption(f":material/library_books: {len(sources)} sources")
     for source in ordered:
         with st.expander(source_label(source, source.number in cited_set)):
+            if source.header:
+                st.caption(_escape_markdown(source.header))
             st.markdown(
                 highlighted_snippet_html(source.snippet, source.highlights),
                 unsafe_allow_html=True,
