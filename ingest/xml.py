@@ -31,6 +31,7 @@ from ingest.parsed import ParsedFile, display_stem, make_unit
 from ingest.textcodec import bom_encoding, decode_document, python_codec
 
 _SPACE = re.compile(r"\s+")
+_COLUMN_GAP = re.compile(r" {2,}")
 _DECLARATION = re.compile(
     r"""^(\s*<\?xml\s[^>]*?\bencoding\s*=\s*)(["'])([A-Za-z0-9._:-]*)\2"""
 )
@@ -46,7 +47,9 @@ def _secure_parser(*, recover: bool = False) -> etree.XMLParser:
         load_dtd=False,
         dtd_validation=False,
         huge_tree=False,
-        remove_comments=True,
+        # Comments stay: in configuration and data files they often carry the documentation
+        # (a table of aliases, what a setting means); they are read as text, never run.
+        remove_comments=False,
         remove_pis=True,
         recover=recover,
     )
@@ -84,6 +87,17 @@ def _is_element(node: etree._Element) -> bool:
 
 def _children(element: etree._Element) -> list[etree._Element]:
     return [child for child in element if _is_element(child)]
+
+
+def _comment_text(node: etree._Element) -> str:
+    """A comment's text with its line structure kept (a table drawn in a comment stays a
+    table); empty for anything that is not a comment."""
+    if not isinstance(node, etree._Comment) or not node.text:
+        return ""
+    # Column gaps stay visible (two spaces), so a row of a table still reads as its cells.
+    lines = ("  ".join(" ".join(cell.split()) for cell in _COLUMN_GAP.split(line.strip()))
+             for line in node.text.expandtabs().split("\n"))
+    return "\n".join(line for line in lines if line)
 
 
 def _attribute_lines(element: etree._Element, prefix: str = "") -> list[str]:
@@ -133,6 +147,8 @@ def _unit_text(element: etree._Element, limits: ParseLimits, name: str) -> str:
             line = _leaf_line(child)
             if line:
                 lines.append(line)
+        elif _comment_text(child):
+            lines.append(_comment_text(child))
         if _clean(child.tail):
             lines.append(_clean(child.tail))
     return "\n".join(lines)

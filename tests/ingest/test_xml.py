@@ -161,3 +161,11 @@ def test_legacy_label_on_utf8_bytes_reads_utf8(limits):
     parsed = parse_xml(data, "relabelled.xml", limits)
     assert parsed.units[0].page_content == "Ünïcödé straße"
     assert parsed.warnings == ("declared encoding shift_jis ignored: the bytes are UTF-8",)
+
+
+def test_comments_are_read_as_text_with_their_lines(limits):
+    xml = (b"<aliases><!--\n  Name      Metric twin\n  Quill     Arial\n  Pennant   Times\n-->"
+           b"<alias><family>Quill</family></alias></aliases>")
+    root = parse_xml(xml, "aliases.conf", limits).units[0]
+    assert "Name  Metric twin\nQuill  Arial\nPennant  Times" in root.page_content
+    assert root.metadata["xpath"] == "/aliases"
