@@ -32,7 +32,7 @@ import numpy as np
 import Stemmer
 from langchain_core.documents import Document
 
-from ingest.records import indexed_text
+from ingest.records import indexed_text, record_spans
 from rag.errors import StoreError
 from rag.settings import Settings, get_settings
 
@@ -41,11 +41,14 @@ _STEMMER_LANGUAGE = "english"
 _CHUNKS_FILE = "chunks.jsonl"
 _MANIFEST_FILE = "manifest.json"
 
-# Words with a digit, kept whole with inner dots and hyphens: "4.3.0", "5.0", "e-104",
-# "HB-2" (the digit may come after the hyphen).
-_NUMBER_LITERAL = re.compile(
-    r"(?<![A-Za-z0-9])(?=[A-Za-z0-9.\-]*\d)[A-Za-z0-9]+(?:[.\-][A-Za-z0-9]+)*"
-)
+# Runs of letters and digits joined by inner dots and hyphens ("4.3.0", "e-104", "HB-2",
+# "2024-11-21"). Matched left to right without look-arounds, so in linear time on any text.
+_WORDISH = re.compile(r"[A-Za-z0-9]+(?:[.\-][A-Za-z0-9]+)*")
+
+
+def number_literals(text: str) -> list[str]:
+    """Words with a digit, kept whole with their inner dots and hyphens, lower-cased."""
+    return [m.lower() for m in _WORDISH.findall(text) if any(c.isdigit() for c in m)]
 
 # PyStemmer objects are not safe to share between threads; Streamlit serves sessions on threads.
 _thread_state = threading.local()
@@ -60,11 +63,11 @@ def _stemmer() -> Stemmer.Stemmer:
 
 
 # Bump when tokenize_for_bm25 changes: saved snapshots hold tokens of the old rules.
-TOKENIZER_VERSION = 2
+TOKENIZER_VERSION = 3
 
 
-def tokenize_for_bm25(texts: Sequence[str]) -> list[list[str]]:
-    """Lower-cased word tokens, English stopwords removed, Snowball-stemmed (queries and chunks).
+def word_tokens(texts: Sequence[str]) -> list[list[str]]:
+    """Lower-cased word tokens, English stopwords removed, Snowball-stemmed.
 
     Underscores separate words: JSON and XML keys are snake_case ("ip_rating: IPX6",
     "max_slope: 45%"), and kept whole they matched neither "IP rating" nor "maximum slope".
@@ -76,6 +79,19 @@ def tokenize_for_bm25(texts: Sequence[str]) -> list[list[str]]:
         return_ids=False,
         show_progress=False,
     )
+
+
+def tokenize_for_bm25(texts: Sequence[str]) -> list[list[str]]:
+    """The keyword index's tokens (queries and chunks): :func:`word_tokens`, and versions,
+    dates and codes whole ("15.1", "1.0.0", "2024-11-21", "hb-2"): the
+    word tokens keep only their parts of two or more characters, so "15.1" and "15.10" were
+    one token ("15") and "1.0.0" none at all, and a question naming a release could not find
+    its notes among its neighbours'.
+    """
+    tokens = word_tokens(texts)
+    for words, text in zip(tokens, texts, strict=True):
+        words.extend(lit for lit in number_literals(text) if not lit.isalnum())
+    return tokens
 
 
 # How far two stemmed tokens may differ and still be one word's forms (see related_terms).
@@ -145,7 +161,7 @@ class Bm25Index:
         if self._numbers is None:  # built on first use, once per snapshot
             found: set[str] = set()
             for doc in self.docs:
-                found.update(m.lower() for m in _NUMBER_LITERAL.findall(_text(doc)))
+                found.update(number_literals(_text(doc)))
             self._numbers = found
         return literal.lower() in self._numbers
 
@@ -241,6 +257,24 @@ class Bm25Index:
         if not manifest["empty"]:
             retriever = bm25s.BM25.load(str(folder), show_progress=False)
         return cls(chunk_ids, docs, retriever)
+
+
+def cite_record(doc: Document, query: str) -> Document:
+    """A chunk that packs several records, cited by the record sharing most keyword tokens with
+    ``query`` (the first on a tie) rather than by its first record: its ``locator`` (and
+    ``pointer``/``xpath``) become that record's. Any other chunk is returned as it is."""
+    spans = record_spans(doc.metadata)
+    if not spans:
+        return doc
+    wanted = set(tokenize_for_bm25([query])[0])
+    tokens = tokenize_for_bm25([doc.page_content[start:end] for start, end, _ in spans])
+    best = max(range(len(spans)), key=lambda i: (len(wanted & set(tokens[i])), -i))
+    locator = spans[best][2]
+    metadata = {**doc.metadata, "locator": locator}
+    for key in ("pointer", "xpath"):
+        if key in metadata:
+            metadata[key] = locator
+    return Document(page_content=doc.page_content, metadata=metadata, id=doc.id)
 
 
 def _text(doc: Document) -> str:

@@ -31,7 +31,7 @@ from typing import Any
 
 from langchain_core.documents import Document
 
-from rag.bm25 import get_bm25_cache, related_terms, tokenize_for_bm25
+from rag.bm25 import get_bm25_cache, related_terms, word_tokens
 from rag.context import content_words
 from rag.settings import Settings
 
@@ -108,7 +108,7 @@ def missing_terms(
     """The specific words of ``question`` that the documents never use, in question order,
     after its named numbers ("MartenOS 5.0") that they never use either.
 
-    ``in_vocabulary(token)`` answers for one stemmed keyword token (``tokenize_for_bm25``);
+    ``in_vocabulary(token)`` answers for one stemmed keyword token (``word_tokens``);
     ``has_number(word)`` for a word with digits the tokenizer drops ("4.3.0") or keeps without
     them ("HB-3" as "hb"), which otherwise must occur in ``passages``;
     ``has_match(pattern, name)`` whether any chunk of the collection matches, for a named
@@ -129,7 +129,7 @@ def missing_terms(
     for word in dict.fromkeys(content_words(question)):
         if word in _QUESTION_WORDS or word in judged or not _is_specific(word, rare_below, names):
             continue
-        tokens = tokenize_for_bm25([word])[0]
+        tokens = word_tokens([word])[0]
         covered = all(in_vocabulary(t) for t in tokens)
         if not tokens or _loses_digits(word, tokens):
             # "5.0" has no keyword token, "HB-3" keeps only "hb": the number must occur whole.
@@ -162,12 +162,12 @@ def missing_in_passages(
         return ()
     from wordfreq import zipf_frequency
 
-    present = set(tokenize_for_bm25([" ".join(passages)])[0])
+    present = set(word_tokens([" ".join(passages)])[0])
     ordered = sorted(present)
 
     @cache  # an asked word is often also one of the less common words judged first
     def absent(word: str) -> bool:
-        tokens = tokenize_for_bm25([word])[0]
+        tokens = word_tokens([word])[0]
         return bool(tokens) and not any(related_terms(t, present, ordered) for t in tokens)
 
     missing = [
@@ -273,7 +273,7 @@ def _missing_in_library(
     # The collection's keyword index is the vocabulary: built once per version of the
     # collection, and already built whenever retrieval is hybrid or BM25.
     vocabulary = get_bm25_cache().index_for(index, settings)
-    label_tokens = set(tokenize_for_bm25([labels])[0])
+    label_tokens = set(word_tokens([labels])[0])
     return missing_terms(
         question,
         lambda token: token in label_tokens or vocabulary.has_related_term(token),

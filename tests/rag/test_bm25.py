@@ -33,6 +33,17 @@ def test_tokens_are_lowercased_stemmed_and_free_of_stopwords() -> None:
     assert tokenize_for_bm25(["The Pumps are PUMPING", "E104"]) == [["pump", "pump"], ["e104"]]
 
 
+def test_versions_dates_and_codes_are_also_whole_tokens() -> None:
+    assert tokenize_for_bm25(["Kiln 2.4.1 shipped 2023-05-09; code HB-2."]) == [
+        ["kiln", "ship", "2023", "05", "09", "code", "hb", "2.4.1", "2023-05-09", "hb-2"]]
+    notes = [Document(f"Release {v}\n\nRelease date: {d}. Fixes from the previous release.",
+                      id=f"c-{v}") for v, d in (("7.10", "2024-02-01"), ("7.1", "2023-03-09"),
+                                                ("7.11", "2024-05-02"))]
+    # "7.1" and "7.10" used to be the same token ("7" is too short, "1"/"10" too): now the
+    # release named in the question is the first hit.
+    assert _build(notes).search("When did release 7.1 come out?", 3)[0].chunk_id == "c-7.1"
+
+
 def test_underscores_separate_words_so_record_keys_match_the_words_asked() -> None:
     assert tokenize_for_bm25(["ip_rating: IPX6"]) == [["ip", "rate", "ipx6"]]
     records = [
