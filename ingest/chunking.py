@@ -28,7 +28,7 @@ from typing import Any
 from langchain_core.documents import Document
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 
-from ingest.parsed import ParsedFile
+from ingest.parsed import ParsedFile, display_stem
 from ingest.records import HEADER_KEY, RECORDS_KEY, encode_records, indexed_text
 
 # Coarse to fine: paragraphs, lines, sentences, clauses, words, and characters as a last
@@ -141,8 +141,13 @@ def chunk_units(
     length_function: Callable[[str], int],
     chunk_tokens: int,
     overlap_tokens: int,
+    place: str = "",
 ) -> list[Document]:
     """Chunks of at most ``chunk_tokens`` (by ``length_function``, header included).
+
+    ``place`` is the file's path inside the folder it was ingested from: a file with no title
+    of its own (a JSON or text file, titled by its name) is headed by that path, whose
+    folders often say what it is ("iana-registry/data/meta.json").
 
     Every chunk gets ``source``, ``doc_id``, ``chunk_index`` (0..n-1 over the file),
     ``locator``, ``content_hash`` (of the indexed text), ``format``, ``title``, ``header`` and
@@ -151,6 +156,9 @@ def chunk_units(
     Deterministic: the same input gives the same chunks in the same order.
     """
     make_splitter(length_function, chunk_tokens, overlap_tokens)  # validates the two sizes
+    title = parsed.title
+    if place and "/" in place and title == display_stem(place):
+        title = place.rsplit(".", 1)[0] if "." in place.rsplit("/", 1)[-1] else place
     header_tokens: dict[str, int] = {}
 
     def budget_for(header: str) -> int:
@@ -170,8 +178,8 @@ def chunk_units(
 
     def group_header(group: list[Document]) -> str:
         if len(group) == 1:
-            return chunk_header(parsed.title, _where(group[0]))
-        return chunk_header(parsed.title, str(group[0].metadata.get("context") or ""))
+            return chunk_header(title, _where(group[0]))
+        return chunk_header(title, str(group[0].metadata.get("context") or ""))
 
     unit_tokens: dict[int, int] = {}
 

@@ -100,47 +100,55 @@ def _named_fields(record: dict) -> list[str]:
             if _IDENTITY_KEY.search(f.split(":", 1)[0].strip("_@-"))]
 
 
-def record_metadata(pointer: str, record: Any) -> dict[str, str]:
-    """``record``, ``context`` and ``parent`` for the unit at ``pointer`` (see module doc)."""
-    steps = [unescape_pointer_token(t) for t in pointer.split("/")[1:]] if pointer else []
-    if not steps:
-        return {}
-    parent = pointer.rsplit("/", 1)[0]
-    own = [] if steps[-1].isdigit() else [steps[-1]]
+def record_label(pointer: str, record: Any) -> str:
+    """Whose record this is: its own key under its parent ("IS"; not an array index) and its
+    identifying fields; the document root by its identifying fields alone."""
+    last = unescape_pointer_token(pointer.rsplit("/", 1)[-1]) if pointer else ""
+    own = [last] if last and not last.isdigit() else []
     fields = [] if not isinstance(record, dict) else (
         _named_fields(record) if own else identity_fields(record))
-    identity = " · ".join([*own, *fields])
-    above = [s for s in steps[:-1] if not s.isdigit()][-CONTEXT_KEYS:]
-    found = {"record": identity, "context": " › ".join(above), "parent": parent}
+    return " · ".join([*own, *fields])
+
+
+def record_metadata(pointer: str, record: Any, above: tuple[str, ...]) -> dict[str, str]:
+    """``record``, ``context`` (the labels of the records above, nearest last, so a nested
+    object still names the record it belongs to) and ``parent`` (see module doc)."""
+    if not pointer:
+        return {}
+    found = {"record": record_label(pointer, record),
+             "context": " › ".join([a for a in above if a][-CONTEXT_KEYS:]),
+             "parent": pointer.rsplit("/", 1)[0]}
     return {key: value for key, value in found.items() if value or key == "parent"}
 
 
 def json_units(value: Any, deadline: Deadline) -> list[Document]:
     units: list[Document] = []
 
-    def add(pointer: str, text: str, record: Any = None) -> None:
+    def add(pointer: str, text: str, record: Any, above: tuple[str, ...]) -> None:
         if text:
             units.append(make_unit(text, pointer, pointer=pointer,
-                                   **record_metadata(pointer, record)))
+                                   **record_metadata(pointer, record, above)))
             if len(units) % 1000 == 0:
                 deadline.check()
 
-    stack: list[tuple[str, Any]] = [("", value)]
+    stack: list[tuple[str, Any, tuple[str, ...]]] = [("", value, ())]
     while stack:
-        pointer, item = stack.pop()
+        pointer, item, above = stack.pop()
         if isinstance(item, dict):
             own = {k: v for k, v in item.items() if not _is_container(v) or _is_scalar_list(v)}
-            add(pointer, render_record(own), own)
-            nested = [(f"{pointer}/{escape_pointer_token(k)}", v) for k, v in item.items()
-                      if k not in own]
+            add(pointer, render_record(own), own, above)
+            inner = (*above, record_label(pointer, own))
+            nested = [(f"{pointer}/{escape_pointer_token(k)}", v, inner)
+                      for k, v in item.items() if k not in own]
             stack.extend(reversed(nested))
         elif isinstance(item, list) and not _is_scalar_list(item):
-            add(pointer, render_record([v for v in item if not _is_container(v)]))
+            add(pointer, render_record([v for v in item if not _is_container(v)]), None, above)
+            inner = (*above, record_label(pointer, None))
             for index, record in enumerate(item):
                 if _is_container(record):
-                    add(f"{pointer}/{index}", render_record(record), record)
+                    add(f"{pointer}/{index}", render_record(record), record, inner)
         else:
-            add(pointer, render_record(item))
+            add(pointer, render_record(item), None, above)
     return units
 
 
@@ -171,7 +179,7 @@ def parse_jsonl(data: bytes, name: str, limits: ParseLimits) -> ParsedFile:
         if text:
             pointer = f"/{index}"
             units.append(make_unit(text, pointer, pointer=pointer, line=index + 1,
-                                   **record_metadata(pointer, record)))
+                                   **record_metadata(pointer, record, ())))
     if not units:
         raise IngestError(name, _NO_TEXT)
     return ParsedFile(format="jsonl", title=display_stem(name), units=units)

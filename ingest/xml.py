@@ -212,13 +212,23 @@ def xml_units(root: etree._Element, name: str, limits: ParseLimits, deadline: De
     it (``context``) and its parent's path (``parent``), for headers and packing."""
     units = []
     stack = [(root, f"/{_local(root.tag)}")]
+    identities: dict[etree._Element, str] = {}  # an element's identity, worked out once
+
+    def identity(element: etree._Element) -> str:
+        if element not in identities:
+            identities[element] = _identity(element)
+        return identities[element]
+
     while stack:
         element, path = stack.pop()
         text = _unit_text(element, limits, name)
         if text:
             section, title = _section_of(element)
-            above = [_local(a.tag) for a in element.iterancestors()][::-1][-_CONTEXT_STEPS:]
-            context = title or " › ".join(above)
+            # The records above, nearest two by their identity ("action [id=...mount]"), so
+            # a nested element such as <defaults> says whose defaults it holds.
+            above = [identity(a) if depth < 2 else _local(a.tag)
+                     for depth, a in enumerate(list(element.iterancestors())[:_CONTEXT_STEPS])]
+            context = title or " › ".join(reversed(above))
             parent = path.rsplit("/", 1)[0]
             if section is not None and _is_prose(element):
                 # Paragraphs of one section pack together, whatever list or item holds them.

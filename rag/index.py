@@ -215,6 +215,16 @@ def walk_paths(
     return found
 
 
+def _place_in(path: Path, folders: Sequence[Path]) -> str:
+    """``path`` inside the first of ``folders`` that holds it ("pkg/data/meta.json"), else its
+    name: the folders a file sits in often say what a data file is when nothing inside does."""
+    resolved = path.resolve()
+    for folder in folders:
+        if resolved.is_relative_to(folder):
+            return resolved.relative_to(folder).as_posix()
+    return path.name
+
+
 def expand_paths(paths: Iterable[Path | str]) -> list[Path]:
     """The files :func:`walk_paths` would read (the passed-over ones left out)."""
     return [path for path, reason in walk_paths(paths) if not reason]
@@ -266,6 +276,7 @@ class _Item:
     read: Callable[[], bytes]
     size: Callable[[], int]
     skip_reason: str = ""  # passed over by the folder walk: reported, never read
+    place: str = ""  # the file's path inside the folder it was found in (its name otherwise)
 
 
 @dataclass
@@ -374,6 +385,8 @@ class DocumentIndex:
         """
         store = self.settings.store
         own_folder = [store.path] if store.mode == "disk" else []
+        paths = [Path(p) for p in paths]
+        folders = [p.resolve() for p in paths if p.is_dir()]
         items = []
         for path, skip_reason in walk_paths(paths, exclude=own_folder):
             items.append(
@@ -382,6 +395,7 @@ class DocumentIndex:
                     read=path.read_bytes,
                     size=lambda p=path: p.stat().st_size,
                     skip_reason=skip_reason,
+                    place=_place_in(path, folders),
                 )
             )
         return self._ingest(items, progress, force)
@@ -487,6 +501,7 @@ class DocumentIndex:
         chunks = chunk_units(
             parsed,
             source=item.source,
+            place=item.place,
             doc_id=doc_id,
             length_function=self.embeddings.count_tokens,
             chunk_tokens=self.settings.chunking.chunk_tokens,
@@ -835,8 +850,10 @@ class DocumentIndex:
             "metadatas": (found["metadatas"] or [[]])[0],
         }
         distances = (found["distances"] or [[]])[0]
+        from rag.bm25 import cite_record
+
         return [
-            SearchHit(doc=doc, score=1.0 - float(distance), rank=rank)
+            SearchHit(doc=cite_record(doc, query), score=1.0 - float(distance), rank=rank)
             for rank, (doc, distance) in enumerate(
                 zip(_documents(page), distances, strict=True), start=1
             )

@@ -194,3 +194,17 @@ def test_plain_text_chunks_name_their_lines():
         assert chunk.metadata["line"] == first
         assert chunk.metadata["line_end"] == first + chunk.page_content.count("\n")
         assert chunk.metadata["locator"] == f"lines {first}-{chunk.metadata['line_end']}"
+
+
+def test_a_file_without_a_title_of_its_own_is_headed_by_its_place_in_the_folder():
+    untitled = ParsedFile(format="json", title="meta", units=[Document(
+        page_content="File-Date: 2025-08-25", metadata={"locator": "", "pointer": ""})])
+    [chunk] = chunk_units(untitled, source="/x/registry-data/json/meta.json", doc_id="d",
+                          length_function=words, chunk_tokens=50, overlap_tokens=0,
+                          place="registry-data/json/meta.json")
+    assert chunk.metadata["header"] == "registry-data/json/meta"
+    assert chunk.metadata["title"] == "meta"
+    titled = ParsedFile(format="html", title="Kiln guide", units=untitled.units)
+    [chunk] = chunk_units(titled, source="s", doc_id="d", length_function=words,
+                          chunk_tokens=50, overlap_tokens=0, place="docs/kiln.html")
+    assert chunk.metadata["header"] == "Kiln guide"
