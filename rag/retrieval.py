@@ -24,7 +24,7 @@ cosine similarity of the query vector and the chunk's stored vector), so the ans
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -34,7 +34,7 @@ from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict, field_validator
 
-from rag.bm25 import bm25_search
+from rag.bm25 import bm25_search, cite_record
 from rag.errors import ConfigError
 from rag.settings import Settings, get_settings
 
@@ -271,7 +271,13 @@ def retrieve(
         min_score=cfg.min_score if min_score is None else min_score,
         settings=settings,
     )
-    return RETRIEVAL_MODES[mode](request)
+    return [cite_matching_record(chunk, query) for chunk in RETRIEVAL_MODES[mode](request)]
+
+
+def cite_matching_record(chunk: RetrievedChunk, query: str) -> RetrievedChunk:
+    """The chunk, cited by the record of it that matches ``query`` (see ``cite_record``)."""
+    doc = cite_record(chunk.doc, query)
+    return chunk if doc is chunk.doc else replace(chunk, doc=doc)
 
 
 def chunk_to_document(chunk: RetrievedChunk) -> Document:

@@ -17,7 +17,8 @@ SECTION = "## Part {n}\n\nThe Zephyr-{n} coffee machine must be descaled every {
 
 
 def write_corpus(folder: Path, good: int = 4) -> list[Path]:
-    """A few small Markdown files, then one file no parser accepts."""
+    """A few small Markdown files, then a broken PDF that the PDF parser refuses (binary data
+    that is no document at all is skipped, not failed: see tests/rag/test_index.py)."""
     folder.mkdir()
     paths = []
     for i in range(good):
@@ -25,8 +26,8 @@ def write_corpus(folder: Path, good: int = 4) -> list[Path]:
         body = "".join(SECTION.format(n=i * 10 + j, d=30 + j) for j in range(6))
         path.write_text(f"# Manual {i}\n\n{body}", encoding="utf-8")
         paths.append(path)
-    bad = folder / "blob.bin"
-    bad.write_bytes(b"\x00\x01\x02 not a document \xff\xfe")
+    bad = folder / "broken.pdf"
+    bad.write_bytes(b"%PDF-1.7\n\x00\x01\x02 truncated before any object \xff\xfe")
     return [*paths, bad]
 
 
