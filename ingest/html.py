@@ -41,7 +41,18 @@ def _is_boilerplate(element: etree._Element) -> bool:
     if element.get("hidden") is not None or element.get("aria-hidden") == "true":
         return True
     marker = f"{element.get('id', '')} {element.get('class', '')}".lower()
-    return "cookie" in marker
+    return "cookie" in marker and _is_banner(element)
+
+
+_BANNER_MAX_CHARS = 600
+
+
+def _is_banner(element: etree._Element) -> bool:
+    """A cookie notice is a short block without headings; a documentation section about
+    cookies ("session-cookie-age") has a heading and is content, not chrome."""
+    if any(isinstance(node.tag, str) and node.tag in _HEADINGS for node in element.iter()):
+        return False
+    return len(element.text_content()) <= _BANNER_MAX_CHARS
 
 
 def _anchor(element: etree._Element) -> str:

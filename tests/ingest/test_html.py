@@ -100,3 +100,12 @@ def test_page_without_visible_text_is_refused(limits):
     with pytest.raises(IngestError, match="no text to index"):
         parse_html(b"<html><head><script>x()</script></head><body> </body></html>", "e.html",
                    limits)
+
+
+def test_a_documented_section_about_cookies_is_content_not_a_banner(limits):
+    html = (b"<html><body><div class='cookie-notice'>We use cookies. <button>OK</button></div>"
+            b"<div class='section' id='s-session-cookie-age'><h3>SESSION_COOKIE_AGE</h3>"
+            b"<p>Default: 1209600 (2 weeks, in seconds)</p></div></body></html>")
+    text = " ".join(u.page_content for u in parse_html(html, "settings.html", limits).units)
+    assert "1209600" in text
+    assert "We use cookies" not in text
