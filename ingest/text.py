@@ -21,21 +21,63 @@ _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
 _NO_TEXT = "no text to index (the file is blank)"
 
 
+_HEADING_MAX_CHARS = 100
+
+
+def _is_underline(line: str) -> bool:
+    stripped = line.strip()
+    return len(stripped) >= 3 and len(set(stripped)) == 1 and stripped[0] in "=-~*#^"
+
+
+def _heading_lines(raw: list[str]) -> list[int]:
+    """Lines of plain text that head a section, by the two layouts plain text uses for them:
+    a line underlined with =, -, ~ (setext, reStructuredText), or a line at the left margin
+    between blank lines whose following text is indented (changelogs, NEWS files:
+    "Changes with nginx 1.0.0  12 Apr 2011" over its indented entries)."""
+    found = []
+    for i, line in enumerate(raw):
+        stripped = line.strip()
+        if not stripped or len(stripped) > _HEADING_MAX_CHARS or _is_underline(line):
+            continue
+        if i > 0 and raw[i - 1].strip() and not _is_underline(raw[i - 1]):
+            continue  # inside a paragraph
+        following = raw[i + 1] if i + 1 < len(raw) else ""
+        if _is_underline(following) and not line[0].isspace():
+            found.append(i)
+            continue
+        if line[0].isspace() or following.strip():
+            continue
+        after = next((r for r in raw[i + 2:] if r.strip()), "")
+        if after[:1].isspace():
+            found.append(i)
+    return found
+
+
 def parse_text(data: bytes, name: str, limits: ParseLimits) -> ParsedFile:
-    """One unit with ``section`` "", locator "" and ``line``, the file line it starts on.
+    """Units: one per section (see :func:`_heading_lines`; the whole file when it has none),
+    with ``section`` (the heading, "" before the first), locator "" and ``line``, the file
+    line the unit starts on.
 
     Spaces are collapsed per line but every line is kept (blank ones too), so the chunker can
     name the lines each chunk holds: the citation of a changelog entry is its line numbers.
     """
     check_size(len(data), name, limits)
     decoded = decode_document(data, name)
-    lines = [" ".join(line.split()) for line in decoded.text.split("\n")]
-    filled = [i for i, line in enumerate(lines) if line]
-    if not filled:
+    raw = decoded.text.split("\n")
+    lines = [" ".join(line.split()) for line in raw]
+    headings = set(_heading_lines(raw))
+    starts = sorted({0, *headings})
+    units = []
+    for start, end in zip(starts, [*starts[1:], len(lines)], strict=True):
+        filled = [i for i in range(start, end) if lines[i]]
+        if not filled:
+            continue
+        section = lines[start] if start in headings else ""
+        text = "\n".join(lines[filled[0]:filled[-1] + 1])
+        units.append(make_unit(text, "", section=section, line=filled[0] + 1))
+    if not units:
         raise IngestError(name, _NO_TEXT)
-    text = "\n".join(lines[filled[0]:filled[-1] + 1])
-    unit = make_unit(text, "", section="", line=filled[0] + 1)
-    return ParsedFile(format="text", title=display_stem(name), units=[unit],
+    return ParsedFile(format="text", title=display_stem(name), units=units,
                       warnings=decoded.warnings)
 
 

@@ -104,5 +104,26 @@ def test_undeclared_legacy_markdown_is_detected(limits):
 
 def test_extensionless_changelog_is_plain_text(data_dir):
     parsed = parse_file(data_dir / "changelog")
-    assert (parsed.format, parsed.title, len(parsed.units)) == ("text", "changelog", 1)
+    assert (parsed.format, parsed.title) == ("text", "changelog")
     assert parsed.units[0].page_content.startswith("Changes with lamplighter 2.4.1")
+    # One section per release, named by its heading line.
+    assert parsed.units[1].metadata["section"] == "Changes with lamplighter 2.4.0 14 Jan 2025"
+
+
+def test_plain_text_sections_by_underlines_and_by_indented_entries(limits):
+    changes = (b"Release notes for the kiln firmware\n\n"
+               b"Changes with kiln 2.1.0                      03 Mar 2024\n\n"
+               b"    *) Feature: a slower cooling curve.\n\n"
+               b"    *) Bugfix: the lid sensor.\n\n"
+               b"Changes with kiln 2.0.0                      09 Jan 2024\n\n"
+               b"    *) Change: new display.\n")
+    units = parse_text(changes, "changes", limits).units
+    assert [(u.metadata["section"], u.metadata["line"]) for u in units] == [
+        ("", 1), ("Changes with kiln 2.1.0 03 Mar 2024", 3),
+        ("Changes with kiln 2.0.0 09 Jan 2024", 9)]
+    assert "lid sensor" in units[1].page_content and "display" not in units[1].page_content
+    checklist = b"Checklist\n=========\n\nRead it.\n\nVersion 4\n---------\nReleased May.\n"
+    assert [u.metadata["section"] for u in parse_text(checklist, "c.txt", limits).units] == [
+        "Checklist", "Version 4"]
+    prose = b"A first paragraph\nthat wraps.\n\nA one-line paragraph.\n\nAnother one.\n"
+    assert [u.metadata["section"] for u in parse_text(prose, "p.txt", limits).units] == [""]
