@@ -62,8 +62,11 @@ $(BENCH_STAMP): bench/requirements.txt
 	.venv-bench/bin/python -m pip install --quiet -r bench/requirements.txt
 	touch $(BENCH_STAMP)
 
+# With ../shared/realdocs present, also our pipeline and the LangChain tutorial side by side on
+# those real files (ingestion, re-ingest, retrieval; about 20 more minutes).
+REALDOCS ?= ../shared/realdocs
 bench: install $(BENCH_STAMP)
-	$(PY) -m bench
+	$(PY) -m bench $(if $(wildcard $(REALDOCS)/questions.jsonl),--realdocs $(REALDOCS),)
 
 clean:
 	rm -rf $(VENV) .venv-bench data/index data/cache test-output
