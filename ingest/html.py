@@ -82,6 +82,10 @@ class _SectionCollector:
         self.anchor = ""
         self.heading = ""
         self.parts: list[str] = []
+        # The last empty link target met since the previous heading: documentation
+        # generators put the id a heading is cited by on empty anchors just before it
+        # (Sphinx's <span id="std-setting-X"></span>), inside the enclosing <div id="s-x">.
+        self.recent_id = ""
 
     def write(self, text: str) -> None:
         if text:
@@ -103,6 +107,7 @@ class _SectionCollector:
             self.path.pop()
         self.path.append((level, title))
         self.heading, self.anchor = title, anchor
+        self.recent_id = ""
 
 
 def _walk(body: etree._Element, collector: _SectionCollector, deadline: Deadline) -> None:
@@ -127,9 +132,12 @@ def _walk(body: etree._Element, collector: _SectionCollector, deadline: Deadline
         if tag in _HEADINGS:
             title = _inline(element.text_content()).strip()
             if title:
-                collector.open_heading(_HEADINGS[tag], title, _anchor(element))
+                anchor = element.get("id") or collector.recent_id or _anchor(element)
+                collector.open_heading(_HEADINGS[tag], title, str(anchor))
             collector.write(_inline(element.tail))
             continue
+        if element.get("id") and len(element) == 0 and not (element.text or "").strip():
+            collector.recent_id = str(element.get("id"))  # an empty link target
         if tag == "table":
             collector.write("\n\n" + table_text(element) + "\n\n" + _inline(element.tail))
             continue

@@ -109,3 +109,14 @@ def test_a_documented_section_about_cookies_is_content_not_a_banner(limits):
     text = " ".join(u.page_content for u in parse_html(html, "settings.html", limits).units)
     assert "1209600" in text
     assert "We use cookies" not in text
+
+
+def test_a_heading_is_cited_by_the_last_link_target_before_it(limits):
+    html = (b"<html><body><div class='section' id='s-kiln-temp'>"
+            b"<span id='s-std-setting-KILN_TEMP'></span><span id='std-setting-KILN_TEMP'></span>"
+            b"<h3>KILN_TEMP</h3><p>Default: 950</p></div>"
+            b"<p id='figure-1'>A figure.</p><h3>No target</h3><p>Text.</p></body></html>")
+    units = parse_html(html, "settings.html", limits).units
+    assert units[0].metadata["anchor"] == "std-setting-KILN_TEMP"
+    # An id met before an earlier heading is not carried over to a later one.
+    assert units[-1].metadata["anchor"] == ""
