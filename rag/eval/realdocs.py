@@ -150,12 +150,13 @@ def html_locator_matches(gold: Mapping[str, Any], ours: str) -> bool:
 
 def json_locator_matches(gold_pointer: str, ours: str) -> bool:
     """Our record is the answering leaf, or holds it within two levels (a record's field, or a
-    field of one of its nested objects); the document root never counts for a deeper leaf."""
+    field of one of its nested objects); the document root counts only for its own fields (a
+    one-record file), never for a deeper leaf."""
     gold_steps = gold_pointer.split("/")[1:] if gold_pointer else []
     our_steps = ours.split("/")[1:] if ours else []
     if our_steps != gold_steps[: len(our_steps)]:
         return False
-    if not our_steps and gold_steps:
+    if not our_steps and len(gold_steps) > 1:
         return False
     return len(gold_steps) - len(our_steps) <= 2
 

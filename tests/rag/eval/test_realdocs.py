@@ -103,6 +103,7 @@ def test_json_locator_is_the_record_or_the_leaf_never_the_root():
     assert json_locator_matches("/stations/OW/platforms", "/stations/OW/platforms")
     assert not json_locator_matches("/stations/OW/platforms", "/stations/KX")
     assert not json_locator_matches("/stations/OW/platforms", "")
+    assert json_locator_matches("/File-Date", "")  # a one-record file's own field
     assert not json_locator_matches("/a/b/c/d", "/a")
 
 
