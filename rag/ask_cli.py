@@ -95,5 +95,7 @@ def write_answer(stream: AnswerStream, out: TextIO) -> None:
         mark = "*" if source.number in answer.cited else " "
         where = f"{source.source} · {source.locator}" if source.locator else source.source
         out.write(f"{mark}[{source.number}] {where}  (score {source.score:.2f})\n")
+        if source.header:
+            out.write(f"      [{' '.join(source.header.split())}]\n")
         snippet = " ".join(source.snippet.split())[:_SNIPPET_CHARS]
         out.write(textwrap.indent(textwrap.fill(snippet, 96), "      ") + "\n")

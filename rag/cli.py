@@ -207,7 +207,9 @@ def run_search(args: argparse.Namespace, settings: Settings) -> int:
         snippet = " ".join(doc.page_content.split())
         if len(snippet) > _SNIPPET_CHARS:
             snippet = snippet[: _SNIPPET_CHARS - 1] + "…"
-        print(f"{rank:>2}. {score:.3f}  {where}\n    {snippet}")
+        header = " ".join(str(doc.metadata.get("header", "")).split())
+        print(f"{rank:>2}. {score:.3f}  {where}" + (f"\n    [{header}]" if header else "")
+              + f"\n    {snippet}")
     return EXIT_OK
 
 

@@ -67,6 +67,7 @@ def test_ingest_list_search_delete(workdir):
     first_hit = found.stdout.splitlines()[0]
     assert first_hit.startswith(" 1. 0.")
     assert first_hit.endswith("docs/sample.pdf | page 2")
+    assert found.stdout.splitlines()[1].startswith("    [")  # the chunk's header, shown apart
     assert "1.21 gigawatts" in found.stdout
 
     deleted = rag(workdir, "delete", "docs/sample.pdf")
