@@ -90,7 +90,8 @@ def _load_onnx_int8(model: str, device: str, cache_dir: Path | None) -> Sentence
     if not folder.is_dir():
         # An export needs the weights on disk; a hub name would mean a download.
         raise ConfigError(
-            f"the onnx-int8 embedding backend needs a local model folder; {model!r} is not one"
+            f"the onnx-int8 embedding backend needs a local model folder; {model!r} is not one "
+            "(set embedding.backend to torch, RAG_EMBEDDING__BACKEND=torch, to use it)"
         )
     return load_int8_encoder(folder, cache_dir)
 
@@ -129,7 +130,8 @@ class LocalEmbeddings(Embeddings):
         if backend in _CPU_ONLY_BACKENDS and device != "cpu":
             raise ConfigError(
                 f"the {backend} embedding backend runs on the CPU only; set embedding.device "
-                f"to cpu (got {device!r})"
+                f"to cpu (got {device!r}), or embedding.backend to torch "
+                "(RAG_EMBEDDING__BACKEND=torch) to embed on that device"
             )
         self.model = model
         self.device = device

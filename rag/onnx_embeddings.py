@@ -31,12 +31,15 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import re
 import shutil
 import threading
 import uuid
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -140,6 +143,24 @@ def fuse_bert_graph(raw_file: Path, target: Path, config: dict[str, Any]) -> Pat
     return target
 
 
+@contextmanager
+def _root_logging_left_alone() -> Iterator[None]:
+    """onnxruntime's quantiser calls ``logging.warning()``, which in a process that set up no
+    logging installs a stderr handler on the root logger: its advice to whoever wrote the
+    exporter ("consider pre-processing") would reach the user, then every library's log lines.
+    A null handler for the duration keeps the root logger as it was; a configured one is used."""
+    root = logging.getLogger()
+    if root.handlers:
+        yield
+        return
+    guard = logging.NullHandler()
+    root.addHandler(guard)
+    try:
+        yield
+    finally:
+        root.removeHandler(guard)
+
+
 def quantise_int8(fp32_file: Path, target: Path) -> Path:
     """Dynamic int8 quantisation of ``fp32_file`` (weights per channel) into ``target``."""
     import onnx
@@ -149,17 +170,18 @@ def quantise_int8(fp32_file: Path, target: Path) -> Path:
         node.name for node in onnx.load(str(fp32_file), load_external_data=False).graph.node
         if node.op_type == "MatMul" and "/intermediate/dense/" in node.name
     ]
-    quantize_dynamic(
-        str(fp32_file),
-        str(target),
-        op_types_to_quantize=["MatMul", "Attention"],
-        nodes_to_exclude=keep_fp32,
-        per_channel=True,
-        weight_type=QuantType.QInt8,
-        # Fused nodes (com.microsoft domain) defeat ONNX shape inference: their outputs are
-        # float tensors.
-        extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
-    )
+    with _root_logging_left_alone():
+        quantize_dynamic(
+            str(fp32_file),
+            str(target),
+            op_types_to_quantize=["MatMul", "Attention"],
+            nodes_to_exclude=keep_fp32,
+            per_channel=True,
+            weight_type=QuantType.QInt8,
+            # Fused nodes (com.microsoft domain) defeat ONNX shape inference: their outputs are
+            # float tensors.
+            extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
+        )
     return target
 
 

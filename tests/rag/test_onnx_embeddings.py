@@ -97,7 +97,14 @@ def cosine(a: list[float], b: list[float]) -> float:
 # -- the backend registry and settings ------------------------------------------------------
 def test_settings_backends_are_the_registry_keys():
     assert set(get_args(EmbeddingBackendName)) == set(EMBEDDING_BACKENDS) == {"torch", "onnx-int8"}
-    assert Settings().embedding.backend == "torch"
+
+
+def test_default_backend_is_onnx_int8(monkeypatch):
+    # tests/conftest.py pins the suite to torch through the environment; the app's own default:
+    monkeypatch.delenv("RAG_EMBEDDING__BACKEND", raising=False)
+    assert EmbeddingSettings().backend == "onnx-int8"
+    assert Settings().embedding.backend == "onnx-int8"
+    assert get_embeddings(Settings()).backend == "onnx-int8"
 
 
 def test_unknown_backend_is_a_config_error_naming_the_valid_ones(monkeypatch):
@@ -118,7 +125,7 @@ def test_unknown_backend_is_a_config_error_naming_the_valid_ones(monkeypatch):
 
 
 def test_onnx_backend_refuses_other_devices():
-    with pytest.raises(ConfigError, match="CPU only"):
+    with pytest.raises(ConfigError, match=r"CPU only.*RAG_EMBEDDING__BACKEND=torch"):
         LocalEmbeddings(backend="onnx-int8", device="cuda")
 
 
@@ -178,6 +185,38 @@ def test_export_is_reused_by_this_and_another_process(onnx_embeddings, onnx_cach
     assert other.returncode == 0, other.stderr
     assert other.stdout.strip() == str(folder / INT8_FILE)
     assert {p.name: p.stat().st_mtime_ns for p in folder.iterdir()} == before
+
+
+def test_quantising_leaves_the_process_logging_alone(tmp_path):
+    # onnxruntime's quantiser warns through logging.warning(): in a process that set up no
+    # logging (the CLI, the app) that used to install a stderr handler on the root logger, so
+    # a first run printed its advice and every library's log lines after it. A subprocess:
+    # pytest's own capture handlers would hide it here.
+    script = """
+import logging, sys
+from pathlib import Path
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+from rag.onnx_embeddings import quantise_int8
+weight = numpy_helper.from_array(np.ones((8, 8), np.float32), "w")
+node = helper.make_node("MatMul", ["x", "w"], ["y"], name="/attention/output/dense/MatMul")
+graph = helper.make_graph(
+    [node], "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 8])],
+    [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 8])], [weight])
+onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), sys.argv[1])
+quantise_int8(Path(sys.argv[1]), Path(sys.argv[2]))
+print(len(logging.getLogger().handlers))
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(tmp_path / "f.onnx"), str(tmp_path / "q.onnx")],
+        cwd=REPO, capture_output=True, text=True, timeout=300,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "q.onnx").is_file()
+    assert done.stdout.strip() == "0"  # no handler left on the root logger
+    assert "WARNING:root" not in done.stderr
 
 
 def test_key_changes_with_the_source_folder(tmp_path):
@@ -301,7 +340,7 @@ def test_get_embeddings_picks_the_backend(onnx_embeddings, onnx_cache):
     chosen = get_embeddings(settings)
     assert chosen.backend == "onnx-int8"
     assert chosen.encoder is onnx_embeddings.encoder  # one loaded copy per cache folder
-    assert get_embeddings(Settings()).backend == "torch"
+    assert get_embeddings(Settings(embedding=EmbeddingSettings(backend="torch"))).backend == "torch"
 
 
 # -- through the index ----------------------------------------------------------------------
