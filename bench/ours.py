@@ -138,7 +138,10 @@ def ingest(args: dict) -> dict:
             embed_clock[0] += time.perf_counter() - began
 
     embeddings.embed_documents = timed_embed  # type: ignore[method-assign]
-    files = corpus_files(args["corpus_dir"])
+    # A real folder is ingested as a user would (the folder itself: each file's place in it
+    # heads its chunks); the generated corpus as its file list, as before.
+    files = ([Path(args["corpus_dir"])] if args.get("as_folder")
+             else corpus_files(args["corpus_dir"]))
     profile_to = args.get("profile")
     start = time.perf_counter()
     if profile_to:
@@ -157,14 +160,14 @@ def ingest(args: dict) -> dict:
     failed = [f"{r.path}: {r.reason}" for r in results if r.status == "failed"][:5]
     chunks = sum(r.chunks for r in results)
     return {
-        "files": len(files),
+        "files": len(results),
         "chunks": chunks,
         "embedded": sum(r.embedded for r in results),
         "statuses": statuses,
         "failed": failed,
         "seconds": seconds,
         "chunks_per_s": chunks / seconds if seconds else 0.0,
-        "files_per_s": len(files) / seconds if seconds else 0.0,
+        "files_per_s": len(results) / seconds if seconds else 0.0,
         "embed_s": embed_clock[0],
         "outside_embedding_share": 1 - embed_clock[0] / seconds if seconds else 0.0,
         "load_s": load_s,

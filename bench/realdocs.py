@@ -87,7 +87,7 @@ def run_realdocs(root: Path, scratch: Path, log: Callable[[str], None] = print) 
         return {**run.payload, "wall_s": run.wall_s, "peak_rss_mb": run.peak_rss_mb}
 
     index_dir = str(work / "ours")
-    corpus = {"corpus_dir": str(data.documents), "index_dir": index_dir}
+    corpus = {"corpus_dir": str(data.documents), "index_dir": index_dir, "as_folder": True}
     result["ingest"] = step("our ingestion", "ingest", corpus)
     result["reingest"] = step("our re-ingest (unchanged)", "ingest", corpus)
     searched = step("our retrieval", "search",

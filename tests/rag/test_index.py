@@ -507,3 +507,18 @@ def test_version_is_read_again_only_after_a_write(index, corpus, monkeypatch):
         marker.write_text("another-process", encoding="utf-8")
         assert index.version() == second
         assert len(reads) == count + 1
+
+
+def test_a_file_without_a_title_is_headed_by_its_place_in_the_ingested_folder(index, tmp_path,
+                                                                                monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    folder = tmp_path / "library" / "kiln-registry" / "data"
+    folder.mkdir(parents=True)
+    (folder / "meta.json").write_text('{"File-Date": "2025-08-25"}', encoding="utf-8")
+    index.ingest_paths([tmp_path / "library"])
+    [chunk] = index.get_chunks(index.list_documents()[0].doc_id)
+    assert chunk.metadata["header"] == "kiln-registry/data/meta"
+    # Named directly, the file has no folder around it: its name heads it.
+    index.ingest_paths([folder / "meta.json"], force=True)
+    [chunk] = index.get_chunks(index.list_documents()[0].doc_id)
+    assert chunk.metadata["header"] == "meta"
