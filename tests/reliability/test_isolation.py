@@ -144,4 +144,5 @@ def test_collection_is_deleted_only_after_confirmation(app_with_a_collection):
     assert not at.button(key="delete_coll").disabled
     at.button(key="delete_coll").click().run()
     assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]  # the error boundary shows, not raises
     assert "keepme" not in list_collections(index.client)
