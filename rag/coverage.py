@@ -148,13 +148,13 @@ def missing_in_passages(
     or when they are all the words that say what is asked.
 
     The library may mention "speed" and "noise" somewhere, yet when the passages retrieved for
-    "What is the top driving speed of the Marten M5 X?" use neither "driving" nor "speed",
+    "Tell me the top driving speed of the Marten M5 X?" use neither "driving" nor "speed",
     the documents talk about the M5 X but not about what is asked. One missing word is often a
     paraphrase ("How long does it take" / "120 minutes"), so it takes ``at_least`` of them;
     very common words (Zipf ``common_above`` or more: "take", "long", "one") and the verbs
     that frame a question about a stated value ("cost": the record says "price") never count.
-    Except when the passages use none of the question's :func:`asked_words`: "How many
-    employees does Brevik Robotics have?" retrieves passages about Brevik Robotics, and
+    Except when the passages use none of the question's :func:`asked_words`: "Brevik Robotics has
+    how many employees?" retrieves passages about Brevik Robotics, and
     "employees", the one word that says what is asked, is in none of them.
     ``at_least <= 0`` switches the check off.
     """

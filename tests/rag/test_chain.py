@@ -170,7 +170,7 @@ def test_supported_answer_is_kept_and_cited(index):
 
 def test_world_knowledge_that_contradicts_the_context_becomes_a_quote(index):
     model = scripted("The capital of Mongolia is Ulaanbaatar [1].")
-    answer = service(index, model).ask(AskRequest("What is the capital of Mongolia?"))
+    answer = service(index, model).ask(AskRequest("Which city is the capital of Mongolia?"))
     assert answer.path == "quoted"
     assert "Zanabazar City" in answer.text
     assert "Ulaanbaatar" not in answer.text
@@ -257,7 +257,7 @@ def test_cancel_stops_the_stream(index):
 
 @pytest.mark.slow
 def test_local_model_follows_a_context_that_contradicts_world_knowledge(index):
-    answer = service(index).ask(AskRequest("What is the capital of Mongolia?"))
+    answer = service(index).ask(AskRequest("Which city is the capital of Mongolia?"))
     assert answer.path in ("generated", "quoted")
     assert "Zanabazar" in answer.text
     assert "Ulaanbaatar" not in answer.text

@@ -32,7 +32,7 @@ def _missing(question: str, passages: list[str] = DOCS, rare_below: float = 5.0)
 
 
 def test_a_rare_word_no_document_uses_is_missing():
-    assert _missing("What is the torque of the M5 X wheel motors?") == ("torque",)
+    assert _missing("How much torque do the M5 X wheel motors have?") == ("torque",)
     assert _missing("How long is the Lodestar beacon's antenna?") == ("antenna",)
 
 
@@ -48,13 +48,13 @@ def test_common_words_never_count_as_missing():
 
 
 def test_model_numbers_and_codes_count_whatever_their_frequency():
-    assert _missing("How much does the Marten M7 cost?") == ("m7",)
+    assert _missing("What would a Marten M7 cost?") == ("m7",)
     assert _missing("How much does the Marten M5 X cost?") == ()
 
 
 def test_versions_the_keyword_tokenizer_drops_are_looked_up_in_the_passages():
-    assert _missing("When will MartenOS 5.0 be released?") == ("MartenOS 5.0",)
-    assert _missing("When was MartenOS 4.2.1 released?") == ()
+    assert _missing("When is MartenOS 5.0 due out?") == ("MartenOS 5.0",)
+    assert _missing("When did MartenOS 4.2.1 come out?") == ()
     # Whole-word match: "15.0" and "5.01" do not cover "5.0".
     question = "When will 5.0 be released?"
     assert _missing(question, passages=["Version 15.0 and 5.01 exist."]) == ("5.0",)
@@ -96,7 +96,7 @@ def _lacking(question: str, passages: list[str] = DOCS, at_least: int = 2):
 def test_two_words_the_retrieved_passages_never_use_mean_they_talk_about_something_else():
     # Every word is known to the library as a whole ("speed" could be anywhere); what counts
     # here is that none of the passages found for the question uses them.
-    assert _lacking("What is the top driving speed of the Marten M5 X?") == ("driving", "speed")
+    assert _lacking("Tell me the top driving speed of the Marten M5 X?") == ("driving", "speed")
 
 
 def test_one_missing_word_is_a_paraphrase_not_a_refusal():
@@ -115,7 +115,7 @@ def test_words_inside_hyphenated_and_stemmed_forms_are_present():
 
 
 def test_zero_switches_the_passage_check_off():
-    assert _lacking("What is the top driving speed of the Marten M5 X?", at_least=0) == ()
+    assert _lacking("Tell me the top driving speed of the Marten M5 X?", at_least=0) == ()
 
 
 def test_passage_reason_says_where_the_words_are_missing():
@@ -133,7 +133,7 @@ def test_a_version_counts_only_next_to_the_name_it_follows():
                              has_number=lambda w: w in {"5.0", "4.3.0", "4.4.1"})
 
     # "5.0" occurs, but as Bluetooth's version: no document mentions a MartenOS 5.0.
-    assert missing("When will MartenOS 5.0 be released?") == ("MartenOS 5.0",)
+    assert missing("When is MartenOS 5.0 due out?") == ("MartenOS 5.0",)
     assert missing("Does the beacon use Bluetooth 5.0?") == ()
     # A shorter version is mentioned by a longer one, and a word may sit between.
     assert missing("What is new in MartenOS 4.3?") == ()
@@ -161,8 +161,8 @@ def test_named_numbers_need_a_capitalised_name_before_the_number():
 
 
 def test_the_asked_words_are_the_lower_case_ones():
-    assert asked_words("How many employees does Brevik Robotics have?") == ("employees",)
-    assert asked_words("Is there a student discount on Care Plus?") == ("student", "discount")
+    assert asked_words("Brevik Robotics has how many employees?") == ("employees",)
+    assert asked_words("Does Care Plus have a student discount?") == ("student", "discount")
     assert asked_words("What is the Marten M5 X?") == ()
     # A question naming the kind of answer it wants is answered by an instance of it (a
     # tree's name, a colour), which need not repeat the kind: it has no asked words.
@@ -176,11 +176,11 @@ def test_the_asked_words_are_the_lower_case_ones():
 def test_passages_without_any_asked_word_talk_about_something_else():
     passages = ["Brevik Robotics AS was founded in 2017 in Norway."]
     # One missing word, but it is the only one that says what is asked.
-    assert _lacking("How many employees does Brevik Robotics have?", passages) == ("employees",)
-    assert _lacking("In which year was Brevik Robotics founded?", passages) == ()
+    assert _lacking("Brevik Robotics has how many employees?", passages) == ("employees",)
+    assert _lacking("Which year was Brevik Robotics founded in?", passages) == ()
     # A question with no lower-case content word has nothing to miss.
     assert _lacking("What about Brevik Robotics AS?", passages) == ()
-    assert _lacking("How many employees does Brevik Robotics have?", passages, at_least=0) == ()
+    assert _lacking("Brevik Robotics has how many employees?", passages, at_least=0) == ()
 
 
 def test_a_form_of_the_word_in_the_passages_is_not_missing():
@@ -204,7 +204,7 @@ def test_a_code_whose_digits_the_tokenizer_drops_must_occur_whole():
 def test_frame_verbs_never_count_as_missing_from_the_passages():
     passages = ["name: Waterproof wire connectors, 10 pieces\nprice: 9.90"]
     # "cost" and "ten" are both absent, but "cost" is asked as "price": one missing word.
-    assert _lacking("What do ten waterproof wire connectors cost?", passages) == ()
+    assert _lacking("How much do ten waterproof wire connectors cost?", passages) == ()
 
 
 def test_rare_words_that_cannot_name_a_thing_are_paraphrases_not_gaps():

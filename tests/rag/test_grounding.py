@@ -24,7 +24,7 @@ def test_world_knowledge_that_contradicts_context_is_rejected():
     verdict = check_grounding(
         "The capital of Mongolia is Beijing.",
         PASSAGES,
-        question="What is the capital of Mongolia?",
+        question="Which city is the capital of Mongolia?",
         min_support=0.6,
     )
     assert not verdict.supported
@@ -33,7 +33,7 @@ def test_world_knowledge_that_contradicts_context_is_rejected():
 
 def test_answer_that_only_restates_the_question_is_not_supported():
     verdict = check_grounding(
-        "The capital of Mongolia.", PASSAGES, question="What is the capital of Mongolia?",
+        "The capital of Mongolia.", PASSAGES, question="Which city is the capital of Mongolia?",
         min_support=0.6,
     )
     assert not verdict.supported
@@ -98,7 +98,7 @@ def test_quote_follows_the_number_a_failed_answer_gave_when_a_passage_holds_it()
         _p(2, "It costs EUR 89 for the Marten M3, and EUR 129 for the Marten M5 X.", 0.75),
     ]
     # "per year" failed the check, but the price it gave is in passage 2: quote that one.
-    picked = pick_quote("What does a winter service cost for the M5 X?",
+    picked = pick_quote("How much does a winter service cost for the M5 X?",
                         "A winter service costs EUR 129 per year for the M5 X.", prices)
     assert picked is prices[1]
 
@@ -141,7 +141,7 @@ def test_with_an_anchor_the_fact_must_come_from_that_passage_whatever_is_cited()
 
 def test_a_code_must_occur_as_written():
     passages = [_p(1, "Only the Marten M5 X, which has a headlight, can mow at night.")]
-    question = "Which Marten model can mow at night?"
+    question = "Which Marten model is able to mow at night?"
     merged = check_grounding("The MartenM5X with a headlight. [1]", passages, question=question,
                              min_support=0.6)
     assert not merged.supported and "martenm5x" in merged.reason
@@ -159,7 +159,7 @@ def test_a_placeholder_is_not_an_answer():
 def test_a_value_picked_from_a_list_of_the_same_unit_is_not_verified():
     row = _p(1, "The maximum slope is 35% for the Marten M3, 40% for the Marten M3 Pro and 45% "
                 "for the Marten M5 X.")
-    question = "What is the maximum slope for the Marten M3 Pro?"
+    question = "What is the maximum slope of the Marten M3 Pro?"
     verdict = check_grounding("The maximum slope for the Marten M3 Pro is 35%. [1]", [row],
                               question=question, min_support=0.6, anchor=row)
     assert not verdict.supported

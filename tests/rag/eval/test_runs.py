@@ -51,7 +51,7 @@ def gold_case(tmp_path, monkeypatch):
         {"id": "wrong", "question": "What does error E310 mean?", "answer": "Rain sensor active",
          "aliases": [], "relevant": [{"source": rel, "locator": "/errors/9"}],
          "format": "json", "answerable": True},
-        {"id": "absent", "question": "Who painted the Mona Lisa?", "answer": "", "aliases": [],
+        {"id": "absent", "question": "Who sculpted the Venus de Milo?", "answer": "", "aliases": [],
          "relevant": [], "format": "none", "answerable": False},
     ])
     return gold, corpus
@@ -76,7 +76,7 @@ def test_gold_run_scores_right_and_wrong_locators(gold_case):
     assert len(run.calibration.rows) == 17
     assert run.calibration.rows[0].threshold == 0.0
     assert run.calibration.rows[0].relevance_only_declined == 0.0
-    # "Mona Lisa" is in no document: declined at any threshold; the answerable ones are not.
+    # "Venus de Milo" is in no document: declined at any threshold; the answerable ones are not.
     assert run.calibration.rows[0].unanswerable_declined == 1.0
     assert run.calibration.rows[0].answerable_falsely_declined == 0.0
 
