@@ -36,18 +36,11 @@ class _Hit:
 
 def score(items: Sequence[Any], ranked: Sequence[Sequence[dict]], documents: Path) -> dict:
     """Recall@1/@5 overall and per format, and locator accuracy of the first correct hit."""
-    from rag.eval.realdocs import supporting_place
-    from rag.eval.realdocs_run import first_correct_locator_ok
+    from rag.eval.realdocs_run import first_correct
 
     per_format: dict[str, list[tuple[int | None, bool | None]]] = {}
     for item, rows in zip(items, ranked, strict=True):
-        hits = [_Hit(r) for r in rows]
-        rank = None
-        for i, hit in enumerate(hits, start=1):
-            if supporting_place(hit.doc.metadata, hit.doc.page_content, item) is not None:
-                rank = i
-                break
-        located = first_correct_locator_ok(item, hits, documents)
+        rank, located = first_correct(item, [_Hit(r) for r in rows], documents)
         for key in ("all", item.format):
             per_format.setdefault(key, []).append((rank, located))
     table = {}

@@ -77,17 +77,24 @@ def realdocs_qa_items(items: Sequence[RealDocsItem]) -> list[QAItem]:
                    follows=i.follow_up_of) for i in items]
 
 
-def first_correct_locator_ok(item: RealDocsItem, chunks: Sequence[Any], documents: Path
-                             ) -> bool | None:
-    """Whether the first correct passage in the top ranks cites the gold place (None: none
-    correct)."""
-    for chunk in chunks[:DEPTH]:
+def first_correct(item: RealDocsItem, chunks: Sequence[Any], documents: Path
+                  ) -> tuple[int | None, bool | None]:
+    """1-based rank of the first correct passage in the top ranks and whether it cites the gold
+    place ((None, None) when none is correct)."""
+    for rank, chunk in enumerate(chunks[:DEPTH], start=1):
         meta, text = chunk.doc.metadata, chunk.doc.page_content
         place = supporting_place(meta, text, item)
         if place is not None:
             locator = record_locator(meta, text, item, place)
-            return locator_matches(place, meta, locator, documents)
-    return None
+            return rank, locator_matches(place, meta, locator, documents)
+    return None, None
+
+
+def first_correct_locator_ok(item: RealDocsItem, chunks: Sequence[Any], documents: Path
+                             ) -> bool | None:
+    """Whether the first correct passage in the top ranks cites the gold place (None: none
+    correct)."""
+    return first_correct(item, chunks, documents)[1]
 
 
 def by_format_rows(retrieval: RetrievalEval, items: Sequence[RealDocsItem],
@@ -149,6 +156,6 @@ def run_realdocs(
     if answers:
         answer_eval = evaluate_answers("realdocs", index, qa, answer_configs(settings, expand),
                                        chat_model, progress)
-    return RealDocsRun(str(data.root), ingest, index.count() if hasattr(index, "count") else 0,
+    return RealDocsRun(str(data.root), ingest, index.count(),
                        retrieval, tuple(by_format_rows(retrieval, items, located)),
                        calibration, answer_eval)
