@@ -10,7 +10,7 @@ export TRANSFORMERS_OFFLINE := 1
 export ANONYMIZED_TELEMETRY := False
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install run test lint eval bench browser-deps clean
+.PHONY: install run test lint eval bench browser-deps proxy-deps chroma-server clean
 
 install: $(STAMP)
 
@@ -32,6 +32,16 @@ browser-deps:
 		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium chromium-driver >/dev/null; \
 	fi
 
+# Debian's nginx: the token-checking (and TLS) proxy in front of `chroma run`, whose own server
+# ignores its auth settings. `python -m rag chroma-proxy` runs its own nginx with a generated
+# config; the packaged site is not used.
+proxy-deps:
+	@if [ ! -x /usr/sbin/nginx ]; then \
+		echo "Installing Debian nginx"; \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq nginx >/dev/null; \
+	fi
+
 # Loopback by default (set ADDRESS=0.0.0.0 to serve a LAN); a set address also stops Streamlit
 # from looking up the machine's external IP on a public service at start.
 ADDRESS ?= 127.0.0.1
@@ -42,7 +52,7 @@ run: install
 	$(PY) -m streamlit run app.py --server.headless true --browser.gatherUsageStats false \
 		--server.address $(ADDRESS) --server.port $(PORT)
 
-test: install browser-deps
+test: install browser-deps proxy-deps
 	$(VENV)/bin/ruff check .
 	$(PY) -m pytest
 
