@@ -182,6 +182,33 @@ class IngestSettings(BaseModel):
         2_000_000, ge=1, description="A single JSON/XML string longer than this is refused."
     )
     upload_dir: Path = Field(Path("data/uploads"), description="Where uploaded files are kept.")
+    corpus_dirs: list[Path] = Field(
+        [Path("data/corpus")],
+        description="Folders besides upload_dir whose files may be re-read by a re-ingest "
+        "started from the app; a registry record naming any other path is refused.",
+    )
+    # Parsing runs in worker processes so these are hard limits: a worker over its time or
+    # memory is killed and the file fails with the reason, the rest of the batch goes on.
+    parse_workers: int = Field(
+        2, ge=1, le=16, description="Worker processes that parse files (reused across files)."
+    )
+    max_parse_mb: int = Field(
+        1024, ge=64, description="Memory a parse may use on top of the worker's own (MB)."
+    )
+    # Real files stay under 3x (realdocs: 2.75x at most); the 223 KB JSON that became 595 MB
+    # of locators was 2,700x.
+    max_text_ratio: float = Field(
+        5.0,
+        gt=0,
+        description="Text and locators a parse may extract: this many characters per byte of "
+        "the file, plus max_text_base_chars; a file expanding beyond it fails.",
+    )
+    max_text_base_chars: int = Field(
+        2_000_000, ge=0, description="Characters of text every file may extract whatever its size."
+    )
+    max_units_per_file: int = Field(
+        100_000, ge=1, description="Units (pages, sections, records) a file may have."
+    )
     flush_chunks: int = Field(
         512,
         ge=1,
