@@ -54,6 +54,23 @@ class StoreSettings(BaseModel):
     path: Path = Field(Path("data/index"), description="Folder of the on-disk index (disk mode).")
     host: str = Field("127.0.0.1", description="Chroma server host (server mode).")
     port: int = Field(8000, description="Chroma server port (server mode).")
+    # Chroma 1.5's own server ignores its auth settings: the token is checked by the nginx
+    # proxy `python -m rag chroma-proxy` puts in front of a loopback-only `chroma run`.
+    token: SecretStr | None = Field(
+        None,
+        description="Token sent as 'Authorization: Bearer <token>' to a Chroma server behind "
+        "the token-checking proxy (python -m rag chroma-proxy); never logged or shown.",
+    )
+    ssl: bool = Field(
+        False,
+        description="Reach the Chroma server over HTTPS (TLS ended by the proxy); needed to "
+        "send a token to any host but this machine.",
+    )
+    ca_file: Path | None = Field(
+        None,
+        description="PEM file of the CA (or the self-signed certificate) the Chroma server's "
+        "certificate is checked against; unset = the system's CAs.",
+    )
     collection: str = Field("documents", min_length=3, description="Default collection name.")
 
 
@@ -105,6 +122,15 @@ class LLMSettings(BaseModel):
     )
     base_url: str | None = Field(None, description="Endpoint for openai / huggingface backends.")
     api_key: SecretStr | None = Field(None, description="Key for remote backends; never stored.")
+    # Empty by default: a visitor must not be able to send the documents (or probe addresses)
+    # anywhere the admin has not approved. See rag.endpoints.
+    allowed_endpoints: list[str] = Field(
+        default_factory=list,
+        description="Base URLs users may enter besides base_url (JSON list). A URL matches an "
+        "entry with the same scheme, host and port whose path it equals or lies under; '*' "
+        "allows any. A user's endpoint gets only the key the user typed: server-side keys "
+        "(api_key, OPENAI_API_KEY) go to the configured endpoint only.",
+    )
     timeout_s: float = Field(60.0, gt=0, description="Request timeout for remote backends.")
     max_retries: int = Field(1, ge=0, description="Retries for remote backends on 429/5xx.")
     context_tokens: int = Field(2048, ge=256, description="Context window budget of the model.")
