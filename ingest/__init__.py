@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ingest.errors import IngestError
-from ingest.limits import ParseLimits, check_size
+from ingest.limits import ParseLimits, check_output, check_size
 
 if TYPE_CHECKING:
     from ingest.chunking import chunk_units
@@ -50,7 +50,12 @@ def __getattr__(name: str) -> Any:
 
 
 def parse_bytes(data: bytes, name: str, limits: ParseLimits | None = None) -> ParsedFile:
-    """Parse a file's content; ``name`` is only a display name (never opened as a path)."""
+    """Parse a file's content; ``name`` is only a display name (never opened as a path).
+
+    Runs in the calling process with cooperative limits only; :mod:`ingest.isolation` runs it
+    in a worker process with hard time and memory limits (what an ingest of untrusted files
+    should use). The output caps (units, text and locators) are checked either way.
+    """
     from ingest.registry import PARSERS, describe_content, detect_format, extension_of
 
     limits = limits or ParseLimits()
@@ -58,7 +63,7 @@ def parse_bytes(data: bytes, name: str, limits: ParseLimits | None = None) -> Pa
     head = data[:_SNIFF_BYTES]
     file_format = detect_format(name, head)
     try:
-        return PARSERS[file_format](data, name, limits)
+        parsed = PARSERS[file_format](data, name, limits)
     except IngestError as exc:
         looks_like = describe_content(head)
         expected = _DESCRIPTION_OF.get(file_format)
@@ -70,6 +75,8 @@ def parse_bytes(data: bytes, name: str, limits: ParseLimits | None = None) -> Pa
                 f"(looks like {looks_like})",
             ) from exc
         raise
+    check_output(parsed, len(data), name, limits)
+    return parsed
 
 
 def parse_file(path: Path, limits: ParseLimits | None = None) -> ParsedFile:

@@ -25,7 +25,7 @@ from langchain_core.documents import Document
 from ingest.errors import IngestError
 from ingest.json_load import decode_json_text, load_json
 from ingest.limits import Deadline, ParseLimits, check_size
-from ingest.parsed import ParsedFile, display_stem, make_unit
+from ingest.parsed import ParsedFile, display_stem, elide_middle, make_unit
 
 _NO_TEXT = "valid JSON but no text to index (only nulls, empty strings or empty containers)"
 
@@ -57,11 +57,14 @@ def render_record(value: Any) -> str:
     while stack:
         path, item = stack.pop()
         if isinstance(item, dict):
-            children = [(f"{path}.{key}" if path else str(key), v) for key, v in item.items()]
+            # Paths are cut as they grow: long keys nested deep would otherwise repeat in
+            # full on every line below them.
+            children = [(elide_middle(f"{path}.{key}") if path else elide_middle(str(key)), v)
+                        for key, v in item.items()]
             stack.extend(reversed(children))
         elif isinstance(item, list) and not _is_scalar_list(item):
-            children = [(f"{path}.{index}" if path else str(index), v) for index, v in
-                        enumerate(item)]
+            children = [(elide_middle(f"{path}.{index}") if path else str(index), v)
+                        for index, v in enumerate(item)]
             stack.extend(reversed(children))
         else:
             if isinstance(item, list):
@@ -107,7 +110,7 @@ def record_label(pointer: str, record: Any) -> str:
     own = [last] if last and not last.isdigit() else []
     fields = [] if not isinstance(record, dict) else (
         _named_fields(record) if own else identity_fields(record))
-    return " · ".join([*own, *fields])
+    return elide_middle(" · ".join([*own, *fields]))
 
 
 def record_metadata(pointer: str, record: Any, above: tuple[str, ...]) -> dict[str, str]:
@@ -129,7 +132,7 @@ def json_units(value: Any, deadline: Deadline) -> list[Document]:
             units.append(make_unit(text, pointer, pointer=pointer,
                                    **record_metadata(pointer, record, above)))
             if len(units) % 1000 == 0:
-                deadline.check()
+                deadline.check(units=len(units))
 
     stack: list[tuple[str, Any, tuple[str, ...]]] = [("", value, ())]
     while stack:
@@ -138,7 +141,8 @@ def json_units(value: Any, deadline: Deadline) -> list[Document]:
             own = {k: v for k, v in item.items() if not _is_container(v) or _is_scalar_list(v)}
             add(pointer, render_record(own), own, above)
             inner = (*above, record_label(pointer, own))
-            nested = [(f"{pointer}/{escape_pointer_token(k)}", v, inner)
+            # Pointers are cut as they grow (see ingest.parsed.elide_middle).
+            nested = [(elide_middle(f"{pointer}/{escape_pointer_token(k)}"), v, inner)
                       for k, v in item.items() if k not in own]
             stack.extend(reversed(nested))
         elif isinstance(item, list) and not _is_scalar_list(item):
@@ -146,7 +150,8 @@ def json_units(value: Any, deadline: Deadline) -> list[Document]:
             inner = (*above, record_label(pointer, None))
             for index, record in enumerate(item):
                 if _is_container(record):
-                    add(f"{pointer}/{index}", render_record(record), record, inner)
+                    add(elide_middle(f"{pointer}/{index}"), render_record(record), record,
+                        inner)
         else:
             add(pointer, render_record(item), None, above)
     return units
@@ -173,7 +178,7 @@ def parse_jsonl(data: bytes, name: str, limits: ParseLimits) -> ParsedFile:
         if not line.strip():
             continue
         if index % 1000 == 0:
-            deadline.check()
+            deadline.check(units=len(units))
         record = load_json(line, name, limits, line=index + 1)
         text = render_record(record)
         if text:

@@ -1,11 +1,22 @@
-"""Per-file parse limits, so one hostile or giant file cannot stall or exhaust the ingester."""
+"""Per-file parse limits, so one hostile or giant file cannot stall or exhaust the ingester.
+
+Time and memory are enforced hard by :mod:`ingest.isolation` (the parse runs in a worker
+process that is killed when over); :class:`Deadline` adds cooperative checks between units so
+that a parser that gets there first stops with a precise message. The output caps (text and
+locators, units) are checked by :func:`check_output` after every parse and by
+:meth:`Deadline.check` while records are being built.
+"""
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from ingest.errors import IngestError
+
+if TYPE_CHECKING:
+    from ingest.parsed import ParsedFile
 
 _MB = 1024 * 1024
 
@@ -21,6 +32,10 @@ class ParseLimits:
     max_seconds: float = 120.0  # IngestSettings.max_seconds_per_file
     max_json_depth: int = 200
     max_string_chars: int = 2_000_000  # one JSON string / XML text node
+    max_memory_mb: int = 1024  # IngestSettings.max_parse_mb, enforced in the worker process
+    max_units: int = 100_000  # IngestSettings.max_units_per_file
+    max_text_ratio: float = 5.0  # characters of text and locators per byte of input
+    max_text_base_chars: int = 2_000_000  # allowed to every file on top of the ratio
 
     @classmethod
     def from_megabytes(
@@ -29,9 +44,16 @@ class ParseLimits:
         max_seconds: float = 120.0,
         max_json_depth: int = 200,
         max_string_chars: int = 2_000_000,
+        **caps: float,
     ) -> ParseLimits:
-        """Limits from the settings' units (MB rather than bytes)."""
-        return cls(int(max_file_mb * _MB), max_seconds, max_json_depth, max_string_chars)
+        """Limits from the settings' units (MB rather than bytes); ``caps`` are the other
+        fields by name (``max_memory_mb``, ``max_units``...)."""
+        return cls(int(max_file_mb * _MB), max_seconds, max_json_depth, max_string_chars,
+                   **caps)  # type: ignore[arg-type]
+
+    def max_text_chars(self, size: int) -> int:
+        """Characters of text and locators a file of ``size`` bytes may expand to."""
+        return int(self.max_text_ratio * size) + self.max_text_base_chars
 
 
 def check_size(size: int, name: str, limits: ParseLimits) -> None:
@@ -50,19 +72,53 @@ def _megabytes(size: int) -> str:
     return f"{megabytes:.1f}".removesuffix(".0") if megabytes >= 1 else f"{megabytes:.2g}"
 
 
+def units_over_limit(name: str, limits: ParseLimits) -> IngestError:
+    return IngestError(name, f"the file has more than {limits.max_units:,} units (pages, "
+                             "sections or records), the limit per file")
+
+
+def check_output(parsed: ParsedFile, size: int, name: str, limits: ParseLimits) -> None:
+    """Refuse a parse whose units, or whose text and locators together, exceed the caps.
+
+    Metadata counts as well as text: what blew a 223 KB JSON up to 595 MB was locators and
+    paths, and every chunk of a unit carries them again. The file fails rather than being cut
+    short: an index silently missing the end of a document answers wrongly without saying so.
+    """
+    if len(parsed.units) > limits.max_units:
+        raise units_over_limit(name, limits)
+    allowed = limits.max_text_chars(size)
+    total = 0
+    for unit in parsed.units:
+        total += len(unit.page_content)
+        total += sum(len(value) for value in unit.metadata.values() if isinstance(value, str))
+        if total > allowed:
+            raise IngestError(
+                name,
+                f"parsing expands the {_megabytes(size)} MB file to more than "
+                f"{allowed:,} characters of text and locators (the limit: "
+                f"{limits.max_text_ratio:g} per byte + {limits.max_text_base_chars:,}); "
+                "such growth comes from names repeated for every field, not from content",
+            )
+
+
 class Deadline:
     """Cooperative parse time limit: parsers call ``check()`` between units (pages, records).
 
     Cooperative because the parsers run C code (pdfium, libxml2) that cannot be interrupted
-    safely from Python; a single page or tree build is bounded by the size limit instead.
+    safely from Python; the worker process running the parse is killed when it overruns (see
+    :mod:`ingest.isolation`). ``check(units=n)`` also enforces the unit cap while a parser
+    builds its units, before a million tiny records have all been made.
     """
 
     def __init__(self, name: str, limits: ParseLimits) -> None:
         self._name = name
+        self._limits = limits
         self._seconds = limits.max_seconds
         self._end = time.monotonic() + limits.max_seconds
 
-    def check(self) -> None:
+    def check(self, units: int = 0) -> None:
+        if units > self._limits.max_units:
+            raise units_over_limit(self._name, self._limits)
         if time.monotonic() > self._end:
             raise IngestError(
                 self._name, f"parsing took longer than the limit of {self._seconds:g} s"

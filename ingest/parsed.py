@@ -12,6 +12,11 @@ from ingest.limits import ParseLimits
 
 _SEPARATORS = re.compile(r"[/\\]")
 _BLANK_RUNS = re.compile(r"\n{3,}")
+# Locators, section paths and record names (every string in a unit's metadata) are cut to
+# this: each chunk carries them again, and a path of long keys rebuilt for every field made a
+# 223 KB JSON 595 MB. The longest in the 115 real documents is 239 characters.
+LOCATOR_MAX_CHARS = 300
+_ELISION = "…"
 
 
 @dataclass(frozen=True)
@@ -39,8 +44,23 @@ def display_stem(name: str) -> str:
     return (stem if dot and stem else last) or name
 
 
+def elide_middle(text: str, limit: int = LOCATOR_MAX_CHARS) -> str:
+    """``text`` cut to ``limit`` characters by dropping its middle: the start says where the
+    path begins, the end names the field or section itself, so the end gets the larger part.
+    Cutting an elided text again keeps the same start and end (paths can be built step by
+    step from elided parents)."""
+    if len(text) <= limit:
+        return text
+    head = (limit - len(_ELISION)) // 3
+    tail = limit - len(_ELISION) - head
+    return f"{text[:head]}{_ELISION}{text[len(text) - tail:]}"
+
+
 def make_unit(text: str, locator: str, **metadata: str | int | float | bool) -> Document:
-    return Document(page_content=text, metadata={"locator": locator, **metadata})
+    """A unit; its locator and every string of its metadata are cut to a sane length."""
+    short = {key: elide_middle(value) if isinstance(value, str) else value
+             for key, value in metadata.items()}
+    return Document(page_content=text, metadata={"locator": elide_middle(locator), **short})
 
 
 def tidy_text(text: str) -> str:

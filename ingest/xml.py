@@ -27,7 +27,7 @@ from lxml import etree
 
 from ingest.errors import IngestError
 from ingest.limits import Deadline, ParseLimits, check_size
-from ingest.parsed import ParsedFile, display_stem, make_unit
+from ingest.parsed import ParsedFile, display_stem, elide_middle, make_unit
 from ingest.textcodec import bom_encoding, decode_document, python_codec
 
 _SPACE = re.compile(r"\s+")
@@ -203,7 +203,7 @@ def _child_paths(parent_path: str, children: list[etree._Element]) -> list[str]:
     for tag in names:
         seen[tag] += 1
         step = f"{tag}[{seen[tag]}]" if totals[tag] > 1 else tag
-        paths.append(f"{parent_path}/{step}")
+        paths.append(elide_middle(f"{parent_path}/{step}"))  # long names, deep: cut as built
     return paths
 
 
@@ -213,6 +213,7 @@ def xml_units(root: etree._Element, name: str, limits: ParseLimits, deadline: De
     units = []
     stack = [(root, f"/{_local(root.tag)}")]
     identities: dict[etree._Element, str] = {}  # an element's identity, worked out once
+    section_paths: dict[etree._Element, str] = {}  # likewise a section's path
 
     def identity(element: etree._Element) -> str:
         if element not in identities:
@@ -232,11 +233,13 @@ def xml_units(root: etree._Element, name: str, limits: ParseLimits, deadline: De
             parent = path.rsplit("/", 1)[0]
             if section is not None and _is_prose(element):
                 # Paragraphs of one section pack together, whatever list or item holds them.
-                parent = section.getroottree().getpath(section)
+                if section not in section_paths:
+                    section_paths[section] = elide_middle(section.getroottree().getpath(section))
+                parent = section_paths[section]
             units.append(make_unit(text, path, xpath=path, record=_identity(element),
                                    context=context, parent=parent))
             if len(units) % 1000 == 0:
-                deadline.check()
+                deadline.check(units=len(units))
         children = [] if _is_prose(element) else _children(element)
         branches = [
             (child, child_path)
