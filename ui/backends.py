@@ -7,6 +7,8 @@ from typing import Any
 import streamlit as st
 from pydantic import SecretStr
 
+from rag.endpoints import user_llm_settings
+from rag.errors import ConfigError
 from rag.presets import DecodingPreset
 from rag.settings import LLMSettings, Settings
 from ui.errors import error_boundary, show_error
@@ -70,16 +72,23 @@ def render_backend_section(base: Settings) -> LLMSettings:
         key=f"api_key-{backend}",
         help="Held in memory for this session; never written to disk or logs.",
     )
-    env_key = base.llm.api_key if same else None
-    llm = base.llm.model_copy(
-        update={
-            "backend": backend,
-            "model": model.strip(),
-            "base_url": base_url.strip() or None if remote else None,
-            "api_key": SecretStr(api_key) if api_key else env_key,
-        }
-    )
-    if st.button("Test connection", icon=":material/network_check:", key="test_connection"):
+    test = st.button("Test connection", icon=":material/network_check:", key="test_connection")
+    try:
+        # The server's key only ever goes to the server's configured endpoint; another URL
+        # must be on the admin's allow-list and gets only the key typed here.
+        llm = user_llm_settings(
+            base,
+            backend=backend,
+            model=model.strip(),
+            base_url=base_url if remote else None,
+            user_key=SecretStr(api_key) if api_key else None,
+        )
+    except ConfigError as exc:
+        show_error(exc)
+        # Nothing may be sent to the refused URL: the session keeps the configured backend.
+        st.caption(f"Using the configured backend ({base.llm.backend}) until this is fixed.")
+        return base.llm
+    if test:
         _test_connection(base.model_copy(update={"llm": llm}))
     return llm
 

@@ -6,19 +6,18 @@ with a clear reason (and no API key) and notices a stream that ends without a fi
 
 from __future__ import annotations
 
-import os
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 from langchain_core.outputs import ChatGenerationChunk, ChatResult
 from langchain_openai import ChatOpenAI
 
+from rag.endpoints import OPENAI_DEFAULT_URL, server_key
 from rag.errors import ConfigError
 from rag.llm.errors import finished_stream, has_finish_reason, stream_cut, wrap_backend_errors
 from rag.presets import DecodingPreset
-from rag.settings import Settings
+from rag.settings import Settings, get_settings
 
-OPENAI_DEFAULT_URL = "https://api.openai.com/v1"
 # Local OpenAI-compatible servers need no key, but the client insists on one.
 NO_KEY_PLACEHOLDER = "EMPTY"
 
@@ -79,9 +78,16 @@ def decoding_params(decoding: DecodingPreset) -> dict[str, Any]:
 
 
 def api_key_of(settings: Settings) -> str | None:
+    """The key ``settings`` names, else the server's own key if they aim at its endpoint.
+
+    The server's key (``OPENAI_API_KEY`` or its ``llm.api_key``) is looked up in the process's
+    own settings, never in ``settings``: those may carry a URL a user typed.
+    """
     if settings.llm.api_key is not None:
         return settings.llm.api_key.get_secret_value()
-    return os.environ.get("OPENAI_API_KEY")
+    url = settings.llm.base_url or OPENAI_DEFAULT_URL
+    key = server_key(get_settings(), "openai", url)
+    return key.get_secret_value() if key is not None else None
 
 
 def make_openai_chat_model(settings: Settings, decoding: DecodingPreset) -> GuardedChatOpenAI:
@@ -91,7 +97,10 @@ def make_openai_chat_model(settings: Settings, decoding: DecodingPreset) -> Guar
         raise ConfigError("the openai backend needs llm.model (the model name on the server)")
     key = api_key_of(settings)
     if key is None and llm.base_url is None:
-        raise ConfigError("the openai backend needs llm.api_key (or OPENAI_API_KEY)")
+        raise ConfigError(
+            "the openai backend needs llm.api_key (RAG_LLM__API_KEY; OPENAI_API_KEY is used "
+            "only when the server is configured with RAG_LLM__BACKEND=openai)"
+        )
     return GuardedChatOpenAI(
         model=llm.model,
         api_key=key or NO_KEY_PLACEHOLDER,

@@ -75,7 +75,13 @@ def browser(chromium):
 
 
 @pytest.fixture
-def app_url(tmp_path) -> Iterator[str]:
+def app_extra_env() -> dict[str, str]:
+    """More environment for the app under test; a test module overrides this fixture."""
+    return {}
+
+
+@pytest.fixture
+def app_url(tmp_path, app_extra_env) -> Iterator[str]:
     """A fresh `streamlit run app.py` on a free port, its own index, the shared model cache."""
     port = free_port()
     env = {
@@ -89,6 +95,7 @@ def app_url(tmp_path) -> Iterator[str]:
         "HF_HUB_OFFLINE": "1",
         "TRANSFORMERS_OFFLINE": "1",
         "ANONYMIZED_TELEMETRY": "False",
+        **app_extra_env,
     }
     log = (tmp_path / "streamlit.log").open("wb")
     process = subprocess.Popen(

@@ -7,6 +7,7 @@ land in test-output/screenshots/ for a human to look at.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 
@@ -131,6 +132,15 @@ def openai_stub() -> Iterator[tuple[str, list[dict]]]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+@pytest.fixture
+def app_extra_env(request) -> dict[str, str]:
+    """The admin allows the stub's URL when a test uses it (users may only type listed ones)."""
+    if "openai_stub" not in request.fixturenames:
+        return {}
+    stub_url, _ = request.getfixturevalue("openai_stub")
+    return {"RAG_LLM__ALLOWED_ENDPOINTS": json.dumps([stub_url])}
 
 
 def test_switch_to_openai_compatible_server_without_restart(browser, app_url, tmp_path,

@@ -10,6 +10,7 @@ server must have received it in its Authorization header, so the key was really 
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 from pathlib import Path
@@ -100,7 +101,7 @@ def session_settings(root: Path, url: str, key: str) -> Settings:
 
 
 def test_planted_key_appears_nowhere_but_the_authorization_header(
-    session_env, debug_log, embeddings, tmp_path
+    session_env, debug_log, embeddings, tmp_path, monkeypatch
 ):
     root, env = session_env
     outputs: list[str] = []
@@ -148,7 +149,9 @@ def test_planted_key_appears_nowhere_but_the_authorization_header(
         assert cli_wrong.returncode == 2 and "401" in cli_wrong.stderr, cli_wrong.stderr[-2000:]
         outputs += [cli.stdout, cli.stderr, cli_wrong.stdout, cli_wrong.stderr]
 
-        # The app: key typed into the sidebar's password field, one question answered.
+        # The app: key typed into the sidebar's password field, one question answered (the
+        # admin allows the stub's URL: users may only type listed endpoints).
+        monkeypatch.setenv("RAG_LLM__ALLOWED_ENDPOINTS", json.dumps([server.url]))
         at = AppTest.from_file(str(REPO / "app.py"), default_timeout=300).run()
         at.selectbox(key="backend").select("openai").run()
         at.text_input(key="model-openai").input("stub-model")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -97,11 +99,15 @@ def test_controls_the_backend_cannot_honour_are_disabled_with_the_reason(app_env
 
 
 @pytest.mark.slow
-def test_unreachable_openai_server_shows_a_clear_error_without_the_key(app_env, ingested):
+def test_unreachable_openai_server_shows_a_clear_error_without_the_key(
+    app_env, ingested, monkeypatch
+):
+    url = f"http://127.0.0.1:{free_port()}/v1"
+    monkeypatch.setenv("RAG_LLM__ALLOWED_ENDPOINTS", json.dumps([url]))  # users may type it
     at = start()
     at.selectbox(key="backend").select("openai").run()
     at.text_input(key="model-openai").input("gpt-test")
-    at.text_input(key="base_url-openai").input(f"http://127.0.0.1:{free_port()}/v1")
+    at.text_input(key="base_url-openai").input(url)
     at.text_input(key="api_key-openai").input(PLANTED_KEY).run()
     at.button(key="test_connection").click().run(timeout=120)
     assert at.error, "the connection test must report the failure"
