@@ -15,13 +15,36 @@ from ingest.limits import ParseLimits, check_size
 from ingest.parsed import ParsedFile, display_stem, make_unit
 from ingest.textcodec import decode_document
 
-_ATX = re.compile(r"^ {0,3}(#{1,6})(?:[ \t]+(.*?))?(?:[ \t]+#+)?[ \t]*$")
 _SETEXT = re.compile(r"^ {0,3}(=+|-+)[ \t]*$")
 _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
 _NO_TEXT = "no text to index (the file is blank)"
 
 
 _HEADING_MAX_CHARS = 100
+
+
+def _atx_heading(line: str) -> tuple[int, str] | None:
+    """Level and title of an ATX heading line ("## Linux ##" -> (2, "Linux")), else None.
+
+    String code, not a pattern: the regex this replaces (a lazy title before optional closing
+    hashes and trailing blanks) backtracked quadratically, and a heading line of 1 MB of
+    spaces in an uploaded file ran for hours.
+    """
+    stripped = line.lstrip(" ")
+    if len(line) - len(stripped) > 3:
+        return None  # indented four or more: code, not a heading
+    rest = stripped.lstrip("#")
+    level = len(stripped) - len(rest)
+    if not 1 <= level <= 6 or (rest and rest[0] not in " \t"):
+        return None
+    title = rest.strip(" \t")
+    unclosed = title.rstrip("#")
+    # A closing run of hashes counts only after a blank ("# C#" keeps its "#").
+    if not unclosed:
+        title = ""
+    elif unclosed[-1] in " \t":
+        title = unclosed.rstrip(" \t")
+    return level, title
 
 
 def _is_underline(line: str) -> bool:
@@ -140,9 +163,9 @@ def parse_markdown(data: bytes, name: str, limits: ParseLimits) -> ParsedFile:
             fence = opener.group(1)
             sections.lines.append(line)
             continue
-        atx = _ATX.match(line)
-        if atx and (atx.group(2) or "").strip():
-            sections.heading(len(atx.group(1)), atx.group(2).strip(), index)
+        atx = _atx_heading(line)
+        if atx and atx[1].strip():
+            sections.heading(atx[0], atx[1].strip(), index)
             continue
         previous = sections.lines[-1] if sections.lines else ""
         setext = _SETEXT.match(line)

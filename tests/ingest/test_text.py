@@ -1,9 +1,14 @@
 """Plain text is one unit; Markdown sections follow ATX and setext headings."""
 
+import re
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ingest import IngestError, parse_file
-from ingest.text import parse_markdown, parse_text
+from ingest.parsed import elide_middle
+from ingest.text import _atx_heading, parse_markdown, parse_text
 
 
 @pytest.fixture
@@ -127,3 +132,35 @@ def test_plain_text_sections_by_underlines_and_by_indented_entries(limits):
         "Checklist", "Version 4"]
     prose = b"A first paragraph\nthat wraps.\n\nA one-line paragraph.\n\nAnother one.\n"
     assert [u.metadata["section"] for u in parse_text(prose, "p.txt", limits).units] == [""]
+
+
+# -- hostile input: headings that made the old pattern backtrack ------------------------------
+# The ATX heading regex this parser used was quadratic in the spaces of a heading line (8,000
+# spaces: 0.67 s, 200,000: hours). No wall-clock bound here: the inputs are large enough that a
+# quadratic scan would run far past the timeout, while a linear one takes milliseconds.
+_OLD_ATX = re.compile(r"^ {0,3}(#{1,6})(?:[ \t]+(.*?))?(?:[ \t]+#+)?[ \t]*$")
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("body", [
+    b"# a" + b" " * 200_000 + b"b",
+    b"# a" + b" \t" * 100_000 + b"!",
+    b"#" + b" " * 1_000_000,
+])
+def test_heading_line_of_many_blanks_parses_in_linear_time(limits, body):
+    parsed = parse_markdown(body + b"\nText under it.\n", "blanks.md", limits)
+    title = body.decode().lstrip("#").strip()
+    assert [u.metadata["section"] for u in parsed.units] == [elide_middle(title)]
+    assert parsed.units[-1].page_content.endswith("Text under it.")
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.text(alphabet=" \t#a!", max_size=14))
+def test_heading_reader_agrees_with_the_commonmark_pattern_on_short_lines(line):
+    old = _OLD_ATX.match(line)
+    expected = (len(old.group(1)), (old.group(2) or "").strip()) if old else None
+    found = _atx_heading(line)
+    found = (found[0], found[1].strip()) if found else None
+    if found and not found[1] and expected and not expected[1].strip("#"):
+        return  # "## ###" is an empty heading (CommonMark example 79); the old pattern said "#"
+    assert found == expected
