@@ -132,7 +132,7 @@ def json_units(value: Any, deadline: Deadline) -> list[Document]:
             units.append(make_unit(text, pointer, pointer=pointer,
                                    **record_metadata(pointer, record, above)))
             if len(units) % 1000 == 0:
-                deadline.check(units=len(units))
+                deadline.check(units)
 
     stack: list[tuple[str, Any, tuple[str, ...]]] = [("", value, ())]
     while stack:
@@ -160,7 +160,7 @@ def json_units(value: Any, deadline: Deadline) -> list[Document]:
 def parse_json(data: bytes, name: str, limits: ParseLimits) -> ParsedFile:
     """Units: records / objects of one JSON document; metadata and locator ``pointer``."""
     check_size(len(data), name, limits)
-    deadline = Deadline(name, limits)
+    deadline = Deadline(name, limits, len(data))
     value = load_json(decode_json_text(data, name), name, limits)
     deadline.check()
     units = json_units(value, deadline)
@@ -172,13 +172,13 @@ def parse_json(data: bytes, name: str, limits: ParseLimits) -> ParsedFile:
 def parse_jsonl(data: bytes, name: str, limits: ParseLimits) -> ParsedFile:
     """Units: one per non-blank line; ``pointer`` "/<0-based index>", ``line`` 1-based."""
     check_size(len(data), name, limits)
-    deadline = Deadline(name, limits)
+    deadline = Deadline(name, limits, len(data))
     units = []
     for index, line in enumerate(decode_json_text(data, name).split("\n")):
         if not line.strip():
             continue
         if index % 1000 == 0:
-            deadline.check(units=len(units))
+            deadline.check(units)
         record = load_json(line, name, limits, line=index + 1)
         text = render_record(record)
         if text:

@@ -16,6 +16,10 @@ from typing import TYPE_CHECKING
 from ingest.errors import IngestError
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from langchain_core.documents import Document
+
     from ingest.parsed import ParsedFile
 
 _MB = 1024 * 1024
@@ -86,19 +90,25 @@ def check_output(parsed: ParsedFile, size: int, name: str, limits: ParseLimits) 
     """
     if len(parsed.units) > limits.max_units:
         raise units_over_limit(name, limits)
-    allowed = limits.max_text_chars(size)
-    total = 0
-    for unit in parsed.units:
-        total += len(unit.page_content)
-        total += sum(len(value) for value in unit.metadata.values() if isinstance(value, str))
-        if total > allowed:
-            raise IngestError(
-                name,
-                f"parsing expands the {_megabytes(size)} MB file to more than "
-                f"{allowed:,} characters of text and locators (the limit: "
-                f"{limits.max_text_ratio:g} per byte + {limits.max_text_base_chars:,}); "
-                "such growth comes from names repeated for every field, not from content",
-            )
+    if stored_chars(parsed.units) > limits.max_text_chars(size):
+        raise text_over_limit(name, size, limits)
+
+
+def stored_chars(units: Sequence[Document]) -> int:
+    """Characters of text and of string metadata (locators, paths, names) in ``units``."""
+    return sum(len(unit.page_content)
+               + sum(len(value) for value in unit.metadata.values() if isinstance(value, str))
+               for unit in units)
+
+
+def text_over_limit(name: str, size: int, limits: ParseLimits) -> IngestError:
+    return IngestError(
+        name,
+        f"parsing expands the {_megabytes(size)} MB file to more than "
+        f"{limits.max_text_chars(size):,} characters of text and locators (the limit: "
+        f"{limits.max_text_ratio:g} per byte + {limits.max_text_base_chars:,}); "
+        "such growth comes from names repeated for every field, not from content",
+    )
 
 
 class Deadline:
@@ -106,19 +116,27 @@ class Deadline:
 
     Cooperative because the parsers run C code (pdfium, libxml2) that cannot be interrupted
     safely from Python; the worker process running the parse is killed when it overruns (see
-    :mod:`ingest.isolation`). ``check(units=n)`` also enforces the unit cap while a parser
-    builds its units, before a million tiny records have all been made.
+    :mod:`ingest.isolation`). ``check(units)``, given the units built so far, also enforces
+    the unit cap, and with the file's ``size`` known the text cap, before a million tiny
+    records have all been made.
     """
 
-    def __init__(self, name: str, limits: ParseLimits) -> None:
+    def __init__(self, name: str, limits: ParseLimits, size: int | None = None) -> None:
         self._name = name
         self._limits = limits
+        self._size = size
+        self._counted, self._chars = 0, 0  # units counted so far, and their characters
         self._seconds = limits.max_seconds
         self._end = time.monotonic() + limits.max_seconds
 
-    def check(self, units: int = 0) -> None:
-        if units > self._limits.max_units:
+    def check(self, units: Sequence[Document] = ()) -> None:
+        if len(units) > self._limits.max_units:
             raise units_over_limit(self._name, self._limits)
+        if self._size is not None and len(units) > self._counted:
+            self._chars += stored_chars(units[self._counted:])
+            self._counted = len(units)
+            if self._chars > self._limits.max_text_chars(self._size):
+                raise text_over_limit(self._name, self._size, self._limits)
         if time.monotonic() > self._end:
             raise IngestError(
                 self._name, f"parsing took longer than the limit of {self._seconds:g} s"

@@ -239,7 +239,7 @@ def xml_units(root: etree._Element, name: str, limits: ParseLimits, deadline: De
             units.append(make_unit(text, path, xpath=path, record=_identity(element),
                                    context=context, parent=parent))
             if len(units) % 1000 == 0:
-                deadline.check(units=len(units))
+                deadline.check(units)
         children = [] if _is_prose(element) else _children(element)
         branches = [
             (child, child_path)
@@ -315,7 +315,7 @@ def _recovered(
 def parse_xml(data: bytes, name: str, limits: ParseLimits) -> ParsedFile:
     """Units: record elements; metadata and locator ``xpath`` ("/catalog/book[2]")."""
     check_size(len(data), name, limits)
-    deadline = Deadline(name, limits)
+    deadline = Deadline(name, limits, len(data))
     data, decoding_warnings = _utf8_for_lxml(data, name)
     warnings = list(decoding_warnings)
     strict_error: IngestError | None = None

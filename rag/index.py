@@ -22,6 +22,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import closing
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -29,8 +30,9 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from langchain_core.documents import Document
 
-from ingest import IngestError, ParseLimits, chunk_units, parse_bytes
+from ingest import IngestError, ParseLimits, chunk_units
 from ingest.errors import NotADocumentError
+from ingest.isolation import ParseOutcome, ParseRequest, get_parser_pool
 from ingest.limits import check_size
 from ingest.records import CHUNKER_VERSION, indexed_text
 from rag.embeddings import LocalEmbeddings, get_embeddings
@@ -280,6 +282,18 @@ class _Item:
 
 
 @dataclass
+class _Job:
+    """A file of a run on its way through the parser workers."""
+
+    position: int
+    item: _Item
+    started: float = 0.0
+    file_hash: str = ""
+    size: int = 0
+    result: FileResult | None = None  # settled without a parse (skipped, unchanged)
+
+
+@dataclass
 class _Prepared:
     """A parsed, chunked and diffed file waiting for its vectors and its commit."""
 
@@ -414,46 +428,48 @@ class DocumentIndex:
     def _ingest(
         self, items: list[_Item], callback: ProgressCallback | None, force: bool
     ) -> IngestReport:
+        """Read, parse (in the worker processes, a few files ahead), chunk, embed, commit.
+
+        A file that fails (unreadable, over a limit, killed parser) is reported with its reason
+        and the batch goes on; files already committed stay committed whatever comes after.
+        """
         started = time.perf_counter()
         unique: dict[str, _Item] = {}
         for item in items:  # the same file named twice is ingested once
             unique.setdefault(item.source, item)
-        work = list(unique.values())
+        work = [_Job(position, item) for position, item in enumerate(unique.values())]
         results: list[FileResult | None] = [None] * len(work)
         progress = _Progress(callback, len(work))
         pending: list[_Prepared] = []
+        limits = self._parse_limits()
+        pool = get_parser_pool(self.settings.ingest.parse_workers)
         with self._write_lock:
             self.refresh()
-            for position, item in enumerate(work):
-                progress.emit(item.source)
-                item_started = time.perf_counter()
-                if item.skip_reason:
-                    reason = f"{item.source}: {item.skip_reason}"
-                    results[position] = FileResult(item.source, "skipped", reason=reason)
-                    progress.files_done += 1
-                    continue
-                try:
-                    prepared = self._prepare(position, item, force)
-                except IngestError as exc:
-                    results[position] = FileResult(
-                        item.source,
-                        "skipped" if isinstance(exc, NotADocumentError) else "failed",
-                        reason=str(exc),
-                        seconds=time.perf_counter() - item_started,
-                    )
-                    progress.files_done += 1
-                    continue
-                if isinstance(prepared, FileResult):
-                    results[position] = prepared
-                    progress.files_done += 1
-                    continue
-                pending.append(prepared)
-                if sum(len(p.add) - p.reused for p in pending) >= self.settings.ingest.flush_chunks:
-                    self._flush(pending, results, progress, force)
-                    pending = []
+            parses = pool.parse_in_order(work, lambda job: self._read(job, limits, force))
+            with closing(parses):
+                for job, outcome in parses:
+                    progress.emit(job.item.source)
+                    try:
+                        result = job.result or self._prepare(job, outcome, force)
+                    except IngestError as exc:
+                        result = FileResult(
+                            job.item.source,
+                            "skipped" if isinstance(exc, NotADocumentError) else "failed",
+                            reason=str(exc),
+                            seconds=time.perf_counter() - job.started,
+                        )
+                    if isinstance(result, FileResult):
+                        results[job.position] = result
+                        progress.files_done += 1
+                        continue
+                    pending.append(result)
+                    added = sum(len(p.add) - p.reused for p in pending)
+                    if added >= self.settings.ingest.flush_chunks:
+                        self._flush(pending, results, progress, force)
+                        pending = []
             if pending:
                 self._flush(pending, results, progress, force)
-        progress.emit(work[-1].source if work else "")
+        progress.emit(work[-1].item.source if work else "")
         final = tuple(r for r in results if r is not None)
         return IngestReport(files=final, seconds=time.perf_counter() - started)
 
@@ -470,34 +486,52 @@ class DocumentIndex:
             max_seconds=limits.max_seconds_per_file,
             max_json_depth=limits.max_json_depth,
             max_string_chars=limits.max_string_chars,
+            max_memory_mb=limits.max_parse_mb,
+            max_units=limits.max_units_per_file,
+            max_text_ratio=limits.max_text_ratio,
+            max_text_base_chars=limits.max_text_base_chars,
         )
 
-    def _prepare(self, position: int, item: _Item, force: bool) -> _Prepared | FileResult:
-        started = time.perf_counter()
-        limits = self._parse_limits()
+    def _read(self, job: _Job, limits: ParseLimits, force: bool) -> ParseRequest | None:
+        """What the worker should parse for ``job``; None when the file needs no parse (passed
+        over by the folder walk, or unchanged), with ``job.result`` saying so."""
+        item = job.item
+        job.started = time.perf_counter()
+        if item.skip_reason:
+            job.result = FileResult(item.source, "skipped",
+                                    reason=f"{item.source}: {item.skip_reason}")
+            return None
         try:
             check_size(item.size(), item.source, limits)  # before reading a huge file
             data = item.read()
         except OSError as exc:
             raise IngestError(item.source, exc.strerror or str(exc)) from exc
-        file_hash = hashlib.sha256(data).hexdigest()
-        doc_id = document_id(item.source)
-        record = self._registry_record(doc_id)
+        job.file_hash = hashlib.sha256(data).hexdigest()
+        job.size = len(data)
+        record = self._registry_record(document_id(item.source))
         if (
             not force
             and record is not None
-            and record.get("file_hash") == file_hash
+            and record.get("file_hash") == job.file_hash
             and record.get("chunking") == self._chunking_signature()
         ):
-            return FileResult(
+            job.result = FileResult(
                 item.source,
                 "unchanged",
                 chunks=int(record.get("chunks", 0)),
-                seconds=time.perf_counter() - started,
-                doc_id=doc_id,
+                seconds=time.perf_counter() - job.started,
+                doc_id=document_id(item.source),
             )
+            return None
+        return ParseRequest(data, item.source, limits)
 
-        parsed = parse_bytes(data, item.source, limits)
+    def _prepare(self, job: _Job, parsed: ParseOutcome | None, force: bool) -> _Prepared:
+        """Chunk a parsed file and diff it against what the collection holds."""
+        item = job.item
+        if isinstance(parsed, IngestError):
+            raise parsed
+        assert parsed is not None
+        doc_id = document_id(item.source)
         chunks = chunk_units(
             parsed,
             source=item.source,
@@ -520,11 +554,11 @@ class DocumentIndex:
         kept = [c for c in chunks if not force and c.id in existing]
         changed = [c for c in kept if existing[c.id] != c.metadata]
         prepared = _Prepared(
-            position=position,
+            position=job.position,
             source=item.source,
             doc_id=doc_id,
-            file_hash=file_hash,
-            size=len(data),
+            file_hash=job.file_hash,
+            size=job.size,
             format=parsed.format,
             title=parsed.title,
             chunks=chunks,
@@ -532,7 +566,7 @@ class DocumentIndex:
             update_ids=[str(c.id) for c in changed],
             update_metadatas=[dict(c.metadata) for c in changed],
             delete_ids=sorted(set(existing) - wanted),
-            started=started,
+            started=job.started,
             warnings=parsed.warnings,
         )
         if not force:
