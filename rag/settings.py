@@ -198,6 +198,15 @@ class AnswerSettings(BaseModel):
         description="How a follow-up becomes a standalone question: carry the previous key terms "
         "(rule), ask the LLM, or auto (rule for local, llm for remote backends).",
     )
+    # A question is embedded, keyword-searched and sent to the model whole: 2,000 characters
+    # is several paragraphs (the longest realistic question), and it bounds what a visitor
+    # can make every per-question scan and the prompt cost.
+    max_question_chars: int = Field(
+        2000,
+        ge=1,
+        description="Longest question accepted (characters); longer ones are refused with an "
+        "error by the app's chat input and the CLI.",
+    )
 
 
 class IngestSettings(BaseModel):
