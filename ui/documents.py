@@ -9,6 +9,7 @@ import streamlit as st
 
 from ingest.errors import IngestError
 from rag.jobs import JobSnapshot, forget_job, get_job, start_ingest_job
+from rag.reingest import reingest_paths
 from rag.settings import Settings
 from rag.uploads import save_upload
 from ui.errors import error_boundary
@@ -210,10 +211,10 @@ def _render_library(settings: Settings, collection: str) -> None:
                             placeholder="Choose documents to delete or re-ingest")
     left, right = st.columns(2)
     if left.button("Re-ingest", icon=":material/refresh:", disabled=not picked, width="stretch"):
-        paths = [Path(by_name[p].source) for p in picked]
-        missing = [p.name for p in paths if not p.is_file()]
-        if missing:
-            st.error("Source file no longer on disk: " + ", ".join(missing))
+        # Only files in the upload or corpus folders: a registry record can name any path.
+        paths, refused = reingest_paths([by_name[p].source for p in picked], settings)
+        if refused:
+            st.error("Not re-ingested:\n\n" + "\n\n".join(str(r) for r in refused))
         elif _session_job() is not None:
             st.warning("An ingest is still running; re-ingest when it has finished.",
                        icon=":material/hourglass_top:")
