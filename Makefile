@@ -42,6 +42,19 @@ proxy-deps:
 		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq nginx >/dev/null; \
 	fi
 
+# A Chroma server for other hosts: `chroma run` on loopback behind that nginx, which refuses any
+# request without the token and ends TLS. The token comes from the environment, never argv:
+#   CHROMA_TOKEN="$(cat /etc/chroma/token)" make chroma-server CHROMA_HOST=0.0.0.0 \
+#       TLS_CERT=/etc/chroma/cert.pem TLS_KEY=/etc/chroma/key.pem
+# Stop with Ctrl-C; the generated nginx config (mode 0600, in a private temp folder) is deleted.
+CHROMA_HOST ?= 127.0.0.1
+CHROMA_PORT ?= 8000
+CHROMA_DATA ?= data/chroma-server
+chroma-server: install proxy-deps
+	@RAG_STORE__TOKEN="$${CHROMA_TOKEN:-$${RAG_STORE__TOKEN:-}}" $(PY) -m rag chroma-proxy \
+		--host $(CHROMA_HOST) --port $(CHROMA_PORT) --data $(CHROMA_DATA) \
+		$(if $(TLS_CERT),--tls-cert $(TLS_CERT) --tls-key $(TLS_KEY),)
+
 # Loopback by default (set ADDRESS=0.0.0.0 to serve a LAN); a set address also stops Streamlit
 # from looking up the machine's external IP on a public service at start.
 ADDRESS ?= 127.0.0.1

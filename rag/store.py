@@ -10,6 +10,7 @@ always pass vectors they computed themselves.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import threading
@@ -23,6 +24,7 @@ from chromadb.api.models.Collection import Collection
 from chromadb.config import Settings as ChromaSettings
 from chromadb.errors import NotFoundError
 
+from rag.endpoints import is_loopback
 from rag.errors import ConfigError, EmbeddingMismatchError, StoreError
 from rag.settings import Settings, StoreSettings, get_settings
 
@@ -76,8 +78,41 @@ def _disk_client(store: StoreSettings) -> ClientAPI:
 def _server_client(store: StoreSettings) -> ClientAPI:
     import chromadb
 
+    settings = _chroma_settings()
+    if store.ca_file is not None:
+        settings.chroma_server_ssl_verify = str(store.ca_file)
+    # The token proxy (rag.chroma_proxy) checks this header; Chroma itself ignores auth.
+    headers = None
+    if store.token is not None:
+        headers = {"Authorization": f"Bearer {store.token.get_secret_value()}"}
     # HttpClient checks the server with a heartbeat while it is built.
-    return chromadb.HttpClient(host=store.host, port=store.port, settings=_chroma_settings())
+    return chromadb.HttpClient(
+        host=store.host, port=store.port, ssl=store.ssl, headers=headers, settings=settings
+    )
+
+
+def user_store_settings(base: StoreSettings, update: dict[str, Any]) -> StoreSettings:
+    """``base`` with a user's choice of mode and location applied.
+
+    The configured token belongs to the configured server: pointed at another host or port,
+    the client sends none.
+    """
+    store = base.model_copy(update=update)
+    if (store.host.strip().lower(), store.port) != (base.host.strip().lower(), base.port):
+        store = store.model_copy(update={"token": None})
+    return store
+
+
+def check_server_settings(store: StoreSettings) -> None:
+    """ConfigError for a server setup that would expose the token or cannot verify TLS."""
+    if store.token is not None and not store.ssl and not is_loopback(store.host):
+        raise ConfigError(
+            f"the Chroma token would cross the network to {store.host} in clear text: serve "
+            "the proxy with TLS and set store.ssl (RAG_STORE__SSL=true), or reach it on "
+            "127.0.0.1"
+        )
+    if store.ca_file is not None and not store.ca_file.is_file():
+        raise ConfigError(f"store.ca_file not found: {store.ca_file}")
 
 
 STORE_MODES: dict[str, StoreFactory] = {
@@ -92,11 +127,11 @@ def store_location(store: StoreSettings) -> str:
     if store.mode == "disk":
         return str(store.path.resolve())
     if store.mode == "server":
-        return f"{store.host}:{store.port}"
+        return f"{'https://' if store.ssl else ''}{store.host}:{store.port}"
     return "in-memory"
 
 
-_clients: dict[tuple[str, str], ClientAPI] = {}
+_clients: dict[tuple[str, str, str], ClientAPI] = {}
 _clients_lock = threading.Lock()
 # Chroma's on-disk client is not process-safe (chroma-core/chroma#3792): a process keeps its own
 # view of the vector segments, and after another process writes, its reads fail ("Error finding
@@ -151,6 +186,14 @@ def write_stamp(settings: Settings | None = None) -> str | None:
     return f"{generation}:{marker}"
 
 
+def _client_key(store: StoreSettings) -> tuple[str, str, str]:
+    """Mode, location and a digest of the credentials: a client built with one token or CA
+    file never serves settings naming another."""
+    token = store.token.get_secret_value() if store.token is not None else ""
+    credentials = f"{token}\0{store.ca_file or ''}"
+    return store.mode, store_location(store), hashlib.sha256(credentials.encode()).hexdigest()
+
+
 def get_client(settings: Settings | None = None) -> ClientAPI:
     """The Chroma client of ``settings.store``; one per (mode, location) in a process."""
     settings = settings or get_settings()
@@ -159,7 +202,9 @@ def get_client(settings: Settings | None = None) -> ClientAPI:
         raise ConfigError(
             f"unknown store mode {store.mode!r}; choose one of: {', '.join(STORE_MODES)}"
         )
-    key = (store.mode, store_location(store))
+    if store.mode == "server":
+        check_server_settings(store)
+    key = _client_key(store)
     with _clients_lock:
         if store.mode == "disk" and key in _clients:
             marker = _read_marker(store)
@@ -181,14 +226,14 @@ def reopen_disk_client(settings: Settings | None = None) -> ClientAPI:
     """
     settings = settings or get_settings()
     store = settings.store
-    key = (store.mode, store_location(store))
+    key = _client_key(store)
     with _clients_lock:
         if key in _clients:
             _drop_disk_client(store, key)
     return get_client(settings)
 
 
-def _drop_disk_client(store: StoreSettings, key: tuple[str, str]) -> None:
+def _drop_disk_client(store: StoreSettings, key: tuple[str, str, str]) -> None:
     """Forget this process's client of an on-disk store (caller holds ``_clients_lock``)."""
     _forget_disk_system(store)
     del _clients[key]
@@ -209,10 +254,25 @@ def _build_client(store: StoreSettings) -> ClientAPI:
     try:
         return STORE_MODES[store.mode](store)
     except Exception as exc:  # chromadb raises ValueError/OSError/its own errors: one message
-        reason = str(exc).strip() or type(exc).__name__
+        reason = _tls_reason(exc) or str(exc).strip() or type(exc).__name__
         raise StoreError(
             f"cannot open the {store.mode} store at {store_location(store)}: {reason}"
         ) from exc
+
+
+def _tls_reason(exc: BaseException) -> str | None:
+    """Chroma reports a failed certificate check as 'Could not connect': name the real cause."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if "CERTIFICATE_VERIFY_FAILED" in str(current):
+            return (
+                "the server's TLS certificate could not be verified; set store.ca_file "
+                "(RAG_STORE__CA_FILE) to the CA or self-signed certificate it uses"
+            )
+        current = current.__cause__ or current.__context__
+    return None
 
 
 def collection_metadata(embeddings: NamedEmbeddings) -> dict[str, Any]:

@@ -180,7 +180,9 @@ def _render_store(base: Settings) -> StoreSettings:
         )
     else:
         st.caption(":material/info: In-memory collections vanish when the app restarts.")
-    return base.store.model_copy(update=update)
+    from rag.store import user_store_settings
+
+    return user_store_settings(base.store, update)  # the token goes to the configured server only
 
 
 def _index_of(options: list[str], value: str | None) -> int:
