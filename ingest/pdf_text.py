@@ -23,8 +23,13 @@ from ingest.pdf_lines import PageLines, VisualLine
 # A line starting like this begins a list item, so it is never glued to the line above.
 _ITEM_START = re.compile(r"(?:[•◦▪‣●○■□►▸*·–—-]|\(?\d{1,3}[.)]|\(?[a-z]\)|\([ivx]+\))\s")
 _SENTENCE_END = (".", "!", "?", ":")
-# Dot leaders: a table of contents or an index ("\color . . . 12, 15").
-_DOT_LEADER = re.compile(r"(?:\. ){4}|\.{6}|(?:\. ){2}\.\s*[\d, –-]+$")
+# Dot leaders: a table of contents or an index ("\color . . . 12, 15"). The blanks after the
+# dots are taken possessively: "\s*" before a class that also holds " " split a run of spaces
+# every way and was quadratic ("x . . ." then 100,000 spaces). A tail of blanks alone still
+# counts when it ends in a space (before a final newline, as "$" allows), as it did.
+_DOT_LEADER = re.compile(
+    r"(?:\. ){4}|\.{6}|(?:\. ){2}\.\s*+(?:(?<= )|(?<= \n)|[\d,–-][\d, –-]*+)$"
+)
 
 _USUAL_PITCH = 1.2  # baseline distance / font size (10pt type on 12pt), when unmeasured
 _SAME_SIZE = 0.95  # font sizes closer than this are one size (TeX: 10pt body, 12pt heading)
@@ -139,9 +144,14 @@ def _reads_as_prose(line: VisualLine) -> bool:
     text = line.text
     if len(text) < _PROSE_MIN_CHARS or text.count(" ") < _PROSE_MIN_SPACES:
         return False
-    if (". . ." in text or "......" in text) and _DOT_LEADER.search(text):
+    if has_dot_leader(text):
         return False
     return _width_per_char(line) <= _PROSE_MAX_WIDTH_PER_CHAR * line.size
+
+
+def has_dot_leader(text: str) -> bool:
+    """Whether a line holds dot leaders, as a table of contents or an index line does."""
+    return (". . ." in text or "......" in text) and bool(_DOT_LEADER.search(text))
 
 
 def _width_per_char(line: VisualLine) -> float:
