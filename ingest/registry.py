@@ -44,10 +44,14 @@ EXTENSIONS: dict[str, str] = {
 SUPPORTED_EXTENSIONS: frozenset[str] = frozenset(EXTENSIONS)
 
 _SNIFF_BYTES = 2048
-_MARKUP_START = re.compile(r"^(?:\s|<!--.*?-->|<\?xml[^>]*\?>)*<", re.S)
-_HTML_START = re.compile(r"^(?:\s|<!--.*?-->|<\?xml[^>]*\?>)*<(?:!doctype\s+html|html[\s>])",
+# The prolog (blanks, comments, an XML declaration) is matched possessively ("*+"): a comment
+# ends at its first "-->", and with a plain "*" a failed match retried every way of letting a
+# comment run on to a later "-->", exponential in the number of comments (a 2 KB head of
+# "<!---->" never finished).
+_HTML_START = re.compile(r"^(?:\s|<!--.*?-->|<\?xml[^>]*\?>)*+<(?:!doctype\s+html|html[\s>])",
                          re.S | re.I)
-_XML_ROOT = re.compile(r"^(?:\s|<!--.*?-->)*<(?:!doctype\s|[A-Za-z_][\w.:-]*[\s/>])", re.S | re.I)
+_XML_ROOT = re.compile(r"^(?:\s|<!--.*?-->)*+<(?:!doctype\s|[A-Za-z_][\w.:-]*[\s/>])",
+                       re.S | re.I)
 # A root element named html (any prefix) that binds the XHTML namespace: HTML written as XML.
 _XHTML_ROOT = re.compile(
     r"<(?:[\w.-]+:)?html\b[^>]*\bxmlns(?::[\w.-]+)?\s*=\s*[\"']http://www\.w3\.org/1999/xhtml[\"']"

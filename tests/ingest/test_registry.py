@@ -168,3 +168,18 @@ def test_real_files_keep_their_text(data_dir):
     assert any("artifactId: commons-lang3" in unit.page_content for unit in pom.units)
     changelog = parse_file(data_dir / "changelog")
     assert any("dusk_offset" in unit.page_content for unit in changelog.units)
+
+
+# The prolog patterns once backtracked over every way a comment could run on to a later
+# "-->": 20 comments took 0.25 s and each two more took four times as long, so a head of
+# 250 would never finish. No wall-clock bound: the timeout is what such a head would hit.
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize(("tail", "expected"), [
+    (b"x", None),
+    (b"<html><body>", "html"),
+    (b"<catalog/>", "xml"),
+])
+def test_a_head_of_many_comments_is_sniffed_in_linear_time(tail, expected):
+    head = b"<!---->" * 250 + b"\n<!-- a -- b -->" * 10 + tail  # within the 2 KB sniffed
+    assert sniff_format(head) == expected
+    assert detect_format("no-extension", head) == (expected or "text")
