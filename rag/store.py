@@ -254,22 +254,29 @@ def _build_client(store: StoreSettings) -> ClientAPI:
     try:
         return STORE_MODES[store.mode](store)
     except Exception as exc:  # chromadb raises ValueError/OSError/its own errors: one message
-        reason = _tls_reason(exc) or str(exc).strip() or type(exc).__name__
+        reason = _server_reason(exc) or str(exc).strip() or type(exc).__name__
         raise StoreError(
             f"cannot open the {store.mode} store at {store_location(store)}: {reason}"
         ) from exc
 
 
-def _tls_reason(exc: BaseException) -> str | None:
-    """Chroma reports a failed certificate check as 'Could not connect': name the real cause."""
+def _server_reason(exc: BaseException) -> str | None:
+    """What to do about a refused token or certificate (Chroma reports a failed certificate
+    check as 'Could not connect', and a refusal as a bare HTTP status)."""
     seen: set[int] = set()
     current: BaseException | None = exc
     while current is not None and id(current) not in seen:
         seen.add(id(current))
-        if "CERTIFICATE_VERIFY_FAILED" in str(current):
+        text = str(current)
+        if "CERTIFICATE_VERIFY_FAILED" in text:
             return (
                 "the server's TLS certificate could not be verified; set store.ca_file "
                 "(RAG_STORE__CA_FILE) to the CA or self-signed certificate it uses"
+            )
+        if "401 Unauthorized" in text:
+            return (
+                "401 Unauthorized: the server wants a token; set store.token "
+                "(RAG_STORE__TOKEN) to the one its proxy was started with"
             )
         current = current.__cause__ or current.__context__
     return None

@@ -179,6 +179,7 @@ def test_the_store_without_or_with_a_wrong_token_is_refused_without_showing_it(
             get_client(server_settings(tmp_path, proxy, token))
         message = str(refused.value)
         assert "401" in message and f"127.0.0.1:{proxy.port}" in message, message
+        assert "RAG_STORE__TOKEN" in message, message
         assert WRONG not in message and TOKEN not in message
 
 
