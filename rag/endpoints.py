@@ -135,7 +135,7 @@ def check_user_endpoint(server: Settings, backend: str, url: str) -> None:
     allowed = server.llm.allowed_endpoints
     if ANY_ENDPOINT in allowed:
         return
-    if any(parse_endpoint(entry).covers(target) for entry in allowed):
+    if any(_allow_list_entry(entry).covers(target) for entry in allowed):
         return
     listed = ", ".join(allowed) if allowed else "none"
     raise ConfigError(
@@ -143,6 +143,13 @@ def check_user_endpoint(server: Settings, backend: str, url: str) -> None:
         f"configured one: {listed}); an admin can add it to llm.allowed_endpoints "
         "(RAG_LLM__ALLOWED_ENDPOINTS)"
     )
+
+
+def _allow_list_entry(entry: str) -> Endpoint:
+    try:
+        return parse_endpoint(entry)
+    except ConfigError as exc:
+        raise ConfigError(f"llm.allowed_endpoints has an entry to fix: {exc}") from exc
 
 
 def user_llm_settings(

@@ -93,6 +93,12 @@ def test_malformed_or_disguised_urls_are_refused(url):
 
 
 # -- allow-list ----------------------------------------------------------------------------
+def test_a_bad_allow_list_entry_is_named(configured):
+    server = server_settings("openai", configured.url, allowed=["10.0.0.5:8080/v1"])
+    with pytest.raises(ConfigError, match="allowed_endpoints has an entry to fix"):
+        check_user_endpoint(server, "openai", "http://10.0.0.5:8080/v1")
+
+
 def test_a_url_off_the_allow_list_is_refused_before_any_request(configured, other):
     server = server_settings("openai", configured.url)
     with pytest.raises(ConfigError, match="not allowed") as refused:
