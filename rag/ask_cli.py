@@ -12,6 +12,7 @@ import sys
 import textwrap
 from typing import TYPE_CHECKING, Any, TextIO
 
+from rag.questions import check_question_length
 from rag.settings import Settings
 
 if TYPE_CHECKING:
@@ -53,6 +54,8 @@ def run_ask(args: argparse.Namespace, settings: Settings) -> int:
     from rag.chain import AskRequest, ChatService
     from rag.index import DocumentIndex
 
+    # Before the index and models load: a refused question costs nothing.
+    check_question_length(args.question, settings)
     settings = settings_for_ask(args, settings)
     service = ChatService(DocumentIndex(settings), settings=settings)
     overrides = (("temperature", args.temperature),) if args.temperature is not None else ()

@@ -24,6 +24,10 @@ class EmbeddingMismatchError(StoreError):
     """A collection built with one embedding model was asked to take vectors of another."""
 
 
+class QuestionTooLongError(RagError):
+    """A question longer than the ``answer.max_question_chars`` setting; refused unread."""
+
+
 class BackendError(RagError):
     """An LLM backend failed (unreachable, unauthorised, rate-limited, cut stream...)."""
 
@@ -33,6 +37,7 @@ __all__ = [
     "ConfigError",
     "EmbeddingMismatchError",
     "IngestError",
+    "QuestionTooLongError",
     "RagError",
     "StoreError",
 ]

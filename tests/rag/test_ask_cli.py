@@ -72,3 +72,17 @@ def test_the_cli_declines_a_question_the_documents_do_not_answer(tmp_path):
     assert asked.stdout.startswith("The documents do not contain the answer.")
     assert "[declined: the documents do not contain the answer]" in asked.stdout
     assert "Closest passages:" in asked.stdout and "docs/atlas.md" in asked.stdout
+
+
+@pytest.mark.slow
+def test_the_cli_refuses_a_question_over_the_length_limit(tmp_path):
+    # Nothing is ingested: the question is refused before the index or a model is opened.
+    asked = rag(tmp_path, "ask", "Why? " * 401)  # 2,005 characters
+    assert asked.returncode == 2, asked.stdout
+    assert asked.stderr.startswith(
+        "error: The question is 2,005 characters long; the limit is 2,000")
+    assert asked.stdout == ""
+    shorter = rag(tmp_path, "ask", "Why so long a question?",
+                  env={"RAG_ANSWER__MAX_QUESTION_CHARS": "10"})
+    assert shorter.returncode == 2
+    assert "23 characters long; the limit is 10" in shorter.stderr
