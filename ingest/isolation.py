@@ -7,7 +7,9 @@ a worker process instead:
 
 * its address space is capped (``RLIMIT_AS``: the worker's own size after start-up plus
   ``limits.max_memory_mb``), so a memory bomb ends in a ``MemoryError`` inside the worker,
-  reported as "parsing needed more than N MB" (the worker is then replaced);
+  reported as "parsing needed more than N MB" (the worker is then replaced). Linux only:
+  elsewhere the time limit still holds. C code that cannot allocate may abort instead
+  (pdfium does): the file then fails naming the signal and the memory limit;
 * it is killed when it runs ``KILL_GRACE_S`` past ``limits.max_seconds`` (the cooperative
   :class:`ingest.limits.Deadline` usually stops it first, with the same message);
 * a parser bug or a crash fails that one file, with the reason.
@@ -68,10 +70,14 @@ def time_reason(limits: ParseLimits) -> str:
 
 
 # -- the worker process ----------------------------------------------------------------------
-def _address_space() -> int:
-    """This process's virtual size in bytes (what ``RLIMIT_AS`` counts)."""
-    with open("/proc/self/statm") as statm:
-        return int(statm.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+def _address_space() -> int | None:
+    """This process's virtual size in bytes (what ``RLIMIT_AS`` counts); None where the
+    system does not say (no /proc: macOS, which does not enforce ``RLIMIT_AS`` either)."""
+    try:
+        with open("/proc/self/statm") as statm:
+            return int(statm.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+    except OSError:
+        return None
 
 
 def _serve(conn: Connection) -> None:
@@ -84,6 +90,8 @@ def _serve(conn: Connection) -> None:
     _, hard = resource.getrlimit(resource.RLIMIT_AS)
 
     def cap_memory(soft: int) -> None:
+        if baseline is None:
+            return  # only the time limit holds here (see _address_space)
         limit = soft if hard == resource.RLIM_INFINITY else min(soft, hard)
         resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
 
@@ -93,7 +101,7 @@ def _serve(conn: Connection) -> None:
         except (EOFError, OSError):
             return  # the app went away
         retire = False
-        cap_memory(baseline + request.limits.max_memory_mb * _MB)
+        cap_memory((baseline or 0) + request.limits.max_memory_mb * _MB)
         try:
             reply: tuple[Any, ...] = ("ok", parse_bytes(request.data, request.name,
                                                           request.limits))
@@ -207,6 +215,7 @@ class ParserPool:
                 head = window[0]
                 while not head.done:
                     self._collect(window)
+                    self._dispatch(window)  # a worker freed behind the head takes the next
                 window.popleft()
                 yield head.job, head.outcome
         finally:
