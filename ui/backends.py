@@ -12,6 +12,7 @@ from rag.errors import ConfigError
 from rag.presets import DecodingPreset
 from rag.settings import LLMSettings, Settings
 from ui.errors import error_boundary, show_error
+from ui.untrusted import inert_markdown
 
 _BACKEND_LABELS = {
     "local": "Local (packaged SmolLM2)",
@@ -84,10 +85,14 @@ def render_backend_section(base: Settings) -> LLMSettings:
             user_key=SecretStr(api_key) if api_key else None,
         )
     except ConfigError as exc:
-        show_error(exc)
-        # Nothing may be sent to the refused URL: the session keeps the configured backend.
-        st.caption(f"Using the configured backend ({base.llm.backend}) until this is fixed.")
-        return base.llm
+        if base_url.strip() or test:
+            show_error(exc)
+        else:  # just switched here: a hint, not an error, until a URL is typed
+            st.caption(":material/info: Enter a base URL this server allows.")
+        # No URL and no key: this backend cannot send anything until the choice is allowed.
+        return base.llm.model_copy(
+            update={"backend": backend, "model": model.strip(), "base_url": None, "api_key": None}
+        )
     if test:
         _test_connection(base.model_copy(update={"llm": llm}))
     return llm
@@ -102,7 +107,8 @@ def _test_connection(settings: Settings) -> None:
         except Exception as exc:
             show_error(exc)
             return
-        st.success(str(message or "Connected."), icon=":material/check_circle:")
+        # The message names what the server reported (its model list): shown as text.
+        st.success(inert_markdown(str(message or "Connected.")), icon=":material/check_circle:")
 
 
 def unsupported_decoding(backend: str) -> dict[str, str]:

@@ -90,17 +90,25 @@ def api_key_of(settings: Settings) -> str | None:
     return key.get_secret_value() if key is not None else None
 
 
+def _key_or_endpoint(settings: Settings) -> str | None:
+    """The key to send; ConfigError when there is neither a key nor an endpoint of our own
+    (nothing is sent to api.openai.com without a key)."""
+    key = api_key_of(settings)
+    if key is None and settings.llm.base_url is None:
+        raise ConfigError(
+            "the openai backend has no key for api.openai.com: set llm.api_key "
+            "(RAG_LLM__API_KEY, or OPENAI_API_KEY with RAG_LLM__BACKEND=openai), or use a base "
+            "URL this server allows"
+        )
+    return key
+
+
 def make_openai_chat_model(settings: Settings, decoding: DecodingPreset) -> GuardedChatOpenAI:
     """The ``openai`` backend factory."""
     llm = settings.llm
     if not llm.model:
         raise ConfigError("the openai backend needs llm.model (the model name on the server)")
-    key = api_key_of(settings)
-    if key is None and llm.base_url is None:
-        raise ConfigError(
-            "the openai backend needs llm.api_key (RAG_LLM__API_KEY; OPENAI_API_KEY is used "
-            "only when the server is configured with RAG_LLM__BACKEND=openai)"
-        )
+    key = _key_or_endpoint(settings)
     return GuardedChatOpenAI(
         model=llm.model,
         api_key=key or NO_KEY_PLACEHOLDER,
@@ -117,7 +125,7 @@ def check_openai_connection(settings: Settings, timeout: float) -> str:
     import openai
 
     llm = settings.llm
-    key = api_key_of(settings)
+    key = _key_or_endpoint(settings)
     url = llm.base_url or OPENAI_DEFAULT_URL
     with wrap_backend_errors("openai", url, timeout=timeout, secrets=[key]):
         client = openai.OpenAI(

@@ -4,6 +4,7 @@ allow-list (issue 17, finding 2)."""
 
 from __future__ import annotations
 
+import html
 import json
 from collections.abc import Iterator
 
@@ -71,7 +72,18 @@ def test_a_url_off_the_allow_list_is_refused_on_the_page_without_a_request(
     with OpenAIStub() as unlisted:
         press_test_connection(at, unlisted.url)
         assert not at.exception, [e.value for e in at.exception]
-        errors = [e.value for e in at.error]
+        errors = [html.unescape(e.value) for e in at.error]  # as shown on the page
         assert any("not allowed" in e and "RAG_LLM__ALLOWED_ENDPOINTS" in e for e in errors)
         assert not at.success
         assert not unlisted.requests and not configured.requests and not other.requests
+
+
+def test_switching_to_a_remote_backend_on_a_local_server_asks_for_an_allowed_url(app_env):
+    # Configured for the local model, nothing remote allowed: api.openai.com included.
+    at = AppTest.from_file(APP, default_timeout=120).run()
+    at.selectbox(key="backend").select("openai").run()
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    assert any("base URL this server allows" in c.value for c in at.caption)
+    at.button(key="test_connection").click().run()
+    errors = [html.unescape(e.value) for e in at.error]  # shown escaped
+    assert any("api.openai.com" in e and "not allowed" in e for e in errors), errors
