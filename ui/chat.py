@@ -11,10 +11,12 @@ import streamlit as st
 
 from rag.chain import PATH_LABELS, Answer, AskRequest, Source
 from rag.history import ChatHistory, ChatMessage
+from rag.questions import check_question_length
 from ui.errors import error_boundary, show_error
 from ui.resources import get_history, get_service
 from ui.sidebar import SidebarChoices, current_choices
 from ui.sources import render_sources
+from ui.untrusted import inert_markdown
 
 USER_AVATAR = ":material/person:"
 ASSISTANT_AVATAR = ":material/auto_awesome:"
@@ -52,11 +54,14 @@ def render_chat_page() -> None:
             _render_empty_state()
         for message in messages:
             _render_message(message)
-    question = st.chat_input("Ask a question about your documents…", key="chat_input")
+    # The box stops typing at the limit; the check below is for what reaches the server anyway.
+    question = st.chat_input("Ask a question about your documents…", key="chat_input",
+                             max_chars=choices.settings.answer.max_question_chars)
     if question is None and st.session_state.get("suggested_question"):
         question = st.session_state.pop("suggested_question")
     if question and question.strip():
         with error_boundary():
+            check_question_length(question.strip(), choices.settings)
             _answer(history, _current_conversation(history), question.strip(), choices)
 
 
@@ -75,7 +80,7 @@ def _current_conversation(history: ChatHistory) -> str:
 def _render_header(history: ChatHistory, conversation_id: str) -> None:
     conversation = history.get(conversation_id)
     title_col, actions_col = st.columns([0.86, 0.14], vertical_alignment="center")
-    title_col.subheader(conversation.title, anchor=False)
+    title_col.subheader(inert_markdown(conversation.title), anchor=False)
     with actions_col.popover("Manage", icon=":material/more_horiz:", width="stretch"):
         new_title = st.text_input(
             "Rename", value=conversation.title, key=f"rename-{conversation_id}"
@@ -120,18 +125,13 @@ def _render_empty_state() -> None:
 
 
 # -- messages --------------------------------------------------------------------------------
-def markdown_text(text: str) -> str:
-    """Reply text for st.markdown: HTML is never rendered there; stop `$` turning into LaTeX."""
-    return text.replace("$", "\\$")
-
-
 def _render_message(message: ChatMessage) -> None:
     if message.role == "user":
         with st.chat_message("user", avatar=USER_AVATAR):
-            st.markdown(markdown_text(message.text))
+            st.markdown(inert_markdown(message.text))
         return
     with st.chat_message("assistant", avatar=ASSISTANT_AVATAR):
-        st.markdown(markdown_text(message.text))
+        st.markdown(inert_markdown(message.text))
         _render_reply_meta(message.path, message.standalone, message.sources, message.text)
 
 
@@ -143,7 +143,7 @@ def _render_reply_meta(
         label = PATH_LABELS.get(path, "stopped before the end, not verified")
         st.badge(label[0].upper() + label[1:], icon=icon, color=color)
     if standalone:
-        st.caption(f":material/manage_search: Searched as: {markdown_text(standalone)}")
+        st.caption(f":material/manage_search: Searched as: {inert_markdown(standalone)}")
     cited = tuple(int(n) for n in _CITATION.findall(text))
     render_sources(sources, cited)
 
@@ -168,7 +168,7 @@ def _answer(history: ChatHistory, conversation_id: str, question: str,
     request = _request(question, history, conversation_id, choices)
     history.add_message(conversation_id, "user", question)
     with st.chat_message("user", avatar=USER_AVATAR):
-        st.markdown(markdown_text(question))
+        st.markdown(inert_markdown(question))
     with st.chat_message("assistant", avatar=ASSISTANT_AVATAR):
         stop_slot = st.empty()
         cancel = threading.Event()
@@ -197,7 +197,7 @@ def _answer(history: ChatHistory, conversation_id: str, question: str,
         if answer is None:
             return
         if answer.text != streamed:
-            body.markdown(markdown_text(answer.text))  # the grounding check replaced the reply
+            body.markdown(inert_markdown(answer.text))  # the grounding check replaced the reply
         standalone = answer.standalone_question
         standalone = standalone if standalone.strip() != question.strip() else ""
         _render_reply_meta(answer.path, standalone, answer.sources, answer.text)
@@ -210,7 +210,7 @@ def _answer(history: ChatHistory, conversation_id: str, question: str,
 def _tracked(first: str, rest: Iterator[str], pending: PendingAnswer) -> Iterable[str]:
     for piece in _chain_first(first, rest):
         pending.pieces.append(piece)
-        yield markdown_text(piece)
+        yield inert_markdown(piece)
 
 
 def _chain_first(first: str, rest: Iterator[str]) -> Iterator[str]:

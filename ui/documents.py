@@ -15,6 +15,7 @@ from rag.uploads import save_upload
 from ui.errors import error_boundary
 from ui.resources import get_index, store_location
 from ui.sidebar import current_choices
+from ui.untrusted import inert_markdown
 
 _STATUS_ICONS = {"ingested": "✅ ingested", "unchanged": "⏸️ unchanged", "failed": "❌ failed",
                  "skipped": "⏭️ skipped"}
@@ -214,7 +215,7 @@ def _render_library(settings: Settings, collection: str) -> None:
         # Only files in the upload or corpus folders: a registry record can name any path.
         paths, refused = reingest_paths([by_name[p].source for p in picked], settings)
         if refused:
-            st.error("Not re-ingested:\n\n" + "\n\n".join(str(r) for r in refused))
+            st.error("Not re-ingested:\n\n" + "\n\n".join(inert_markdown(str(r)) for r in refused))
         elif _session_job() is not None:
             st.warning("An ingest is still running; re-ingest when it has finished.",
                        icon=":material/hourglass_top:")

@@ -15,6 +15,7 @@ import streamlit as st
 
 from ingest.errors import IngestError
 from rag.errors import RagError
+from ui.untrusted import inert_markdown
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +39,8 @@ def session_api_keys() -> list[str]:
 def show_error(exc: BaseException) -> None:
     secrets = session_api_keys()
     if isinstance(exc, RagError | IngestError):
-        st.error(mask_secrets(str(exc), secrets), icon=":material/error:")
+        # Messages quote file names, URLs and what a remote server said: shown as text.
+        st.error(inert_markdown(mask_secrets(str(exc), secrets)), icon=":material/error:")
         return
     # Unexpected: keep the details in the server log (type and message, no locals) for a
     # developer, show the user only what kind of failure it was.

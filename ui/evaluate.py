@@ -27,6 +27,7 @@ from ui.evaluate_results import render_results
 from ui.evaluate_run import MEASURES, RETRIEVAL, RUN_KEY, ABConfig, EvalRun
 from ui.resources import get_index
 from ui.sidebar import current_choices
+from ui.untrusted import inert_markdown
 
 log = logging.getLogger(__name__)
 
@@ -107,7 +108,8 @@ def _render_form(settings: Settings, collection: str, index: Any, disabled: bool
                 plan = new_run(measure, dataset, gold, int(limit), (config_a, config_b))
         if plan is not None:
             # What Run will do; it also tells a user (or a test) that the last change landed.
-            st.caption(f"Run asks {len(plan.question_ids)} questions from {plan.dataset} with "
+            st.caption(f"Run asks {len(plan.question_ids)} questions from "
+                       f"{inert_markdown(plan.dataset)} with "
                        f"A ({config_a.setup(measure)}) and B ({config_b.setup(measure)}): "
                        f"{len(plan.jobs)} {plan.unit}.")
             if config_a.same_as(config_b, measure):

@@ -22,6 +22,7 @@ from rag.jobs import IngestJob, JobSnapshot, named_job, start_named_ingest_job
 from rag.settings import Settings
 from ui.errors import error_boundary
 from ui.resources import store_location
+from ui.untrusted import inert_markdown
 
 REPO = Path(__file__).resolve().parents[1]
 GOLD_CORPUS = REPO / "data" / "corpus"
@@ -87,7 +88,7 @@ def render_corpus_check(
     if not missing:
         return None
     notice.info(
-        f"Collection **{collection}** does not hold {len(missing)} of the "
+        f"Collection **{inert_markdown(collection)}** does not hold {len(missing)} of the "
         f"{len(corpus_files())} files in `data/corpus` that the shipped gold set asks "
         "about, so its questions would be judged against the wrong documents.",
         icon=":material/info:",
@@ -120,14 +121,15 @@ def _draw_job(snapshot: JobSnapshot) -> None:
                     f"({snapshot.seconds:.0f} s). A run started now begins when it is done.")
         return
     if snapshot.report is None:
-        st.error(f"Ingesting data/corpus failed: {snapshot.error}", icon=":material/error:")
+        st.error(f"Ingesting data/corpus failed: {inert_markdown(str(snapshot.error))}",
+                 icon=":material/error:")
         return
     report = snapshot.report
     failed = [f"{Path(r.path).name}: {r.reason}" for r in report.files if r.status == "failed"]
     counts = (f"{report.ingested} ingested, {report.unchanged} unchanged, "
               f"{report.failed} failed in {snapshot.seconds:.0f} s")
     if failed:
-        st.warning(f"data/corpus ingest finished ({counts}): " + "; ".join(failed),
+        st.warning(f"data/corpus ingest finished ({counts}): " + inert_markdown("; ".join(failed)),
                    icon=":material/warning:")
     else:
         st.success(f"data/corpus ingested ({counts}).", icon=":material/check_circle:")

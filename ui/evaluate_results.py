@@ -14,6 +14,7 @@ import streamlit as st
 from rag.eval.answer_eval import AnswerRow, summarise_answers
 from rag.eval.retrieval_eval import summarise
 from ui.evaluate_run import RETRIEVAL, RUN_KEY, EvalRun, RetrievalRow
+from ui.untrusted import inert_markdown
 
 # Share-valued metrics (0..1) that make sense on one bar chart; latency has its own scale.
 ANSWER_CHART = ("answerable ok", "unans. declined", "false decline", "citations ok", "EM", "F1")
@@ -95,7 +96,8 @@ def _ok(row: AnswerRow) -> bool:
 def render_results(run: EvalRun) -> None:
     total = len(run.jobs)
     if run.error:
-        st.error(f"Stopped after {len(run.rows)} of {total} {run.unit}: {run.error}",
+        st.error(f"Stopped after {len(run.rows)} of {total} {run.unit}: "
+                 f"{inert_markdown(run.error)}",
                  icon=":material/error:")
     elif run.cancelled:
         covered = ("; the results below cover the questions both configurations answered"
@@ -103,10 +105,12 @@ def render_results(run: EvalRun) -> None:
         st.warning(f"Cancelled after {len(run.rows)} of {total} {run.unit}{covered}.",
                    icon=":material/stop:")
     else:
-        st.success(f"Done: {len(run.question_ids)} questions from {run.dataset}, two "
+        st.success(f"Done: {len(run.question_ids)} questions from "
+                   f"{inert_markdown(run.dataset)}, two "
                    "configurations.", icon=":material/check_circle:")
     if run.skipped:
-        st.caption(f"{run.skipped} unanswerable question(s) of {run.dataset} left out: "
+        st.caption(f"{run.skipped} unanswerable question(s) of {inert_markdown(run.dataset)} "
+                   "left out: "
                    "retrieval is scored on questions that have relevant passages.")
     if not common_questions(run):
         st.caption("No question was answered by both configurations, so there is nothing to "

@@ -10,6 +10,7 @@ from rag.errors import ConfigError
 from rag.settings import Settings
 from ui.errors import error_boundary
 from ui.resources import drop_cached_index, get_index, store_location
+from ui.untrusted import inert_markdown
 
 # Chroma's rule for collection names, checked here so the user gets the reason at once.
 _COLLECTION_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{1,61}[A-Za-z0-9]$")
@@ -33,7 +34,8 @@ def check_collection_name(name: str) -> str:
 
 
 def render_collection_picker(settings: Settings) -> str:
-    st.caption(f":material/location_on: `{store_location(settings)}`")
+    # Not in a code span: references would show raw there.
+    st.caption(f":material/location_on: {inert_markdown(str(store_location(settings)))}")
     names: list[str] = []
     with error_boundary():
         names = list_collections(settings)
@@ -68,7 +70,8 @@ def render_collection_picker(settings: Settings) -> str:
             if collection in created:
                 created.remove(collection)
             st.session_state["select_collection"] = default
-            st.toast(f"Deleted collection {collection}", icon=":material/delete:")
+            st.toast(f"Deleted collection {inert_markdown(collection)}",
+                     icon=":material/delete:")
             st.rerun()
     return collection
 

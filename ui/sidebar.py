@@ -23,6 +23,7 @@ from rag.settings import Settings, StoreMode, StoreSettings
 from ui import backends, library
 from ui.errors import error_boundary
 from ui.resources import get_history
+from ui.untrusted import inert_markdown
 
 CHAT_PAGE = "ui/pages/chat_page.py"
 _STORE_LABELS = {"memory": "In memory", "disk": "On disk", "server": "Chroma server"}
@@ -98,7 +99,7 @@ def _render_chats(base: Settings) -> None:
         for conversation in conversations:
             active = conversation.id == current
             if st.button(
-                conversation.title,
+                inert_markdown(conversation.title),  # a label is Markdown: images render
                 key=f"open-{conversation.id}",
                 icon=":material/chat_bubble:" if active else ":material/chat_bubble_outline:",
                 type="secondary" if active else "tertiary",

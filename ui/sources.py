@@ -1,19 +1,19 @@
 """Sources under an answer: number, document, locator, score and the highlighted snippet.
 
-Document text is data: it is HTML-escaped before it reaches the page, and the only markup in a
-snippet is our own ``<mark>``. The snippet is a single HTML block (newlines become ``<br>``) so
-Markdown syntax inside a document is not interpreted either.
+Document text is data: every title, locator, header and snippet goes through
+:func:`ui.untrusted.inert_markdown`, and the only markup in a snippet is our own ``<mark>``. The
+snippet is a single HTML block (newlines become ``<br>``, as a blank line would end the block).
 """
 
 from __future__ import annotations
 
-import html
 from collections.abc import Sequence
 from pathlib import PurePath
 
 import streamlit as st
 
 from rag.chain import Source
+from ui.untrusted import inert_markdown
 
 _SNIPPET_STYLE = (
     "font-size:0.88rem;line-height:1.5;color:#3a3f51;background:#fafbfd;"
@@ -23,13 +23,8 @@ _SNIPPET_STYLE = (
 _MARK_STYLE = "background:#fde68a;padding:0 2px;border-radius:2px"
 
 
-def escape_text(text: str) -> str:
-    """Plain text as inert HTML: tags, entities, Markdown and LaTeX markers all neutralised."""
-    escaped = html.escape(text, quote=True)
-    for char, entity in (("$", "&#36;"), ("*", "&#42;"), ("_", "&#95;"), ("`", "&#96;"),
-                         ("[", "&#91;"), ("]", "&#93;"), ("\\", "&#92;"), ("~", "&#126;")):
-        escaped = escaped.replace(char, entity)
-    return escaped.replace("\r\n", "\n").replace("\n", "<br>")
+def _snippet_text(text: str) -> str:
+    return inert_markdown(text, line_break="<br>")
 
 
 def highlighted_snippet_html(text: str, spans: Sequence[tuple[int, int]]) -> str:
@@ -37,10 +32,10 @@ def highlighted_snippet_html(text: str, spans: Sequence[tuple[int, int]]) -> str
     pieces: list[str] = []
     cursor = 0
     for start, end in _merged(spans, len(text)):
-        pieces.append(escape_text(text[cursor:start]))
-        pieces.append(f'<mark style="{_MARK_STYLE}">{escape_text(text[start:end])}</mark>')
+        pieces.append(_snippet_text(text[cursor:start]))
+        pieces.append(f'<mark style="{_MARK_STYLE}">{_snippet_text(text[start:end])}</mark>')
         cursor = end
-    pieces.append(escape_text(text[cursor:]))
+    pieces.append(_snippet_text(text[cursor:]))
     return f'<div class="rag-snippet" style="{_SNIPPET_STYLE}">{"".join(pieces)}</div>'
 
 
@@ -66,17 +61,7 @@ def source_label(source: Source, cited: bool) -> str:
     where = f" · {source.locator}" if source.locator else ""
     mark = " · cited" if cited else ""
     label = f"[{source.number}] {document_name(source)}{where} · score {source.score:.2f}{mark}"
-    return _escape_markdown(label)
-
-
-def _escape_markdown(text: str) -> str:
-    out = []
-    for char in text:
-        if char in "\\`*_{}[]()#+-.!|<>$~:":
-            out.append("\\" + char)
-        else:
-            out.append(char)
-    return "".join(out)
+    return inert_markdown(label)
 
 
 def render_sources(sources: Sequence[Source], cited: Sequence[int] = ()) -> None:
@@ -89,11 +74,11 @@ def render_sources(sources: Sequence[Source], cited: Sequence[int] = ()) -> None
     for source in ordered:
         with st.expander(source_label(source, source.number in cited_set)):
             if source.header:
-                st.caption(_escape_markdown(source.header))
+                st.caption(inert_markdown(source.header))
             st.markdown(
                 highlighted_snippet_html(source.snippet, source.highlights),
                 unsafe_allow_html=True,
             )
             meta = [PurePath(source.source).name if source.source else "",
                     source.format.upper()]
-            st.caption(_escape_markdown(" · ".join(m for m in meta if m)))
+            st.caption(inert_markdown(" · ".join(m for m in meta if m)))

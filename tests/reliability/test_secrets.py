@@ -10,6 +10,7 @@ server must have received it in its Authorization header, so the key was really 
 
 from __future__ import annotations
 
+import html
 import json
 import logging
 import os
@@ -165,7 +166,8 @@ def test_planted_key_appears_nowhere_but_the_authorization_header(
         assert any("42" in md.value for m in replies for md in m.markdown), "no answer shown"
         page = [str(node.proto) for node in at._tree if getattr(node, "proto", None)]
         password_field = str(at.text_input(key="api_key-openai").proto)
-        outputs += [p for p in page if p != password_field]
+        # As shown too: the app writes messages with character references (ui.untrusted).
+        outputs += [html.unescape(p) for p in page if p != password_field]
 
         received = bearer_tokens(server)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 
 import pytest
@@ -33,7 +34,8 @@ def all_text(at: AppTest) -> str:
         proto = getattr(node, "proto", None)
         if proto is not None:
             parts.append(str(proto))
-    return "\n".join(parts)
+    text = "\n".join(parts)
+    return text + "\n" + html.unescape(text)  # the app writes others' text as references
 
 
 def ask(at: AppTest, question: str, timeout: float = LLM_TIMEOUT) -> AppTest:
@@ -42,9 +44,10 @@ def ask(at: AppTest, question: str, timeout: float = LLM_TIMEOUT) -> AppTest:
 
 
 def assistant_text(at: AppTest) -> str:
-    """The last reply's text (its first Markdown element; sources and badges come after)."""
+    """The last reply's text (its first Markdown element; sources and badges come after), as
+    shown: the app writes it with character references (ui.untrusted)."""
     message = [m for m in at.chat_message if m.name == "assistant"][-1]
-    return message.markdown[0].value
+    return html.unescape(message.markdown[0].value)
 
 
 def test_first_paint_has_title_sidebar_and_registry_backends(app_env):
@@ -173,6 +176,6 @@ def test_script_in_a_document_snippet_is_shown_as_text_not_html():
     html_bodies = [md.value for md in at.markdown if "rag-snippet" in md.value]
     assert len(html_bodies) == 1
     body = html_bodies[0]
-    assert "<script" not in body
-    assert "&lt;script&gt;window." in body and "&lt;/script&gt;" in body
+    assert "<script" not in body and "</script" not in body
+    assert "&#60;script&#62;window." in body and "&#60;/script&#62;" in body
     assert "<mark" in body and "The lamp is lit at dusk.</mark>" in body
