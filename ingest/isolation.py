@@ -14,8 +14,8 @@ a worker process instead:
   :class:`ingest.limits.Deadline` usually stops it first, with the same message);
 * a parser bug or a crash fails that one file, with the reason.
 
-Workers are started once from a fork server (never forked from the app process: its torch and
-ONNX threads make a plain fork unsafe) with the parser libraries preloaded, and reused across
+Workers are processes of their own (``python -m ingest.parse_worker``: never forked from the
+app, whose torch and ONNX threads make a fork unsafe), started on first use and reused across
 files and ingest runs: a small file costs a round trip over a pipe, not a process start.
 :meth:`ParserPool.parse_in_order` keeps every worker busy on the files ahead, so parsing
 overlaps with what the caller does with each result (chunking, embedding).
@@ -23,16 +23,18 @@ overlaps with what the caller does with each result (chunking, embedding).
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import signal
+import subprocess
+import sys
 import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
-from typing import Any, Generic, TypeVar
+from pathlib import Path
+from typing import Generic, TypeVar
 
 from ingest.errors import IngestError, NotADocumentError
 from ingest.limits import ParseLimits
@@ -41,14 +43,12 @@ from ingest.parsed import ParsedFile
 T = TypeVar("T")
 ParseOutcome = ParsedFile | IngestError
 
-_MB = 1024 * 1024
 # The cooperative deadline fires at max_seconds where a parser checks it; this is how much
 # longer a worker stuck inside one call gets before it is killed.
 KILL_GRACE_S = 1.0
 # Workers are replaced after this many files, so slow leaks in C libraries cannot build up.
 TASKS_PER_WORKER = 200
-# Imported once by the fork server, so a new worker starts with every parser loaded.
-_PRELOAD = ["ingest.isolation", "ingest.registry"]
+_PACKAGE_ROOT = Path(__file__).resolve().parents[1]
 
 
 @dataclass(frozen=True)
@@ -69,80 +69,56 @@ def time_reason(limits: ParseLimits) -> str:
             "process was stopped")
 
 
-# -- the worker process ----------------------------------------------------------------------
-def _address_space() -> int | None:
-    """This process's virtual size in bytes (what ``RLIMIT_AS`` counts); None where the
-    system does not say (no /proc: macOS, which does not enforce ``RLIMIT_AS`` either)."""
-    try:
-        with open("/proc/self/statm") as statm:
-            return int(statm.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
-    except OSError:
-        return None
-
-
-def _serve(conn: Connection) -> None:
-    """Worker loop: receive a request, parse it under the memory cap, send the outcome."""
-    import resource
-
-    from ingest import parse_bytes
-
-    baseline = _address_space()
-    _, hard = resource.getrlimit(resource.RLIMIT_AS)
-
-    def cap_memory(soft: int) -> None:
-        if baseline is None:
-            return  # only the time limit holds here (see _address_space)
-        limit = soft if hard == resource.RLIM_INFINITY else min(soft, hard)
-        resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
-
-    while True:
-        try:
-            request: ParseRequest = conn.recv()
-        except (EOFError, OSError):
-            return  # the app went away
-        retire = False
-        cap_memory((baseline or 0) + request.limits.max_memory_mb * _MB)
-        try:
-            reply: tuple[Any, ...] = ("ok", parse_bytes(request.data, request.name,
-                                                          request.limits))
-        except NotADocumentError as exc:
-            reply = ("not-a-document", exc.file, exc.reason)
-        except IngestError as exc:
-            reply = ("failed", exc.file, exc.reason)
-        except MemoryError:
-            retire = True  # a heap that ran out mid-way is not trusted with the next file
-            reply = ("failed", request.name, memory_reason(request.limits))
-        except Exception as exc:  # a parser bug fails this file, not the batch
-            reply = ("failed", request.name, f"the parser failed: {type(exc).__name__}: {exc}")
-        finally:
-            cap_memory(hard)  # sending the reply must not run out
-        del request
-        conn.send((*reply, retire))
-        if retire:
-            return
-
-
 # -- the app side ----------------------------------------------------------------------------
 class _Worker:
-    def __init__(self, context: Any) -> None:
-        self.conn, child_conn = context.Pipe()
-        self.process = context.Process(target=_serve, args=(child_conn,), daemon=True,
-                                       name="ingest-parser")
-        self.process.start()
-        child_conn.close()
+    """One ``python -m ingest.parse_worker`` process and the two pipes to it.
+
+    A process of its own, not a ``multiprocessing`` child: those import the app's main module
+    again, and under Streamlit that is the page script (the app would run in every worker).
+    """
+
+    def __init__(self) -> None:
+        reply_read, reply_write = os.pipe()
+        request_read, request_write = os.pipe()
+        env = dict(os.environ)
+        # The package may not be on the path from the working folder (tests, `rag` run
+        # elsewhere): the worker imports it from where this process did.
+        env["PYTHONPATH"] = os.pathsep.join(
+            p for p in (str(_PACKAGE_ROOT), env.get("PYTHONPATH", "")) if p)
+        try:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "ingest.parse_worker", str(request_read),
+                 str(reply_write)],
+                pass_fds=(request_read, reply_write),
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,  # stderr stays: a crash's traceback reaches the log
+                env=env,
+            )
+        except BaseException:
+            for fd in (reply_read, reply_write, request_read, request_write):
+                os.close(fd)
+            raise
+        os.close(request_read)
+        os.close(reply_write)
+        self.requests = Connection(request_write, readable=False)
+        self.conn = Connection(reply_read, writable=False)  # what wait() watches
         self.tasks = 0
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
 
     def stop(self) -> None:
         """Kill the process (it may be stuck in C code: no polite request would reach it)."""
-        if self.process.is_alive():
+        if self.alive():
             self.process.kill()
-        self.process.join()
+        self.process.wait()
+        self.requests.close()
         self.conn.close()
 
     def exit_description(self) -> str:
-        self.process.join(1.0)
-        code = self.process.exitcode
-        if code is None:
+        try:
+            code = self.process.wait(timeout=1.0)
+        except subprocess.TimeoutExpired:
             return "stopped answering"
         if code < 0:
             try:
@@ -169,8 +145,6 @@ class ParserPool:
         if workers < 1:
             raise ValueError(f"workers must be at least 1, got {workers}")
         self.workers = workers
-        self._context = multiprocessing.get_context("forkserver")
-        self._context.set_forkserver_preload(_PRELOAD)
         self._idle: list[_Worker] = []
         self._slots = threading.BoundedSemaphore(workers)
         self._lock = threading.Lock()
@@ -251,12 +225,12 @@ class ParserPool:
             if worker is None:
                 return
             try:
-                worker.conn.send(task.request)
+                worker.requests.send(task.request)
             except OSError:  # the worker died while idle: one fresh start, then give up
                 self._release(worker, reuse=False)
                 worker = self._acquire(block=True)
                 assert worker is not None
-                worker.conn.send(task.request)
+                worker.requests.send(task.request)
             worker.tasks += 1
             task.worker = worker
             task.kill_at = time.monotonic() + task.request.limits.max_seconds + KILL_GRACE_S
@@ -298,12 +272,12 @@ class ParserPool:
             return None
         with self._lock:
             worker = self._idle.pop() if self._idle else None
-        if worker is not None and worker.process.is_alive():
+        if worker is not None and worker.alive():
             return worker
         if worker is not None:
             worker.stop()
         try:
-            return _Worker(self._context)
+            return _Worker()
         except BaseException:
             self._slots.release()
             raise
