@@ -15,6 +15,9 @@ from ingest.errors import IngestError, NotADocumentError
 from ingest.isolation import ParseRequest, memory_reason
 
 _MB = 1024 * 1024
+# A failed parse whose resident memory grew to this share of the limit is reported as out of
+# memory: the address-space cap is reached before the pages are all touched.
+_NEAR_LIMIT = 0.6
 
 
 def _address_space() -> int | None:
@@ -25,6 +28,35 @@ def _address_space() -> int | None:
             return int(statm.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
     except OSError:
         return None
+
+
+def _status_bytes(field: str) -> int:
+    """A memory figure of this process from /proc/self/status ("VmRSS", "VmHWM"); 0 where
+    the system does not say."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith(f"{field}:"):
+                    return int(line.split()[1]) * 1024  # kB
+    except OSError:
+        pass
+    return 0
+
+
+def _reset_peak() -> None:
+    """Start the resident high-water mark (VmHWM) afresh, so it measures one parse."""
+    try:
+        with open("/proc/self/clear_refs", "w") as clear_refs:
+            clear_refs.write("5")
+    except OSError:
+        pass  # then the peak is the worker's lifetime one: _ran_out only sees it grow
+
+
+def _ran_out(peak_before: int, resident_before: int, limit_mb: int) -> bool:
+    """Whether a failed parse had filled its memory: C parsers that cannot allocate say so in
+    their own words ("unknown error", "Memory allocation failed"), not with a MemoryError."""
+    peak = _status_bytes("VmHWM")
+    return peak > peak_before and peak - resident_before >= _NEAR_LIMIT * limit_mb * _MB
 
 
 def serve(requests: Connection, replies: Connection) -> None:
@@ -50,6 +82,8 @@ def serve(requests: Connection, replies: Connection) -> None:
         except (EOFError, OSError):
             return  # the app went away
         retire = False
+        _reset_peak()
+        peak_before, resident_before = _status_bytes("VmHWM"), _status_bytes("VmRSS")
         cap_memory((baseline or 0) + request.limits.max_memory_mb * _MB)
         try:
             reply: tuple[Any, ...] = ("ok", parse_bytes(request.data, request.name,
@@ -58,6 +92,9 @@ def serve(requests: Connection, replies: Connection) -> None:
             reply = ("not-a-document", exc.file, exc.reason)
         except IngestError as exc:
             reply = ("failed", exc.file, exc.reason)
+            if _ran_out(peak_before, resident_before, request.limits.max_memory_mb):
+                retire = True
+                reply = ("failed", exc.file, f"{memory_reason(request.limits)} ({exc.reason})")
         except MemoryError:
             retire = True  # a heap that ran out mid-way is not trusted with the next file
             reply = ("failed", request.name, memory_reason(request.limits))

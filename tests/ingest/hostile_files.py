@@ -51,3 +51,9 @@ def expansion_bomb_json(depth: int = 10, key_chars: int = 1000, records: int = 3
 def memory_bomb_json(items: int = 1_500_000) -> bytes:
     """4 bytes per item on disk, ~100 in Python objects once loaded: 6 MB becoming 150 MB+."""
     return b"[" + b"[0]," * items + b"[0]]"
+
+
+def memory_bomb_xml(elements: int = 1_000_000) -> bytes:
+    """4 bytes per empty element on disk, ~100 in libxml2's tree: a C parser running out,
+    which says so in its own words ("unknown error"), not with a MemoryError."""
+    return b"<r>" + b"<a/>" * elements + b"</r>"

@@ -12,7 +12,12 @@ from ingest import IngestError, ParseLimits, parse_bytes
 from ingest.errors import NotADocumentError
 from ingest.isolation import KILL_GRACE_S, ParseRequest, ParserPool
 from tests.ingest.conftest import read
-from tests.ingest.hostile_files import expansion_bomb_json, memory_bomb_json, slow_pdf
+from tests.ingest.hostile_files import (
+    expansion_bomb_json,
+    memory_bomb_json,
+    memory_bomb_xml,
+    slow_pdf,
+)
 
 SHORT = ParseLimits(max_seconds=0.5)
 # Not for PDFs: pdfium reserves address space up front and aborts when it cannot.
@@ -62,6 +67,16 @@ def test_a_memory_bomb_fails_with_the_memory_limit(pool):
     assert caught.value.reason == "parsing needed more than 100 MB"
     # Within the default limit the same file parses: it was the cap, not the file.
     assert len(pool.parse(memory_bomb_json(20_000), "fine.json").units) == 20_001
+
+
+def test_a_c_parser_running_out_of_memory_is_reported_as_such(pool):
+    with pytest.raises(IngestError) as caught:
+        pool.parse(memory_bomb_xml(), "tree.xml", SMALL)
+    # libxml2's own message stays in brackets; the limit is what the user can act on.
+    assert caught.value.reason.startswith("parsing needed more than 100 MB (not well-formed XML")
+    with pytest.raises(IngestError) as caught:  # a real syntax error is still one
+        pool.parse(b"<r><a></r>", "bad.xml", SMALL)
+    assert caught.value.reason.startswith("not well-formed XML at line 1, column 10")
 
 
 def test_an_expansion_bomb_fails_with_its_reason(pool):
