@@ -23,6 +23,7 @@ overlaps with what the caller does with each result (chunking, embedding).
 
 from __future__ import annotations
 
+import atexit
 import os
 import signal
 import subprocess
@@ -49,6 +50,7 @@ KILL_GRACE_S = 1.0
 # Workers are replaced after this many files, so slow leaks in C libraries cannot build up.
 TASKS_PER_WORKER = 200
 _PACKAGE_ROOT = Path(__file__).resolve().parents[1]
+_ENV_KEPT = frozenset({"PATH", "PYTHONPATH", "HOME", "TMPDIR", "LANG", "LANGUAGE"})
 
 
 @dataclass(frozen=True)
@@ -80,7 +82,9 @@ class _Worker:
     def __init__(self) -> None:
         reply_read, reply_write = os.pipe()
         request_read, request_write = os.pipe()
-        env = dict(os.environ)
+        # Only what Python and the locale need: the worker reads untrusted files and has no
+        # use for the app's keys and endpoints.
+        env = {k: v for k, v in os.environ.items() if k in _ENV_KEPT or k.startswith("LC_")}
         # The package may not be on the path from the working folder (tests, `rag` run
         # elsewhere): the worker imports it from where this process did.
         env["PYTHONPATH"] = os.pathsep.join(
@@ -298,6 +302,14 @@ _pools_lock = threading.Lock()
 def get_parser_pool(workers: int) -> ParserPool:
     """The process-wide pool with this many workers, started on first use."""
     with _pools_lock:
+        if not _pools:
+            atexit.register(_close_pools)
         if workers not in _pools:
             _pools[workers] = ParserPool(workers)
         return _pools[workers]
+
+
+def _close_pools() -> None:
+    # Idle workers would exit anyway when their pipe closes; stopping them here is tidier.
+    for pool in list(_pools.values()):
+        pool.close()

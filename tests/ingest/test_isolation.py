@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from contextlib import closing
+from pathlib import Path
 
 import pytest
 
@@ -141,5 +142,18 @@ def test_stopping_early_frees_the_workers():
         started = time.monotonic()
         assert pool.parse(b"next", "next.txt").units[0].page_content == "next"
         assert time.monotonic() - started < 2.0  # the running parse was stopped, not awaited
+    finally:
+        pool.close()
+
+
+def test_workers_do_not_get_the_apps_keys(monkeypatch):
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-never-in-a-parser")
+    pool = ParserPool(workers=1)
+    try:
+        assert pool.parse(b"a file", "a.txt").units
+        (worker,) = pool._idle
+        environ = Path(f"/proc/{worker.process.pid}/environ").read_bytes()
+        assert b"sk-never-in-a-parser" not in environ
+        assert b"PYTHONPATH=" in environ
     finally:
         pool.close()
