@@ -185,7 +185,10 @@ def _answer(history: ChatHistory, conversation_id: str, question: str,
             with st.spinner("Searching the documents…", show_time=True):
                 pieces = iter(stream)
                 first = next(pieces, None)
-            streamed = body.write_stream(_tracked(first, pieces, pending)) if first else ""
+            # "" is a piece, not the end: OpenAI-protocol servers open with an empty one, and
+            # stopping there left the reply blank (the answer is only set once drained).
+            streamed = (body.write_stream(_tracked(first, pieces, pending))
+                        if first is not None else "")
         except Exception as exc:
             st.session_state.pop("pending_answer", None)
             stop_slot.empty()
