@@ -15,7 +15,11 @@ from ui.sidebar import CHAT_PAGE, render_sidebar
 
 st.set_page_config(
     page_title="Doc Chat",
-    page_icon=":material/forum:",
+    # An emoji, not ":material/forum:": Streamlit draws an emoji favicon in the page itself,
+    # while a Material page icon is fetched from fonts.gstatic.com (failing offline, and a
+    # request to an outside host from every viewer). Material icons elsewhere on the page come
+    # from the font Streamlit serves itself.
+    page_icon="💬",
     layout="wide",
     initial_sidebar_state="expanded",
 )
