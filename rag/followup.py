@@ -6,42 +6,56 @@ Two ways, chosen per backend: a rule that carries the previous question's key te
 
 from __future__ import annotations
 
-import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import HumanMessage, SystemMessage
 
 from rag.context import content_words
 
-# Words that point back at something said before.
-_ANAPHORA = re.compile(
-    r"\b(it|its|it's|they|them|their|theirs|this|that|these|those|there|he|she|his|her|one|"
-    r"the same|else|also|too|instead|what about|how about|and)\b",
-    re.IGNORECASE,
-)
-
 REWRITE_SYSTEM = (
     "Rewrite the user's last question as one standalone question that can be understood "
     "without the conversation. Keep names, codes and numbers exactly. Reply with the question "
     "only."
 )
+# How many of the previous question's most specific words a follow-up carries.
+CARRIED_WORDS = 2
+
+Weigh = Callable[[str], float]
 
 
-def needs_rewrite(question: str, history: Sequence[tuple[str, str]]) -> bool:
-    """A follow-up that leans on the conversation: short, or pointing back with a pronoun."""
-    if not history:
-        return False
-    return bool(_ANAPHORA.search(question)) or len(content_words(question)) <= 2
+def carried_words(question: str, previous: str, weigh: Weigh | None = None) -> list[str]:
+    """The previous question's words a follow-up should carry: its subject.
 
-
-def rewrite_by_rule(question: str, history: Sequence[tuple[str, str]]) -> str:
-    """Append the previous question's key terms that the follow-up does not already carry."""
-    if not needs_rewrite(question, history):
-        return question
-    previous = history[-1][0]
+    With ``weigh`` (a word's specificity in the collection, such as its inverse document
+    frequency) the ``CARRIED_WORDS`` most specific words the follow-up lacks, unless the
+    follow-up names something at least as specific itself (then it has its own subject).
+    Without it, every content word of the previous question the follow-up lacks.
+    """
     have = set(content_words(question))
-    carried = [w for w in dict.fromkeys(content_words(previous)) if w not in have]
+    missing = [w for w in dict.fromkeys(content_words(previous)) if w not in have]
+    if weigh is None or not missing:
+        return missing
+    ranked = sorted(missing, key=weigh, reverse=True)[:CARRIED_WORDS]
+    own = max((weigh(w) for w in have), default=0.0)
+    if own >= weigh(ranked[0]):
+        return []
+    return ranked
+
+
+def rewrite_by_rule(
+    question: str, history: Sequence[tuple[str, str]], weigh: Weigh | None = None
+) -> str:
+    """The follow-up with the previous question's subject appended (see :func:`carried_words`).
+
+    Every question asked after another is treated so: whether it leans on the previous one
+    cannot be read from its wording (many follow-ups have no pronoun: "What should be used
+    instead?", "What was it in the older version?"), and one that names its own subject
+    carries nothing.
+    """
+    if not history:
+        return question
+    carried = carried_words(question, history[-1][0], weigh)
     if not carried:
         return question
     return f"{question.rstrip()} ({' '.join(carried)})"
@@ -51,7 +65,7 @@ def rewrite_by_llm(
     question: str, history: Sequence[tuple[str, str]], model: BaseChatModel
 ) -> str:
     """Ask the model for a standalone question; fall back to the rule if it returns nothing."""
-    if not needs_rewrite(question, history):
+    if not history:
         return question
     turns = "\n".join(f"User: {q}\nAssistant: {a}" for q, a in history[-3:])
     messages = [

@@ -63,9 +63,10 @@ class RealDocsRun:
     answers: AnswerEval | None
 
 
-def realdocs_queries(items: Sequence[RealDocsItem]) -> list[EvalQuery]:
+def realdocs_queries(items: Sequence[RealDocsItem],
+                     weigh: Callable[[str], float] | None = None) -> list[EvalQuery]:
     by_id = {item.id: item for item in items}
-    return [EvalQuery(id=item.id, text=query_text(item, by_id), n_relevant=1,
+    return [EvalQuery(id=item.id, text=query_text(item, by_id, weigh), n_relevant=1,
                       unit_of=unit_of(item)) for item in answerable(items)]
 
 
@@ -100,11 +101,17 @@ def first_correct_locator_ok(item: RealDocsItem, chunks: Sequence[Any], document
 def by_format_rows(retrieval: RetrievalEval, items: Sequence[RealDocsItem],
                    locator_ok: dict[tuple[str, str], bool | None]) -> list[FormatRow]:
     fmt = {item.id: item.format for item in items}
+    follow_ups = {item.id for item in items if item.follow_up_of}
     rows = []
     for summary in retrieval.summaries:
         results = [r for r in retrieval.per_query if r.mode == summary.mode]
-        for name in ["all", *sorted({fmt[r.query_id] for r in results})]:
-            chosen = [r for r in results if name == "all" or fmt[r.query_id] == name]
+        # Follow-ups (asked after another question, searched as the chain rewrites them) are
+        # also a group of their own.
+        groups = ["all", *sorted({fmt[r.query_id] for r in results}),
+                  *(["follow-ups"] if follow_ups else [])]
+        for name in groups:
+            chosen = [r for r in results if name == "all" or fmt[r.query_id] == name
+                      or (name == "follow-ups" and r.query_id in follow_ups)]
             located = [locator_ok.get((summary.mode, r.query_id)) for r in chosen]
             rows.append(FormatRow(
                 mode=summary.mode, format=name, questions=len(chosen),
@@ -143,7 +150,9 @@ def run_realdocs(
         return run
 
     recorded = {mode: recording(mode, search) for mode, search in searchers.items()}
-    queries = realdocs_queries(items)
+    from rag.bm25 import get_bm25_cache
+
+    queries = realdocs_queries(items, get_bm25_cache().index_for(index, settings).specificity)
     retrieval = evaluate_retrieval("realdocs", queries, recorded, notes, progress)
     located = {
         (mode, q.id): first_correct_locator_ok(by_id[q.id], seen.get((mode, q.text), []),

@@ -146,8 +146,10 @@ def test_whole_run_ingests_the_documents_and_scores_every_format(realdocs, monke
                        Settings(store={"mode": "memory"}))
     assert "3 ingested" in run.ingest
     hybrid = {r.format: r for r in run.by_format if r.mode == "hybrid"}
-    assert set(hybrid) == {"all", "html", "json", "xml"}
+    # Follow-ups are a group of their own too, searched as the chain rewrites them.
+    assert set(hybrid) == {"all", "html", "json", "xml", "follow-ups"}
     assert hybrid["all"].questions == 4  # the unanswerable question is not a retrieval query
+    assert hybrid["follow-ups"].questions == 1
     assert hybrid["all"].recall_at_5 == 1.0
     assert hybrid["all"].locator_ok == 1.0
     assert run.calibration.rows  # refusal signals were computed for all five questions
