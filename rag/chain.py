@@ -21,26 +21,42 @@ from langchain_core.messages import BaseMessage
 from langchain_core.output_parsers import StrOutputParser
 from langchain_core.runnables import Runnable, RunnableLambda
 
-from rag.context import Passage, format_context, select_passages
-from rag.coverage import missing_words
+from rag.context import Passage, format_context, score_sentences, select_passages
 from rag.errors import BackendError, RagError
 from rag.expand import expand_neighbours
-from rag.followup import rewrite_by_llm, rewrite_by_rule
-from rag.grounding import (
-    NOT_IN_DOCUMENTS,
-    check_grounding,
-    is_decline,
-    pick_quote,
-    quote_reply,
+from rag.extract import (
+    DEFAULT_SCORER_PATH,
+    Candidate,
+    candidates,
+    extract_reply,
+    load_answer_scorer,
 )
+from rag.followup import rewrite_by_llm, rewrite_by_rule
+from rag.grounding import NOT_IN_DOCUMENTS, check_grounding, is_decline
 from rag.presets import DecodingPreset, PromptPreset, load_decoding_preset, load_prompt_preset
+from rag.questions import check_question_length
+from rag.refusal import (
+    DEFAULT_MODEL_PATH,
+    RefusalFeatures,
+    load_refusal_model,
+    refusal_features,
+    term_coverage,
+)
 from rag.retrieval import RetrievedChunk, retrieve
 from rag.settings import Settings, get_settings
+
+# A missing word is named to the user only when it is specific (rarer in English than about
+# once per million words, see rag.refusal.specificity): a common word missing is no reason a
+# user can act on.
+MISSING_TERM_SHOWN = 0.5
+
+# Sentences the answer scorer chooses among: the closest ones (the scorer was fitted on as many).
+EXTRACT_CANDIDATES = 20
 
 ReplyPath = Literal["generated", "quoted", "declined"]
 PATH_LABELS: dict[str, str] = {
     "generated": "generated and verified against the sources",
-    "quoted": "quoted from the sources (the generated answer was not supported)",
+    "quoted": "quoted from the sources (no generated answer could be verified)",
     "declined": "declined: the documents do not contain the answer",
 }
 
@@ -74,6 +90,7 @@ class Source:
     highlights: tuple[tuple[int, int], ...]  # character spans of the passages the LLM saw
     chunk_id: str
     header: str = ""  # title and section or record identity the chunk was indexed under
+    answer_span: tuple[int, int] | None = None  # where in the snippet the reply's answer is
 
 
 @dataclass(frozen=True)
@@ -88,6 +105,7 @@ class Answer:
     reason: str  # why this path was taken
     relevance: float  # best dense closeness of the retrieved chunks to the question
     timings: dict[str, float] = field(default_factory=dict)
+    answerable: float | None = None  # the refusal model's probability that the documents answer
 
     @property
     def path_label(self) -> str:
@@ -101,6 +119,10 @@ class _Prepared:
     preset: PromptPreset  # loaded once per question: presets are files a user may edit
     decoding: DecodingPreset
     chunks: tuple[RetrievedChunk, ...] = ()
+    ranked: tuple[Passage, ...] = ()  # every sentence of the retrieved chunks, closest first
+    options: tuple[Candidate, ...] = ()  # what the answer scorer chooses among
+    features: RefusalFeatures | None = None
+    answerable: float | None = None
     passages: tuple[Passage, ...] = ()
     messages: tuple[BaseMessage, ...] = ()
     relevance: float = 0.0
@@ -142,6 +164,7 @@ class ChatService:
         self.prepare_chain: Runnable = (
             RunnableLambda(self._rewrite).with_config(run_name="rewrite")
             | RunnableLambda(self._retrieve).with_config(run_name="retrieve")
+            | RunnableLambda(self._judge).with_config(run_name="refusal")
             | RunnableLambda(self._expand).with_config(run_name="expand_neighbours")
             | RunnableLambda(self._select).with_config(run_name="select_context")
             | RunnableLambda(self._render).with_config(run_name="render_prompt")
@@ -189,7 +212,10 @@ class ChatService:
                 model = self.chat_model(decoding)
                 standalone = rewrite_by_llm(standalone, request.history, model)
             else:
-                standalone = rewrite_by_rule(standalone, request.history)
+                from rag.bm25 import get_bm25_cache
+
+                vocabulary = get_bm25_cache().index_for(self.index, self.settings)
+                standalone = rewrite_by_rule(standalone, request.history, vocabulary.specificity)
         return _Prepared(
             request, standalone, preset, decoding,
             timings=(("rewrite", time.perf_counter() - start),),
@@ -209,31 +235,64 @@ class ChatService:
             settings=self.settings,
         )
         scores = [c.dense_score for c in chunks if c.dense_score is not None]
-        relevance = max(scores, default=0.0)
-        reason = ""
-        reply = NOT_IN_DOCUMENTS
-        if not chunks:
-            reason = "retrieval found no passage above the minimum score"
-        elif relevance < self.settings.answer.refuse_below:
-            reason = (
-                f"best passage relevance {relevance:.2f} is below the refusal threshold "
-                f"{self.settings.answer.refuse_below:.2f}"
-            )
-        else:
-            missing, why = missing_words(
-                self.index, prepared.standalone, [c.doc for c in chunks], self.settings
-            )
-            if missing:
-                reason = why
-                # Unlike a low score, this reason means something to the user: show it.
-                reply = f"{NOT_IN_DOCUMENTS[:-1]}: {reason}."
         return replace(
             prepared,
             chunks=tuple(chunks),
-            relevance=relevance,
+            relevance=max(scores, default=0.0),
+            decline_reason="" if chunks else "retrieval found no passage above the minimum score",
+            timings=(*prepared.timings, ("retrieve", time.perf_counter() - start)),
+        )
+
+    def _judge(self, prepared: _Prepared) -> _Prepared:
+        """Score every sentence of the retrieved chunks (the answer candidates), then ask the
+        refusal model whether the documents answer (rag/refusal.py says from what)."""
+        if not prepared.chunks:
+            return prepared
+        start = time.perf_counter()
+        from rag.bm25 import get_bm25_cache
+        from rag.embeddings import get_embeddings
+
+        docs = [c.doc for c in prepared.chunks]
+        ranked = score_sentences(prepared.standalone, docs, get_embeddings(self.settings))
+        vocabulary = get_bm25_cache().index_for(self.index, self.settings)
+        coverage = term_coverage(prepared.standalone, docs, vocabulary)
+        options = candidates(ranked, [d.page_content for d in docs], EXTRACT_CANDIDATES)
+        scorer_path = self.settings.answer.answer_scorer or DEFAULT_SCORER_PATH
+        # As with the refusal model below: the fitter runs this before there is a scorer.
+        scorer = (load_answer_scorer(scorer_path)
+                  if self.settings.answer.refuse or scorer_path.is_file() else None)
+        features = refusal_features(
+            prepared.relevance, ranked[0].score if ranked else 0.0, coverage,
+            scorer.confidence(prepared.standalone, options) if scorer is not None else 0.0,
+        )
+        path = self.settings.answer.refusal_model or DEFAULT_MODEL_PATH
+        # With refusal off the probability is still reported when a model exists (the fitter
+        # runs this way before there is one).
+        model = load_refusal_model(path) if self.settings.answer.refuse or path.is_file() else None
+        answerable = model.probability(features) if model is not None else None
+        reason, reply = "", NOT_IN_DOCUMENTS
+        if model is not None and answerable is not None and self.settings.answer.refuse \
+                and answerable < model.threshold:
+            reason = (
+                f"the refusal model gives {answerable:.0%} that the documents answer "
+                f"(threshold {model.threshold:.0%})"
+            )
+            if coverage.missing_term and coverage.rarest_missing >= MISSING_TERM_SHOWN:
+                # A reason the user can act on: the most specific word no passage found holds.
+                reason += f"; no passage found mentions \"{coverage.missing_term}\""
+                reply = (
+                    f"{NOT_IN_DOCUMENTS[:-1]}: no passage found mentions "
+                    f"\"{coverage.missing_term}\"."
+                )
+        return replace(
+            prepared,
+            ranked=tuple(ranked),
+            options=tuple(options),
+            features=features,
+            answerable=answerable,
             decline_reason=reason,
             decline_reply=reply,
-            timings=(*prepared.timings, ("retrieve", time.perf_counter() - start)),
+            timings=(*prepared.timings, ("refusal", time.perf_counter() - start)),
         )
 
     def _expand(self, prepared: _Prepared) -> _Prepared:
@@ -246,6 +305,10 @@ class ChatService:
         return replace(
             prepared,
             chunks=tuple(chunks),
+            # Numbered by the old chunk list: _select scores the sentences again, and the
+            # answer is extracted from the passages shown.
+            ranked=(),
+            options=(),
             timings=(*prepared.timings, ("expand", time.perf_counter() - start)),
         )
 
@@ -261,6 +324,7 @@ class ChatService:
             [c.doc for c in prepared.chunks],
             embeddings,
             strategy=self._strategy(),  # type: ignore[arg-type]
+            ranked=prepared.ranked or None,
             max_passages=self.settings.answer.max_passages,
             token_budget=self._context_budget(prepared),
             count_tokens=self._count_tokens,
@@ -329,6 +393,7 @@ class ChatService:
         started = time.perf_counter()
         if not request.question.strip():
             raise RagError("The question is empty.")
+        check_question_length(request.question, self.settings)
         prepared: _Prepared = self.prepare_chain.invoke(request)
         timings = dict(prepared.timings)
         sources = _sources(prepared.chunks, prepared.passages)
@@ -358,24 +423,38 @@ class ChatService:
             token_stream.close()  # stops a local generation thread when the user pressed Stop
         timings["generate"] = time.perf_counter() - gen_start
         generated = "".join(pieces).strip()
-        text, path, cited, reason = self._verify(
-            generated, prepared.standalone, prepared.passages, prepared.preset
-        )
+        text, path, cited, reason, basis = self._verify(generated, prepared)
+        if basis is not None:
+            sources = _with_answer_span(sources, basis)
         out.append(self._answer(prepared, text, path, sources, cited, generated, reason,
                                 timings, started))
 
     def _verify(
-        self, generated: str, question: str, passages: Sequence[Passage], preset: PromptPreset
-    ) -> tuple[str, ReplyPath, tuple[int, ...], str]:
+        self, generated: str, prepared: _Prepared
+    ) -> tuple[str, ReplyPath, tuple[int, ...], str, Passage | None]:
+        """The reply: the model's answer when the sources support it, else the sentence the
+        answer scorer (rag/extract.py) judges most likely to answer, quoted with its source.
+        Also returns the passage the reply rests on, to highlight in its source."""
+        question, passages = prepared.standalone, prepared.passages
+        scorer = load_answer_scorer(self.settings.answer.answer_scorer or DEFAULT_SCORER_PATH)
+        extracted = scorer.best(question, self._candidates(prepared))
+        small = self._strategy() == "sentences"
         if is_decline(generated):
-            return NOT_IN_DOCUMENTS, "declined", (), "the model found no answer in the context"
+            # The refusal model already judged that the documents answer. A large model that
+            # read whole chunks and disagrees is believed; a small one's "no" is not (it says
+            # so of passages that answer), and the best sentence is quoted instead.
+            if small and extracted is not None:
+                return (extract_reply(extracted), "quoted", (extracted.number,),
+                        "the model found no answer; the best sentence is quoted", extracted)
+            return NOT_IN_DOCUMENTS, "declined", (), "the model found no answer in the context", \
+                None
         # Sentences for a small model: its answer must agree with the one sentence that best
         # answers the question by itself (measured: on the dev set every answer of SmolLM2's
         # that passed the looser all-cited-passages check and was wrong took its fact from
         # another sentence). Whole chunks for a large model: it may combine them.
-        anchor = pick_quote(question, "", passages) if self._strategy() == "sentences" else None
+        anchor = scorer.best(question, [Candidate(p) for p in passages]) if small else None
         verdict = check_grounding(
-            preset.answer_part(generated),
+            prepared.preset.answer_part(generated),
             passages,
             question=question,
             min_support=self.settings.answer.min_support,
@@ -387,14 +466,20 @@ class ChatService:
             if not cited and verdict.best is not None:
                 cited = (verdict.best.number,)
                 text = f"{generated} [{verdict.best.number}]"
-            return text, "generated", cited, verdict.reason
-        if not passages:
-            return NOT_IN_DOCUMENTS, "declined", (), verdict.reason
-        # The generated answer is not trusted, so neither is its choice of citation: quote the
-        # passage that best answers the question (pick_quote says how that is judged).
-        quoted = pick_quote(question, preset.answer_part(generated), passages)
-        assert quoted is not None  # passages is not empty
-        return quote_reply(quoted), "quoted", (quoted.number,), verdict.reason
+            return text, "generated", cited, verdict.reason, anchor or verdict.best
+        if extracted is None:
+            return NOT_IN_DOCUMENTS, "declined", (), verdict.reason, None
+        # The generated answer is not trusted, so neither is its choice of citation: lead with
+        # the sentence that best answers the question.
+        return (extract_reply(extracted), "quoted", (extracted.number,), verdict.reason,
+                extracted)
+
+    @staticmethod
+    def _candidates(prepared: _Prepared) -> list[Candidate]:
+        """What the answer scorer chooses among: the closest sentences, alone and with the
+        sentence after each (or, after neighbour expansion renumbered the chunks, the
+        passages the model was shown)."""
+        return list(prepared.options) or [Candidate(p) for p in prepared.passages]
 
     def _answer(
         self,
@@ -419,6 +504,7 @@ class ChatService:
             generated=generated,
             reason=reason,
             relevance=prepared.relevance,
+            answerable=prepared.answerable,
             timings=timings,
         )
 
@@ -427,6 +513,13 @@ def _bind_decoding(model: BaseChatModel, decoding: DecodingPreset) -> BaseChatMo
     """Apply a decoding preset to a ready-made model when it knows how."""
     apply = getattr(model, "with_decoding", None)
     return apply(decoding) if apply is not None else model
+
+
+def _with_answer_span(sources: tuple[Source, ...], basis: Passage) -> tuple[Source, ...]:
+    return tuple(
+        replace(s, answer_span=(basis.start, basis.end)) if s.number == basis.number else s
+        for s in sources
+    )
 
 
 def _sources(

@@ -33,7 +33,10 @@ from rag.errors import ConfigError, RagError
 from rag.settings import Settings, get_settings
 
 # Modules whose ``add_subcommands(subparsers, common)`` registers more commands.
-COMMAND_MODULES: list[str] = ["rag.cli", "rag.ask_cli", "rag.eval.cli", "rag.chroma_proxy"]
+COMMAND_MODULES: list[str] = [
+    "rag.cli", "rag.ask_cli", "rag.eval.cli", "rag.eval.fit_cli", "rag.chroma_proxy",
+    "rag.examples_cli",
+]
 
 EXIT_OK, EXIT_SOME_FAILED, EXIT_ERROR = 0, 1, 2
 _SNIPPET_CHARS = 160

@@ -177,6 +177,7 @@ def select_passages(
     embeddings: Embeddings,
     *,
     strategy: ContextStrategy,
+    ranked: Sequence[Passage] | None = None,
     max_passages: int,
     token_budget: int,
     count_tokens: Callable[[str], int],
@@ -186,6 +187,7 @@ def select_passages(
     ``sentences``: the ``max_passages`` sentences closest to the question, re-ordered by source
     number then position so that neighbouring sentences read in document order.
     ``chunks``: whole chunks in retrieval order, each as one passage.
+    ``ranked``: the sentences already scored by :func:`score_sentences` for these chunks.
     """
     if strategy == "chunks":
         candidates = [
@@ -193,7 +195,9 @@ def select_passages(
             for i, c in enumerate(chunks, start=1)
         ]
     else:
-        candidates = score_sentences(question, chunks, embeddings)[:max_passages]
+        if ranked is None:
+            ranked = score_sentences(question, chunks, embeddings)
+        candidates = list(ranked[:max_passages])
     chosen: list[Passage] = []
     used = 0
     for passage in candidates:

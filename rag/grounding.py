@@ -2,7 +2,8 @@
 
 A small model happily overrides its context with world knowledge ("The capital of Mongolia is
 Beijing"). We check the answer's content words and numbers against the cited passages; an
-answer that fails is not shown as fact, the best supporting passage is quoted instead.
+answer that fails is not shown as fact: the reply leads with the sentence the answer scorer
+(rag/extract.py) picks instead.
 """
 
 from __future__ import annotations
@@ -32,24 +33,6 @@ _DECLINE = re.compile(
 )
 
 NOT_IN_DOCUMENTS = "The documents do not contain the answer."
-
-# Questions whose answer is a quantity, a date or a code: the passage that answers holds a
-# number the question does not.
-_WANTS_NUMBER = re.compile(
-    r"\bhow (many|much|old|long|high|far|often|tall|wide|big|heavy|large|fast)\b|\bwhen\b"
-    r"|\bwhat time\b|\b(cost|costs|price|fee|number|port|limit|rate|size|capacity|level"
-    r"|percent|percentage|duration|deductible|weight|width|height|voltage|temperature"
-    r"|distance|speed|area)\b",
-    re.IGNORECASE,
-)
-# How the quoted passage is chosen when the generated answer fails the check (pick_quote).
-# Set on the dev set (data/eval/refusal_dev.jsonl), not on the gold set: quoted replies
-# holding the answer there went 13 -> 15 of 17; on the gold set 19 -> 25 of 52.
-QUOTE_NEW_NUMBER = 0.2  # the question wants a number and the passage has one it lacks
-QUOTE_QUESTION_LINE = 0.2  # the passage is itself a question (an FAQ heading), not an answer
-QUOTE_GENERATED_NUMBER = 0.1  # the passage holds a number the failed answer gave
-QUOTE_GENERATED_WORDS = 0.2  # times the share of the failed answer's new words in the passage
-
 
 @dataclass(frozen=True)
 class GroundingVerdict:
@@ -172,45 +155,3 @@ def _best_passage(answer_words: Sequence[str], passages: Sequence[Passage]) -> P
         return overlap, p.score
 
     return max(passages, key=key)
-
-
-def pick_quote(question: str, generated: str, passages: Sequence[Passage]) -> Passage | None:
-    """The passage to quote when the generated answer failed the grounding check.
-
-    The passage closest to the question is often one that restates it (a heading, an FAQ
-    question, a record's name line, a support case's "symptom:"), not the one that answers.
-    So closeness is adjusted: up for a passage with a number the question lacks when the
-    question asks for one, down for a passage that is a question itself, and up for a passage
-    that holds what the failed answer said beyond the question. A small model's failed answer
-    often has the right number or words with wrong padding ("EUR 129 per year"), and it only
-    steers the choice among passages already chosen for the question: a wrong answer can
-    move the quote, never put words in it.
-    """
-    if not passages:
-        return None
-    asked = {_stem(w) for w in content_words(question)}
-    asked_numbers = _numbers(question)
-    wants_number = bool(_WANTS_NUMBER.search(question))
-    said = {_stem(w) for w in content_words(_CITATION.sub(" ", generated))} - asked
-    said_numbers = _numbers(_CITATION.sub(" ", generated)) - asked_numbers
-
-    def score(p: Passage) -> float:
-        numbers = _numbers(p.text)
-        stems = {_stem(w) for w in content_words(p.text)}
-        value = p.score
-        if wants_number and numbers - asked_numbers:
-            value += QUOTE_NEW_NUMBER
-        if p.text.rstrip().rstrip("*").endswith("?"):
-            value -= QUOTE_QUESTION_LINE
-        if said_numbers & numbers:
-            value += QUOTE_GENERATED_NUMBER
-        if said:
-            value += QUOTE_GENERATED_WORDS * len(said & stems) / len(said)
-        return value
-
-    return max(passages, key=score)
-
-
-def quote_reply(passage: Passage) -> str:
-    """The extractive fallback: the best supporting passage, quoted with its citation."""
-    return f'From [{passage.number}]: "{passage.text}"'

@@ -143,42 +143,20 @@ class LLMSettings(BaseModel):
 
 
 class AnswerSettings(BaseModel):
-    refuse_below: float = Field(
-        0.30,
-        ge=0.0,
-        le=1.0,
-        description="Best passage closeness to the question (cosine) below which the reply is "
-        "'not in the documents' without calling the LLM. Calibrated with `python -m rag eval`.",
-    )
-    missing_terms: bool = Field(
+    refuse: bool = Field(
         True,
-        description="Decline without calling the LLM when the question names something no "
-        "document mentions: a word with digits (model, version, code), a version next to its "
-        "name ('MartenOS 5.0'), a name typed in title case ('Japan') or a noun rarer than "
-        "rare_word_zipf that is in no chunk. The reply names the missing words.",
+        description="Decline without calling the LLM when the refusal model (refusal_model) "
+        "judges that the documents do not answer. Off: every question reaches the LLM.",
     )
-    rare_word_zipf: float = Field(
-        4.75,
-        ge=0.0,
-        le=8.0,
-        description="Zipf frequency in general English below which a question word counts as "
-        "specific for missing_terms (5 = once per 100,000 words; 0 = only words with digits). "
-        "Calibrated with refuse_below on data/eval/refusal_dev.jsonl and SQuAD, not the gold set.",
+    refusal_model: Path | None = Field(
+        None,
+        description="The fitted refusal model (JSON written by `python -m rag fit`); "
+        "default: the packaged data/refusal_model.json.",
     )
-    missing_context_words: int = Field(
-        2,
-        ge=0,
-        description="With missing_terms: also decline when at least this many of the "
-        "question's less common words occur in none of the retrieved passages, or when none "
-        "of its lower-case words (what is asked: 'employees', 'discount') does (0 = off). Set "
-        "on data/eval/refusal_dev.jsonl.",
-    )
-    common_word_zipf: float = Field(
-        5.5,
-        ge=0.0,
-        le=8.0,
-        description="Zipf frequency at or above which a question word is too common to count "
-        "for missing_context_words ('take', 'long', 'one').",
+    answer_scorer: Path | None = Field(
+        None,
+        description="The fitted scorer that picks the answering sentence (JSON written by "
+        "`python -m rag fit`); default: the packaged data/answer_scorer.json.",
     )
     min_support: float = Field(
         0.6,

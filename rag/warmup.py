@@ -58,12 +58,11 @@ def _load(settings: Settings, collection: str) -> None:
         # One retrieval opens the collection (HNSW in memory) and builds or loads BM25; both
         # caches are per process, shared with the index instances the app builds.
         retrieve(DocumentIndex(settings, collection=collection), "warm-up", settings=settings)
-        if settings.answer.missing_terms:
-            from lemminflect import getAllLemmas
-            from wordfreq import zipf_frequency  # its word list takes a second to load
+        if settings.answer.refuse:
+            from rag.refusal import DEFAULT_MODEL_PATH, load_refusal_model, specificity
 
-            zipf_frequency("warm-up", "en")
-            getAllLemmas("warm")  # its lexicon, a fifth of a second
+            load_refusal_model(settings.answer.refusal_model or DEFAULT_MODEL_PATH)
+            specificity("warm")  # loads the English word list (a second)
         if settings.llm.backend == "local":
             from rag.llm.local import load_model
 

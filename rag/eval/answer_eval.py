@@ -30,7 +30,7 @@ from rag.settings import Settings
 # Issue 9 targets for the default path on the shipped gold set.
 TARGET_UNANSWERABLE_DECLINED = 0.80
 TARGET_MAX_FALSE_DECLINE = 0.10
-THRESHOLDS = tuple(round(0.05 * i, 2) for i in range(17))  # 0.00 .. 0.80
+THRESHOLDS = tuple(round(0.05 * i, 2) for i in range(20))  # 0.00 .. 0.95
 
 _CITATION_MARK = re.compile(r"\[\d{1,3}\]")
 _QUOTE_PREFIX = re.compile(r"^\s*From\s+\[\d{1,3}\]\s*:\s*", re.IGNORECASE)
@@ -118,8 +118,7 @@ def tutorial_baseline_config(settings: Settings) -> AnswerConfig:
     tutorial = settings.model_copy(
         update={
             "answer": settings.answer.model_copy(
-                update={"context_strategy": "chunks", "refuse_below": 0.0,
-                        "missing_terms": False}
+                update={"context_strategy": "chunks", "refuse": False}
             ),
             "retrieval": settings.retrieval.model_copy(update={"k": 4}),
         }
@@ -276,6 +275,12 @@ def evaluate_answers(
                 progress(config.name, i, len(items))
         rows.extend(config_rows)
         summaries.append(summarise_answers(config.name, config_rows))
+        # The half of the questions the refusal model and answer scorer were not fitted on.
+        from rag.eval.refusal_fit import split_items
+
+        _, held_out = split_items(items)
+        summaries.append(summarise_answers(f"{config.name}, held-out half",
+                                           [r for r in config_rows if r.question_id in held_out]))
     return AnswerEval(dataset, tuple(summaries), tuple(rows))
 
 
@@ -287,16 +292,16 @@ class RefusalSignal:
     id: str
     answerable: bool
     relevance: float  # best dense closeness of the retrieved chunks
-    missing: tuple[str, ...] = ()  # question words the missing-words checks found missing
+    probability: float = 1.0  # the refusal model's probability that the documents answer
 
 
 @dataclass(frozen=True)
 class ThresholdRow:
     threshold: float
-    unanswerable_declined: float  # the chain's rule: low relevance or missing words
+    unanswerable_declined: float  # the refusal model's probability below the threshold
     answerable_falsely_declined: float
     meets_targets: bool
-    relevance_only_declined: float  # the threshold alone, for comparison
+    relevance_only_declined: float  # the best dense closeness below it, for comparison
     relevance_only_false: float
 
     def row(self) -> dict[str, Any]:
@@ -305,8 +310,8 @@ class ThresholdRow:
             "unans. declined": self.unanswerable_declined,
             "false decline": self.answerable_falsely_declined,
             "meets targets": self.meets_targets,
-            "threshold alone: declined": self.relevance_only_declined,
-            "threshold alone: false": self.relevance_only_false,
+            "closeness alone: declined": self.relevance_only_declined,
+            "closeness alone: false": self.relevance_only_false,
         }
 
 
@@ -326,16 +331,17 @@ def calibrate(
 ) -> Calibration:
     """Refusal rates per threshold; the best one meeting the issue's targets.
 
-    A question is refused when its relevance is below the threshold or it names words no
-    document mentions (the chain's rule); the threshold-alone rates are reported beside. Among
+    A question is refused when the refusal model's probability that the documents answer is
+    below the threshold; the rates of the best dense closeness alone below the same threshold
+    are reported beside. Among
     thresholds meeting both targets the one declining most unanswerable questions wins (then the
     fewer false refusals); when none meets them, the largest declined-minus-false gap wins.
     """
     answerable = [s for s in signals if s.answerable]
     unanswerable = [s for s in signals if not s.answerable]
 
-    def share(group: list[RefusalSignal], t: float, with_missing: bool) -> float:
-        return mean(1.0 if s.relevance < t or (with_missing and s.missing) else 0.0
+    def share(group: list[RefusalSignal], t: float, model: bool) -> float:
+        return mean(1.0 if (s.probability if model else s.relevance) < t else 0.0
                     for s in group)
 
     rows = []
@@ -371,16 +377,12 @@ def calibrate(
 def refusal_signals(
     index: Any, items: Sequence[QAItem], settings: Settings
 ) -> list[RefusalSignal]:
-    """The chain's refusal signals per question from one retrieval pass (no LLM)."""
-    from rag.coverage import missing_words
-    from rag.retrieval import retrieve
+    """The chain's refusal signals per question from its preparation steps (no LLM); a
+    question without any retrieved chunk counts as declined (probability 0)."""
+    from rag.eval.refusal_fit import assess
 
-    cfg = settings.retrieval
-    out = []
-    for item in items:
-        chunks = retrieve(index, item.question, mode=cfg.mode, k=cfg.k, fetch_k=cfg.fetch_k,
-                          min_score=cfg.min_score, settings=settings)
-        scores = [c.dense_score for c in chunks if c.dense_score is not None]
-        missing, _ = missing_words(index, item.question, [c.doc for c in chunks], settings)
-        out.append(RefusalSignal(item.id, item.answerable, max(scores, default=0.0), missing))
-    return out
+    return [
+        RefusalSignal(r.id, r.answerable, r.features.dense_best,
+                      0.0 if r.probability is None else r.probability)
+        for r in assess("calibration", index, items, settings)
+    ]

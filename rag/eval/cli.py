@@ -131,10 +131,10 @@ def calibration_table(cal: Any) -> str:
     text = format_table(
         [r.row() for r in cal.rows],
         ["threshold", "unans. declined", "false decline", "meets targets",
-         "threshold alone: declined", "threshold alone: false"],
-        title=f"Refusal calibration: {cal.dataset} (decline when the best dense score is below "
-        "the threshold or a missing-words check fires: a word no document mentions, or words "
-        "none of the passages found mentions; one retrieval pass, no LLM)",
+         "closeness alone: declined", "closeness alone: false"],
+        title=f"Refusal calibration: {cal.dataset} (decline when the refusal model's "
+        "probability that the documents answer is below the threshold; beside it, the best "
+        "dense closeness alone below the same threshold; no LLM)",
         digits={"threshold": 2},
     )
     return f"{text}\n{cal.verdict}"

@@ -81,68 +81,32 @@ def test_unrelated_question_is_declined_without_calling_the_llm(index):
     model = scripted("Paris [1]")
     answer = service(index, model).ask(AskRequest("Who won the 1998 football world cup?"))
     assert answer.path == "declined"
-    assert answer.text == NOT_IN_DOCUMENTS
+    assert answer.text.startswith(NOT_IN_DOCUMENTS[:-1])
     assert model.sent == []
-    assert "below the refusal threshold" in answer.reason
+    assert "the refusal model gives" in answer.reason
+    assert answer.answerable is not None and answer.answerable < 0.5
 
 
 def test_question_naming_something_no_document_mentions_is_declined_and_says_what(index):
     # Close to the kettle passages (same product, same topic), but no document ever mentions a
-    # thermostat: the relevance threshold alone would let the model answer.
+    # thermostat: the one specific word of the question is missing from the whole library.
     model = scripted("3 minutes [1]")
-    chain = service(index, model)
-    answer = chain.ask(AskRequest("What thermostat does the Model X kettle use?"))
-    assert answer.relevance >= chain.settings.answer.refuse_below
+    answer = service(index, model).ask(AskRequest("What thermostat does the Model X kettle use?"))
     assert answer.path == "declined"
     assert model.sent == []
     assert answer.text == (
-        'The documents do not contain the answer: no document mentions "thermostat".'
+        'The documents do not contain the answer: no passage found mentions "thermostat".'
     )
-    assert answer.reason == 'no document mentions "thermostat"'
 
 
-def test_question_about_what_the_passages_never_mention_is_declined(index):
-    # "driving" and "speed" are ordinary words (not rare enough for the library check), but the
-    # kettle passages the question retrieves use neither: they are about the kettle, not this.
-    model = scripted("3 minutes [1]")
-    chain = service(index, model)
-    answer = chain.ask(AskRequest("What is the driving speed of the Model X kettle?"))
-    assert answer.relevance >= chain.settings.answer.refuse_below
-    assert answer.path == "declined" and model.sent == []
-    assert answer.reason == 'the passages found never mention "driving", "speed"'
-    asked = service(index, scripted("3 minutes [1]"), missing_context_words=0).ask(
-        AskRequest("What is the driving speed of the Model X kettle?")
-    )
-    assert asked.path != "declined"
-
-
-def test_question_whose_asked_word_the_passages_never_use_is_declined(index):
-    # "price" is the one lower-case word, the one saying what is asked ("Model X" names the
-    # kettle); common enough for the library check to let it pass, and in none of the kettle
-    # passages. (Typed "the Model X kettle", "kettle" would count too, and it is there: the
-    # rule only fires when every lower-case word is missing.)
-    # Short of "kettle" the question is not close to any passage: the relevance threshold is
-    # set to 0 so that only this check can decline.
-    model = scripted("3 minutes [1]")
-    answer = service(index, model, refuse_below=0.0).ask(
-        AskRequest("What is the price of the Model X?")
-    )
-    assert answer.path == "declined" and model.sent == []
-    assert answer.reason == 'the passages found never mention "price"'
-    # Asked about what the passages do say, the same kind of question goes to the model.
-    answered = service(index, scripted("3 minutes [1]"), refuse_below=0.0).ask(
-        AskRequest("How quickly does the Model X boil water?")
-    )
-    assert answered.path != "declined"
-
-
-def test_missing_words_check_can_be_switched_off(index):
+def test_refusal_can_be_switched_off(index):
     model = scripted("3 minutes")
-    answer = service(index, model, missing_terms=False).ask(
+    answer = service(index, model, refuse=False).ask(
         AskRequest("What thermostat does the Model X kettle use?")
     )
     assert answer.path != "declined"
     assert len(model.sent) == 1
+    assert answer.answerable is not None  # still reported
 
 
 def test_words_of_a_section_title_count_as_mentioned(index):
@@ -174,12 +138,26 @@ def test_world_knowledge_that_contradicts_the_context_becomes_a_quote(index):
     assert answer.path == "quoted"
     assert "Zanabazar City" in answer.text
     assert "Ulaanbaatar" not in answer.text
-    assert answer.text.startswith(f"From [{answer.cited[0]}]:")
+    # The reply leads with the sentence that answers, cited, and marks it in its source.
+    assert "Zanabazar City" in answer.text and answer.text.endswith(f"[{answer.cited[0]}]")
+    cited = next(s for s in answer.sources if s.number == answer.cited[0])
+    start, end = cited.answer_span
+    assert "Zanabazar City" in cited.snippet[start:end]
 
 
-def test_model_decline_is_reported_as_declined(index):
+def test_small_model_decline_gives_way_to_the_sentence_that_answers(index):
+    # The refusal model judged the documents answer; a 135M model's "I don't know" is not
+    # believed over it (it says so of passages that answer), the best sentence is quoted.
     model = scripted("I don't know.")
     answer = service(index, model).ask(AskRequest("How long does the Model X kettle take?"))
+    assert answer.path == "quoted"
+    assert "3 minutes" in answer.text
+
+
+def test_large_model_decline_is_reported_as_declined(index):
+    model = scripted("The context does not contain the answer.")
+    answer = service(index, model, backend="openai").ask(
+        AskRequest("How long does the Model X kettle take to boil?"))
     assert answer.path == "declined"
     assert answer.text == NOT_IN_DOCUMENTS
 
@@ -195,7 +173,8 @@ def test_prompt_has_sentences_question_last_and_numbered(index):
 
 def test_remote_backends_get_whole_chunks(index):
     model = scripted("3 minutes [1]")
-    service(index, model, backend="openai").ask(AskRequest("How long does the kettle take?"))
+    service(index, model, backend="openai", refuse=False).ask(
+        AskRequest("How long does the kettle take?"))
     final = model.sent[0][-1].content
     assert "# Model X kettle" in final or "The Model X kettle boils" in final
     assert "switches itself off" in final  # a whole chunk, not only the closest sentence
@@ -206,7 +185,8 @@ def test_follow_up_is_rewritten_with_previous_key_terms(index):
     history = (("What is the longest river of Mongolia?", "The Orkhon [1]"),)
     answer = service(index, model).ask(AskRequest("and how long is it?", history=history))
     assert answer.standalone_question != answer.question
-    assert "river" in answer.standalone_question and "mongolia" in answer.standalone_question
+    # The previous question's most specific words in this library: its subject.
+    assert "river" in answer.standalone_question
     assert answer.path == "generated"
 
 
@@ -272,3 +252,15 @@ def test_local_model_reply_format_survives_an_injection_document(index):
     assert answer.path in ("generated", "quoted", "declined")
     if answer.path == "generated":
         assert answer.cited, "a generated reply always cites"
+
+
+def test_a_question_over_the_length_limit_is_refused_before_any_work(index):
+    from rag.errors import QuestionTooLongError
+
+    model = scripted("3 minutes [1]")
+    chain = service(index, model)
+    chain.settings = chain.settings.model_copy(update={"answer": chain.settings.answer.model_copy(
+        update={"max_question_chars": 40})})
+    with pytest.raises(QuestionTooLongError, match="limit is 40"):
+        chain.ask(AskRequest("How long does the Model X kettle take to boil one litre?"))
+    assert model.sent == []

@@ -1,7 +1,7 @@
 """The grounding check decides whether a generated answer may be shown as fact."""
 
 from rag.context import Passage
-from rag.grounding import check_grounding, cited_numbers, is_decline, pick_quote, quote_reply
+from rag.grounding import check_grounding, cited_numbers, is_decline
 
 
 def _p(number: int, text: str, score: float = 0.5) -> Passage:
@@ -60,62 +60,6 @@ def test_decline_phrases_are_recognised_and_answers_are_not():
     assert is_decline("This is not mentioned in the documents.")
     assert not is_decline("It draws 4.5 watts [2].")
     assert not is_decline("The Zephyr-9 does not have a descaling programme [1].")
-
-
-def test_quote_reply_names_its_source_number():
-    assert quote_reply(PASSAGES[1]) == 'From [2]: "The Aurora hub draws 4.5 watts in standby mode."'
-
-
-# -- which passage a failed answer is replaced by --------------------------------------------
-RETURNS = [
-    _p(1, "Brevik Robotics return and refund policy for the EU webshop.", 0.80),
-    _p(1, "You may return any robot within 45 days of delivery for a full refund.", 0.72),
-    _p(2, "Refunds are paid to the original payment method.", 0.60),
-]
-
-
-def test_quote_without_hints_is_the_passage_closest_to_the_question():
-    assert pick_quote("Who writes the refund policy?", "", RETURNS) is RETURNS[0]
-
-
-def test_quote_for_a_how_many_question_prefers_the_passage_with_a_new_number():
-    # The policy's title line is closest, but only the next sentence says how many days.
-    picked = pick_quote("How many days do I have to return a robot?", "The answer is: 48", RETURNS)
-    assert picked is RETURNS[1]
-
-
-def test_quote_skips_a_passage_that_is_itself_a_question():
-    faq = [
-        _p(1, "**Can several family members control the robot?**", 0.75),
-        _p(1, "Yes. The owner can invite other users in the app under Settings > Sharing.", 0.62),
-    ]
-    assert pick_quote("Who else can control my robot?", "", faq) is faq[1]
-
-
-def test_quote_follows_the_number_a_failed_answer_gave_when_a_passage_holds_it():
-    prices = [
-        _p(1, "A yearly winter service is included at a 20% discount.", 0.80),
-        _p(2, "It costs EUR 89 for the Marten M3, and EUR 129 for the Marten M5 X.", 0.75),
-    ]
-    # "per year" failed the check, but the price it gave is in passage 2: quote that one.
-    picked = pick_quote("How much does a winter service cost for the M5 X?",
-                        "A winter service costs EUR 129 per year for the M5 X.", prices)
-    assert picked is prices[1]
-
-
-def test_a_failed_answer_cannot_pull_the_quote_to_an_unrelated_passage():
-    # Its words are in passage 2, but passage 1 is far closer to the question.
-    passages = [
-        _p(1, "The Aurora hub draws 4.5 watts in standby mode.", 0.95),
-        _p(2, "The Aurora hub ships in a blue box with a quick start leaflet.", 0.30),
-    ]
-    picked = pick_quote("How much power does the Aurora hub draw in standby?",
-                        "It ships in a blue box.", passages)
-    assert picked is passages[0]
-
-
-def test_no_passages_no_quote():
-    assert pick_quote("How many days?", "", []) is None
 
 
 API = [

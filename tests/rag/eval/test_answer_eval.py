@@ -89,9 +89,8 @@ def test_tutorial_baseline_uses_whole_chunks_without_refusal():
     config = tutorial_baseline_config(settings)
     assert config.raw and config.k == 4 and config.prompt_preset == "tutorial_baseline"
     assert config.settings.answer.context_strategy == "chunks"
-    assert config.settings.answer.refuse_below == 0.0
-    assert config.settings.answer.missing_terms is False  # no refusal of any kind
-    assert settings.answer.refuse_below > 0.0  # the original settings are untouched
+    assert config.settings.answer.refuse is False  # no refusal of any kind
+    assert settings.answer.refuse is True  # the original settings are untouched
 
 
 def test_calibration_finds_threshold_meeting_targets():
@@ -115,20 +114,22 @@ def test_calibration_reports_when_no_threshold_meets_targets():
     assert cal.verdict.startswith("no threshold meets both targets")
 
 
-def test_calibration_declines_questions_naming_missing_words_at_any_threshold():
+def test_calibration_sweeps_the_model_probability_beside_closeness_alone():
     signals = [
-        RefusalSignal("a1", True, 0.7),
-        RefusalSignal("a2", True, 0.6),
-        RefusalSignal("u1", False, 0.65, missing=("torque",)),  # close, but never mentioned
-        RefusalSignal("u2", False, 0.2),
+        RefusalSignal("a1", True, 0.7, probability=0.9),
+        RefusalSignal("a2", True, 0.6, probability=0.8),
+        RefusalSignal("u1", False, 0.65, probability=0.2),  # close, yet judged unanswered
+        RefusalSignal("u2", False, 0.2, probability=0.1),
     ]
     cal = calibrate("toy", signals, thresholds=[0.0, 0.3])
     by_t = {r.threshold: r for r in cal.rows}
-    assert by_t[0.0].unanswerable_declined == 0.5 and by_t[0.0].relevance_only_declined == 0.0
+    assert by_t[0.0].unanswerable_declined == 0.0
     assert by_t[0.3].unanswerable_declined == 1.0 and by_t[0.3].relevance_only_declined == 0.5
     assert by_t[0.3].answerable_falsely_declined == 0.0
     assert cal.best == 0.3 and "targets met" in cal.verdict
 
 
 def _signals(*rows: tuple[str, bool, float]) -> list[RefusalSignal]:
-    return [RefusalSignal(qid, answerable, relevance) for qid, answerable, relevance in rows]
+    # The model's probability follows closeness here, so both columns agree.
+    return [RefusalSignal(qid, answerable, relevance, probability=relevance)
+            for qid, answerable, relevance in rows]

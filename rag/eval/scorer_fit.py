@@ -1,0 +1,87 @@
+"""Fitting the answer scorer (rag/extract.py) on the train halves, judged on the held-out ones.
+
+The candidates of a question are the best scored sentences of its retrieved chunks, as the
+chain ranked them (:class:`rag.eval.refusal_fit.Assessed`); a candidate is positive when it
+holds the gold answer. Only answerable questions with at least one positive candidate teach
+anything. The figure that matters is top-1: how often the candidate the scorer puts first
+holds the answer, next to the chain's own closeness ranking.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from rag.eval.metrics import contains_answer, mean
+from rag.eval.refusal_fit import Assessed
+from rag.extract import SPAN_FEATURES, AnswerScorer
+
+Option = tuple[int, str, tuple[float, ...]]  # (citation number, text, span features)
+
+
+def top1(rows: Sequence[Assessed], pick: Callable[[Sequence[Option]], Option | None]
+         ) -> float:
+    """Share of answerable ``rows`` whose picked candidate holds the answer."""
+    hits = []
+    for row in (r for r in rows if r.answerable):
+        chosen = pick(row.candidates)
+        hits.append(1.0 if chosen is not None and contains_answer(chosen[1], row.references)
+                    else 0.0)
+    return mean(hits)
+
+
+def fit_scorer(train: Sequence[Assessed], provenance: dict[str, Any] | None = None
+               ) -> AnswerScorer:
+    import numpy as np
+    from sklearn.linear_model import LogisticRegression
+
+    x_rows, y_rows, weights = [], [], []
+    useful = [r for r in train if r.answerable
+              and any(contains_answer(t, r.references) for _, t, _ in r.candidates)]
+    for row in useful:
+        for _, text, features in row.candidates:
+            x_rows.append(list(features))
+            y_rows.append(1 if contains_answer(text, row.references) else 0)
+            weights.append(1.0 / len(row.candidates))  # each question weighs the same
+    x = np.array(x_rows, dtype=float)
+    y = np.array(y_rows)
+    centre, scale = x.mean(axis=0), x.std(axis=0)
+    scale[scale == 0] = 1.0
+    fitted = LogisticRegression(C=1.0, max_iter=1000)
+    fitted.fit((x - centre) / scale, y, sample_weight=np.array(weights))
+    return AnswerScorer(
+        features=SPAN_FEATURES,
+        mean=tuple(float(v) for v in centre),
+        scale=tuple(float(v) for v in scale),
+        coef=tuple(float(v) for v in fitted.coef_[0]),
+        intercept=float(fitted.intercept_[0]),
+        fitted_on=dict(provenance or {}),
+    )
+
+
+@dataclass(frozen=True)
+class ScorerFigures:
+    set: str
+    half: str
+    answerable: int
+    any_holds: float  # some candidate holds the answer (the ceiling)
+    closest: float  # top-1 of the chain's closeness ranking
+    scorer: float  # top-1 of the fitted scorer
+
+    def row(self) -> dict[str, Any]:
+        return {"set": self.set, "half": self.half, "answerable": self.answerable,
+                "any candidate": self.any_holds, "closest first": self.closest,
+                "scorer first": self.scorer}
+
+
+def scorer_figures(set_name: str, half: str, rows: Sequence[Assessed],
+                   scorer: AnswerScorer) -> ScorerFigures:
+    answerable = [r for r in rows if r.answerable]
+    return ScorerFigures(
+        set_name, half, len(answerable),
+        mean(1.0 if any(contains_answer(t, r.references) for _, t, _ in r.candidates) else 0.0
+             for r in answerable),
+        top1(rows, lambda c: c[0] if c else None),
+        top1(rows, lambda c: max(c, key=lambda o: scorer.weigh(o[2])) if c else None),
+    )

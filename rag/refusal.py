@@ -1,0 +1,201 @@
+"""Whether to answer at all: one calibrated decision from signals that mean the same on any
+collection.
+
+Dense closeness alone cannot tell a question the documents answer from one about a sibling
+they do not cover: both sit near the same passage. What separates them is measured by a few
+numbers, each in 0..1 whatever the collection or the way the question is typed:
+
+- ``dense_best``: the closest retrieved chunk's cosine to the question;
+- ``sentence_best``: the closest single sentence (or short record) of those chunks, which is
+  what an extracted answer would quote;
+- ``keyword_chunk``, ``keyword_passages``, ``keyword_library``: the share of the question's
+  keyword terms found in the one best chunk, in all retrieved chunks together and anywhere in
+  the collection, each term weighted by how specific it is in general English
+  (:func:`specificity`), so names, codes, numbers and rare words weigh most and the ordinary
+  words people ask with ("roughly", "daily", "take") little;
+- ``rarest_missing``: the specificity of the most specific question term that no retrieved
+  chunk holds (0 when none is missing);
+- ``extract_best``: the answer scorer's probability (rag/extract.py) that its best candidate
+  sentence holds the answer.
+
+A logistic regression over them (fitted on the train halves of several evaluation sets by
+``python -m rag fit``, see rag/eval/refusal_fit.py) gives the probability that the
+documents answer; below the fitted threshold the reply declines. The model is data
+(``data/refusal_model.json``): weights, feature scaling, threshold and what it was fitted on.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, fields
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from langchain_core.documents import Document
+
+from rag.errors import ConfigError
+
+DEFAULT_MODEL_PATH = Path(__file__).resolve().parents[1] / "data" / "refusal_model.json"
+
+
+@dataclass(frozen=True)
+class RefusalFeatures:
+    """The signals of one question against its retrieved chunks (see the module docstring)."""
+
+    dense_best: float
+    sentence_best: float
+    keyword_chunk: float
+    keyword_passages: float
+    keyword_library: float
+    rarest_missing: float
+    extract_best: float = 0.0
+
+    @classmethod
+    def names(cls) -> tuple[str, ...]:
+        return tuple(f.name for f in fields(cls))
+
+    def vector(self) -> list[float]:
+        return [float(getattr(self, name)) for name in self.names()]
+
+
+@dataclass(frozen=True)
+class TermCoverage:
+    """The keyword part of the features, with the most specific missing term for the user."""
+
+    chunk: float
+    passages: float
+    library: float
+    rarest_missing: float
+    missing_term: str  # the question's word behind rarest_missing ("" when none is missing)
+
+
+def question_terms(question: str) -> str:
+    """The question without function words ("how", "which", "does": the stop words of
+    :func:`rag.context.content_words`), which say how it is asked and not what about (the
+    keyword index keeps most of them, and a collection that never writes "which" would make
+    it the question's most specific word)."""
+    from rag.context import content_words
+
+    return " ".join(content_words(question))
+
+
+def specificity(word: str) -> float:
+    """How specific a written word is, 0..1, from its frequency in general English (wordfreq's
+    Zipf scale: 8 - Zipf, over 8): "take" and "long" weigh little, "thermostat" much, a name or
+    code the lists lack (or any word with a digit: versions, codes, dates) the most. General
+    English, not the collection, because a word the collection never uses has no collection
+    frequency to say whether its absence matters."""
+    if any(ch.isdigit() for ch in word):
+        return 1.0
+    from wordfreq import zipf_frequency  # loads its word list on first use (~1 s)
+
+    return min(max((8.0 - zipf_frequency(word, "en")) / 8.0, 0.05), 1.0)
+
+
+def term_coverage(question: str, docs: Sequence[Document], vocabulary: Any) -> TermCoverage:
+    """How much of the question's specific wording the best chunk, the retrieved chunks and
+    the collection hold, each keyword term weighted by :func:`specificity`. ``vocabulary`` is
+    the collection's :class:`rag.bm25.Bm25Index`."""
+    from rag.bm25 import chunk_tokens, surface_words, tokenize_for_bm25
+
+    wording = question_terms(question)
+    terms = list(dict.fromkeys(tokenize_for_bm25([wording])[0]))
+    if not terms:
+        return TermCoverage(1.0, 1.0, 1.0, 0.0, "")
+    written = surface_words(question)
+    weight = {t: specificity(written.get(t, t)) for t in terms}
+    total = sum(weight.values())
+    per_chunk = [set(tokens) for tokens in chunk_tokens(docs)]
+    union = set().union(*per_chunk) if per_chunk else set()
+
+    def share(present: set[str]) -> float:
+        return sum(w for t, w in weight.items() if vocabulary.holds(t, present)) / total
+
+    library = sum(w for t, w in weight.items() if vocabulary.has_related_term(t)) / total
+    missing = [t for t in terms if not vocabulary.holds(t, union)]
+    rarest = max(missing, key=lambda t: weight[t], default="")
+    return TermCoverage(
+        chunk=max((share(tokens) for tokens in per_chunk), default=0.0),
+        passages=share(union),
+        library=library,
+        rarest_missing=weight[rarest] if rarest else 0.0,
+        missing_term=written.get(rarest, rarest) if rarest else "",
+    )
+
+
+def refusal_features(
+    dense_best: float, sentence_best: float, coverage: TermCoverage, extract_best: float
+) -> RefusalFeatures:
+    return RefusalFeatures(
+        extract_best=extract_best,
+        dense_best=dense_best,
+        sentence_best=sentence_best,
+        keyword_chunk=coverage.chunk,
+        keyword_passages=coverage.passages,
+        keyword_library=coverage.library,
+        rarest_missing=coverage.rarest_missing,
+    )
+
+
+@dataclass(frozen=True)
+class RefusalModel:
+    """Logistic regression over standardised :class:`RefusalFeatures`: P(the documents answer)."""
+
+    features: tuple[str, ...]
+    mean: tuple[float, ...]
+    scale: tuple[float, ...]
+    coef: tuple[float, ...]
+    intercept: float
+    threshold: float  # decline when the probability is below it
+    fitted_on: dict[str, Any]  # provenance: sets, split seed, train and held-out figures
+
+    def probability(self, features: RefusalFeatures) -> float:
+        values = {name: getattr(features, name) for name in RefusalFeatures.names()}
+        z = self.intercept + sum(
+            c * (values[name] - m) / s
+            for name, m, s, c in zip(self.features, self.mean, self.scale, self.coef, strict=True)
+        )
+        return 1.0 / (1.0 + math.exp(-max(min(z, 60.0), -60.0)))
+
+    def declines(self, features: RefusalFeatures) -> bool:
+        return self.probability(features) < self.threshold
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=2) + "\n"
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], where: str = "refusal model") -> RefusalModel:
+        try:
+            model = cls(
+                features=tuple(data["features"]),
+                mean=tuple(float(x) for x in data["mean"]),
+                scale=tuple(float(x) for x in data["scale"]),
+                coef=tuple(float(x) for x in data["coef"]),
+                intercept=float(data["intercept"]),
+                threshold=float(data["threshold"]),
+                fitted_on=dict(data.get("fitted_on", {})),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ConfigError(f"{where}: not a refusal model ({type(exc).__name__})") from exc
+        unknown = set(model.features) - set(RefusalFeatures.names())
+        lengths = {len(model.features), len(model.mean), len(model.scale), len(model.coef)}
+        if unknown or len(lengths) != 1 or any(s <= 0 for s in model.scale):
+            raise ConfigError(f"{where}: features, scaling and weights do not fit together")
+        return model
+
+
+@lru_cache(maxsize=4)
+def load_refusal_model(path: Path = DEFAULT_MODEL_PATH) -> RefusalModel:
+    """The fitted model at ``path`` (read once per path)."""
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise ConfigError(
+            f"no refusal model at {path}: fit one with `python -m rag fit`"
+        ) from exc
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"refusal model {path} unreadable: {type(exc).__name__}") from exc
+    return RefusalModel.from_dict(data, str(path))
