@@ -17,9 +17,11 @@ from rag.context import Passage, content_words
 _CITATION = re.compile(r"\[(\d{1,3})\]")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 # A template slot the model filled with a placeholder instead of a fact ("is [address]").
-_PLACEHOLDER = re.compile(r"\[[^\]\d][^\]]*\]")
+# (Found by has_placeholder, in linear time: as a pattern it rescans to the end from every "[".)
 # A number with its unit ("35%", "28 cm", "54 dB"): one value of a quantity.
-_VALUE = re.compile(r"(\d+(?:[.,]\d+)*)\s*(%|[^\W\d_]+)")
+# Possessive, and only from the first digit of a number: backtracking into a long run of
+# digits with no unit after it made the scan quadratic in the run's length.
+_VALUE = re.compile(r"(?<!\d)(\d++(?:[.,]\d++)*+)\s*+(%|[^\W\d_]+)")
 # A word with digits in it: a model name, a version, a code. It must occur as written.
 _CODE = re.compile(r"\b(?=\w*\d)(?=\w*[a-z])\w+\b", re.IGNORECASE)
 # Phrases with which a model says the context has no answer. Kept narrow: "the pump does not
@@ -56,6 +58,21 @@ def cited_numbers(answer: str, valid: set[int]) -> tuple[int, ...]:
 def is_decline(answer: str) -> bool:
     """Whether the model said the context does not hold the answer."""
     return bool(_DECLINE.search(answer))
+
+
+def has_placeholder(text: str) -> bool:
+    """Whether ``text`` holds a bracketed slot that is not a citation: "[", then a character
+    other than a digit or "]", then anything up to the next "]" ("is [address]")."""
+    start = 0
+    while (close := text.find("]", start)) >= 0:
+        segment = text[start:close]  # holds no "]": each "[" in it is closed at `close`
+        at = segment.find("[")
+        while at >= 0:
+            if at + 1 < len(segment) and not segment[at + 1].isdecimal():
+                return True
+            at = segment.find("[", at + 1)
+        start = close + 1
+    return False
 
 
 def _stem(word: str) -> str:
@@ -118,7 +135,7 @@ def check_grounding(
     asked = {_stem(w) for w in content_words(question)}
     words = [w for w in content_words(body) if _stem(w) not in asked]
     best = _best_passage(words or content_words(body), passages)
-    if _PLACEHOLDER.search(body):
+    if has_placeholder(body):
         return GroundingVerdict(False, 0.0, cited, best, "the answer holds a placeholder")
     if not pool or not words:
         return GroundingVerdict(False, 0.0, cited, best, "the answer adds nothing checkable")

@@ -1,7 +1,13 @@
 """The grounding check decides whether a generated answer may be shown as fact."""
 
+import re
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from rag.context import Passage
-from rag.grounding import check_grounding, cited_numbers, is_decline
+from rag.grounding import _values, check_grounding, cited_numbers, has_placeholder, is_decline
 
 
 def _p(number: int, text: str, score: float = 0.5) -> Passage:
@@ -113,3 +119,25 @@ def test_a_value_picked_from_a_list_of_the_same_unit_is_not_verified():
     assert check_grounding("The cutting width is 28 cm. [1]", [single],
                            question="What is the cutting width?", min_support=0.6,
                            anchor=single).supported
+
+
+# -- the checks run in linear time on any reply ----------------------------------------------
+_OLD_PLACEHOLDER = re.compile(r"\[[^\]\d][^\]]*\]")  # the pattern has_placeholder replaced
+_OLD_VALUE = re.compile(r"(\d+(?:[.,]\d+)*)\s*(%|[^\W\d_]+)")
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.text(alphabet="[]a1 .,%c\n", max_size=40))
+def test_placeholder_and_value_scans_agree_with_the_patterns_they_replace(text):
+    assert has_placeholder(text) == bool(_OLD_PLACEHOLDER.search(text))
+    assert _values(text) == {(n.replace(",", ""), u.lower()) for n, u in _OLD_VALUE.findall(text)}
+
+
+@pytest.mark.timeout(60)
+def test_hostile_replies_are_checked_in_linear_time():
+    # Both old patterns needed minutes on such text (quadratic in its length).
+    assert not has_placeholder("[a" * 200_000)
+    assert has_placeholder("[a" * 200_000 + "]")
+    assert _values("7" * 300_000) == set()
+    verdict = check_grounding("[x" * 100_000 + " 4" * 100_000, PASSAGES, min_support=0.5)
+    assert not verdict.supported
