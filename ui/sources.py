@@ -21,19 +21,31 @@ _SNIPPET_STYLE = (
     "white-space:normal;overflow-wrap:anywhere"
 )
 _MARK_STYLE = "background:#fde68a;padding:0 2px;border-radius:2px"
+# The sentence the reply rests on: a stronger mark than the rest of what the model was shown.
+_ANSWER_STYLE = "background:#fbbf24;padding:0 2px;border-radius:2px;font-weight:600"
 
 
 def _snippet_text(text: str) -> str:
     return inert_markdown(text, line_break="<br>")
 
 
-def highlighted_snippet_html(text: str, spans: Sequence[tuple[int, int]]) -> str:
-    """The snippet as escaped HTML with the given character spans wrapped in ``<mark>``."""
+def highlighted_snippet_html(
+    text: str, spans: Sequence[tuple[int, int]], answer: tuple[int, int] | None = None
+) -> str:
+    """The snippet as escaped HTML with the given character spans wrapped in ``<mark>``, and
+    the ``answer`` span (the sentence the reply rests on) marked more strongly."""
+    marks = [(s, e, _MARK_STYLE) for s, e in _merged(spans, len(text))
+             if answer is None or not (s < answer[1] and answer[0] < e)]
+    if answer is not None:
+        # Shown passages overlapping the answer give way to it: one mark per stretch of text.
+        marks += [(s, e, _ANSWER_STYLE) for s, e in _merged([answer], len(text))]
     pieces: list[str] = []
     cursor = 0
-    for start, end in _merged(spans, len(text)):
+    for start, end, style in sorted(marks):
+        if start < cursor:
+            continue
         pieces.append(_snippet_text(text[cursor:start]))
-        pieces.append(f'<mark style="{_MARK_STYLE}">{_snippet_text(text[start:end])}</mark>')
+        pieces.append(f'<mark style="{style}">{_snippet_text(text[start:end])}</mark>')
         cursor = end
     pieces.append(_snippet_text(text[cursor:]))
     return f'<div class="rag-snippet" style="{_SNIPPET_STYLE}">{"".join(pieces)}</div>'
@@ -76,7 +88,7 @@ def render_sources(sources: Sequence[Source], cited: Sequence[int] = ()) -> None
             if source.header:
                 st.caption(inert_markdown(source.header))
             st.markdown(
-                highlighted_snippet_html(source.snippet, source.highlights),
+                highlighted_snippet_html(source.snippet, source.highlights, source.answer_span),
                 unsafe_allow_html=True,
             )
             meta = [PurePath(source.source).name if source.source else "",
