@@ -17,7 +17,6 @@ from __future__ import annotations
 import bisect
 import hashlib
 import json
-import math
 import os
 import re
 import shutil
@@ -169,32 +168,6 @@ class Bm25Index:
         if self._sorted_terms is None:  # built on first use, once per snapshot
             self._sorted_terms = sorted(self._retriever.vocab_dict)
         return bool(related_terms(token, self._retriever.vocab_dict, self._sorted_terms))
-
-    def document_frequency(self, token: str) -> int:
-        """How many chunks hold ``token`` (one token of ``tokenize_for_bm25``)."""
-        if self._retriever is None:
-            return 0
-        at = self._retriever.vocab_dict.get(token)
-        if at is None:
-            return 0
-        indptr = self._retriever.scores["indptr"]  # one column of the score matrix per token
-        return int(indptr[at + 1] - indptr[at])
-
-    def idf(self, token: str) -> float:
-        """BM25's inverse document frequency of ``token`` (positive; largest for a token in
-        no chunk): how specific the token is in this collection."""
-        n, df = len(self), self.document_frequency(token)
-        return math.log((n - df + 0.5) / (df + 0.5) + 1.0)
-
-    def max_idf(self) -> float:
-        """The inverse document frequency of a token in no chunk."""
-        return math.log((len(self) + 0.5) / 0.5 + 1.0)
-
-    def specificity(self, word: str) -> float:
-        """How specific a written word is here: the idf of its most specific keyword token
-        that some chunk holds (0 for a word no chunk uses: it names nothing in them)."""
-        return max((self.idf(t) for t in tokenize_for_bm25([word])[0]
-                    if self.document_frequency(t)), default=0.0)
 
     @staticmethod
     def holds(token: str, present: set[str]) -> bool:

@@ -212,10 +212,7 @@ class ChatService:
                 model = self.chat_model(decoding)
                 standalone = rewrite_by_llm(standalone, request.history, model)
             else:
-                from rag.bm25 import get_bm25_cache
-
-                vocabulary = get_bm25_cache().index_for(self.index, self.settings)
-                standalone = rewrite_by_rule(standalone, request.history, vocabulary.specificity)
+                standalone = rewrite_by_rule(standalone, request.history)
         return _Prepared(
             request, standalone, preset, decoding,
             timings=(("rewrite", time.perf_counter() - start),),

@@ -6,7 +6,7 @@ Two ways, chosen per backend: a rule that carries the previous question's key te
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import HumanMessage, SystemMessage
@@ -18,44 +18,20 @@ REWRITE_SYSTEM = (
     "without the conversation. Keep names, codes and numbers exactly. Reply with the question "
     "only."
 )
-# How many of the previous question's most specific words a follow-up carries.
-CARRIED_WORDS = 2
-
-Weigh = Callable[[str], float]
-
-
-def carried_words(question: str, previous: str, weigh: Weigh | None = None) -> list[str]:
-    """The previous question's words a follow-up should carry: its subject.
-
-    With ``weigh`` (a word's specificity in the collection, such as its inverse document
-    frequency) the ``CARRIED_WORDS`` most specific words the follow-up lacks, unless the
-    follow-up names something at least as specific itself (then it has its own subject).
-    Without it, every content word of the previous question the follow-up lacks.
-    """
-    have = set(content_words(question))
-    missing = [w for w in dict.fromkeys(content_words(previous)) if w not in have]
-    if weigh is None or not missing:
-        return missing
-    ranked = sorted(missing, key=weigh, reverse=True)[:CARRIED_WORDS]
-    own = max((weigh(w) for w in have), default=0.0)
-    if own >= weigh(ranked[0]):
-        return []
-    return ranked
-
-
-def rewrite_by_rule(
-    question: str, history: Sequence[tuple[str, str]], weigh: Weigh | None = None
-) -> str:
-    """The follow-up with the previous question's subject appended (see :func:`carried_words`).
+def rewrite_by_rule(question: str, history: Sequence[tuple[str, str]]) -> str:
+    """The follow-up with the previous question's content words it lacks appended: its subject.
 
     Every question asked after another is treated so: whether it leans on the previous one
     cannot be read from its wording (many follow-ups have no pronoun: "What should be used
-    instead?", "What was it in the older version?"), and one that names its own subject
-    carries nothing.
+    instead?", "What was it in the older version?"). Measured on realdocs' 10 follow-up pairs
+    (hybrid, the answering passage in the top 5): raw 3, carrying only after a pronoun 8,
+    carrying always 8, carrying only the two most specific words 5; on the sample corpus's 10
+    conversations: 6, 10, 10, 9.
     """
     if not history:
         return question
-    carried = carried_words(question, history[-1][0], weigh)
+    have = set(content_words(question))
+    carried = [w for w in dict.fromkeys(content_words(history[-1][0])) if w not in have]
     if not carried:
         return question
     return f"{question.rstrip()} ({' '.join(carried)})"

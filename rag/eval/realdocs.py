@@ -263,16 +263,14 @@ def record_locator(meta: Mapping[str, Any], text: str, item: RealDocsItem, place
 
 
 # -- turning items into eval inputs ---------------------------------------------------------
-def query_text(item: RealDocsItem, items: Mapping[str, RealDocsItem],
-               weigh: Callable[[str], float] | None = None) -> str:
-    """What the app searches for: a follow-up carries its previous question's subject (the
-    local backend's rule, with ``weigh`` the collection's word specificity as the chain uses
-    it), so retrieval is scored the way a conversation would run."""
+def query_text(item: RealDocsItem, items: Mapping[str, RealDocsItem]) -> str:
+    """What the app searches for: a follow-up carries its previous question's terms (the
+    local backend's rule), so retrieval is scored the way a conversation would run."""
     from rag.followup import rewrite_by_rule
 
     if item.follow_up_of and item.follow_up_of in items:
         previous = items[item.follow_up_of]
-        return rewrite_by_rule(item.question, [(previous.question, "")], weigh)
+        return rewrite_by_rule(item.question, [(previous.question, "")])
     return item.question
 
 

@@ -63,10 +63,9 @@ class RealDocsRun:
     answers: AnswerEval | None
 
 
-def realdocs_queries(items: Sequence[RealDocsItem],
-                     weigh: Callable[[str], float] | None = None) -> list[EvalQuery]:
+def realdocs_queries(items: Sequence[RealDocsItem]) -> list[EvalQuery]:
     by_id = {item.id: item for item in items}
-    return [EvalQuery(id=item.id, text=query_text(item, by_id, weigh), n_relevant=1,
+    return [EvalQuery(id=item.id, text=query_text(item, by_id), n_relevant=1,
                       unit_of=unit_of(item)) for item in answerable(items)]
 
 
@@ -150,9 +149,7 @@ def run_realdocs(
         return run
 
     recorded = {mode: recording(mode, search) for mode, search in searchers.items()}
-    from rag.bm25 import get_bm25_cache
-
-    queries = realdocs_queries(items, get_bm25_cache().index_for(index, settings).specificity)
+    queries = realdocs_queries(items)
     retrieval = evaluate_retrieval("realdocs", queries, recorded, notes, progress)
     located = {
         (mode, q.id): first_correct_locator_ok(by_id[q.id], seen.get((mode, q.text), []),
