@@ -60,7 +60,9 @@ chroma-server: install proxy-deps
 ADDRESS ?= 127.0.0.1
 PORT ?= 8501
 
+# Beyond loopback only with sign-in configured (RAG_AUTH__CONFIG_FILE): one line says how.
 run: install
+	@$(PY) -m rag serve-check $(ADDRESS)
 	$(PY) -m rag ingest data/corpus --if-empty
 	$(PY) -m streamlit run app.py --server.headless true --browser.gatherUsageStats false \
 		--server.address $(ADDRESS) --server.port $(PORT)

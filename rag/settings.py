@@ -231,6 +231,16 @@ class IngestSettings(BaseModel):
     )
 
 
+class AuthSettings(BaseModel):
+    # Unset keeps today's one-user loopback app; serving any other address needs it (rag.auth).
+    config_file: Path | None = Field(
+        None,
+        description="YAML file of users (bcrypt-hashed passwords, roles) and the sign-in "
+        "cookie key, written by `python -m rag users add`; set = visitors must sign in. "
+        "Unset = no sign-in, allowed only on a loopback address.",
+    )
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="RAG_", env_nested_delimiter="__", extra="ignore", validate_default=True
@@ -247,6 +257,7 @@ class Settings(BaseSettings):
     llm: LLMSettings = Field(default_factory=LLMSettings)
     ingest: IngestSettings = Field(default_factory=IngestSettings)
     answer: AnswerSettings = Field(default_factory=AnswerSettings)
+    auth: AuthSettings = Field(default_factory=AuthSettings)
     prompt_preset: str = Field("grounded", description="Prompt preset name from prompts/.")
     decoding_preset: str = Field("greedy", description="Decoding preset from prompts/decoding/.")
 
