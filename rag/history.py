@@ -6,6 +6,10 @@ Streamlit runs each session in its own thread and sqlite3 connections must not c
 
 Only what the user saw is stored (question, reply, its sources, the reply path, the standalone
 question). Backend settings, and so API keys, never reach this module.
+
+Every conversation has an owner, and a ``ChatHistory`` is one owner's view: it lists, reads,
+changes, exports and deletes only that owner's conversations (another's id reads as unknown).
+The owner is the signed-in user name, or "" for the app without sign-in.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ _TITLE_CHARS = 60  # an auto title is the first question, cut to fit the sidebar
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS conversations (
     id TEXT PRIMARY KEY,
+    owner TEXT NOT NULL DEFAULT '',
     title TEXT NOT NULL,
     created REAL NOT NULL,
     updated REAL NOT NULL
@@ -47,6 +52,10 @@ CREATE TABLE IF NOT EXISTS messages (
 );
 CREATE INDEX IF NOT EXISTS messages_by_conversation ON messages(conversation_id, id);
 """
+# Files written before conversations had owners: their chats belong to "" (no sign-in).
+_ADD_OWNER = "ALTER TABLE conversations ADD COLUMN owner TEXT NOT NULL DEFAULT ''"
+_OWNER_INDEX = "CREATE INDEX IF NOT EXISTS conversations_by_owner ON conversations(owner, updated)"
+_COLUMNS = "id, title, created, updated"
 
 
 @dataclass(frozen=True)
@@ -75,14 +84,15 @@ def history_path(settings: Settings | None = None) -> Path:
 
 
 class ChatHistory:
-    """Conversations and their messages in one SQLite file."""
+    """One owner's conversations and their messages, in one SQLite file shared by all owners."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, owner: str = "") -> None:
         self.path = Path(path)
+        self.owner = owner
 
     @classmethod
-    def from_settings(cls, settings: Settings | None = None) -> ChatHistory:
-        return cls(history_path(settings))
+    def from_settings(cls, settings: Settings | None = None, owner: str = "") -> ChatHistory:
+        return cls(history_path(settings), owner)
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
@@ -96,6 +106,10 @@ class ChatHistory:
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA foreign_keys=ON")
             conn.executescript(_SCHEMA)
+            columns = {row["name"] for row in conn.execute("PRAGMA table_info(conversations)")}
+            if "owner" not in columns:
+                conn.execute(_ADD_OWNER)
+            conn.execute(_OWNER_INDEX)
             with conn:  # one transaction per operation: commit, or roll back on error
                 yield conn
         except sqlite3.Error as exc:
@@ -109,8 +123,9 @@ class ChatHistory:
         conversation = Conversation(uuid.uuid4().hex[:12], _clean_title(title), now, now)
         with self._connect() as conn:
             conn.execute(
-                "INSERT INTO conversations (id, title, created, updated) VALUES (?, ?, ?, ?)",
-                (conversation.id, conversation.title, now, now),
+                "INSERT INTO conversations (id, owner, title, created, updated) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (conversation.id, self.owner, conversation.title, now, now),
             )
         return conversation
 
@@ -118,16 +133,17 @@ class ChatHistory:
         """Most recently used first."""
         with self._connect() as conn:
             rows = conn.execute(
-                "SELECT id, title, created, updated FROM conversations "
-                "ORDER BY updated DESC, created DESC"
+                f"SELECT {_COLUMNS} FROM conversations WHERE owner = ? "
+                "ORDER BY updated DESC, created DESC",
+                (self.owner,),
             ).fetchall()
         return [Conversation(**dict(row)) for row in rows]
 
     def get(self, conversation_id: str) -> Conversation:
         with self._connect() as conn:
             row = conn.execute(
-                "SELECT id, title, created, updated FROM conversations WHERE id = ?",
-                (conversation_id,),
+                f"SELECT {_COLUMNS} FROM conversations WHERE id = ? AND owner = ?",
+                (conversation_id, self.owner),
             ).fetchone()
         if row is None:
             raise RagError(f"No conversation with id {conversation_id!r}.")
@@ -136,8 +152,8 @@ class ChatHistory:
     def rename(self, conversation_id: str, title: str) -> Conversation:
         with self._connect() as conn:
             changed = conn.execute(
-                "UPDATE conversations SET title = ? WHERE id = ?",
-                (_clean_title(title), conversation_id),
+                "UPDATE conversations SET title = ? WHERE id = ? AND owner = ?",
+                (_clean_title(title), conversation_id, self.owner),
             ).rowcount
         if not changed:
             raise RagError(f"No conversation with id {conversation_id!r}.")
@@ -146,14 +162,28 @@ class ChatHistory:
     def clear(self, conversation_id: str) -> None:
         """Remove the messages, keep the conversation (and its title)."""
         with self._connect() as conn:
+            self._check_owned(conn, conversation_id)
             conn.execute("DELETE FROM messages WHERE conversation_id = ?", (conversation_id,))
             conn.execute(
                 "UPDATE conversations SET updated = ? WHERE id = ?", (time.time(), conversation_id)
             )
 
     def delete(self, conversation_id: str) -> None:
+        """Delete the conversation and its messages; another owner's id changes nothing."""
         with self._connect() as conn:
-            conn.execute("DELETE FROM conversations WHERE id = ?", (conversation_id,))
+            conn.execute(
+                "DELETE FROM conversations WHERE id = ? AND owner = ?",
+                (conversation_id, self.owner),
+            )
+
+    def _check_owned(self, conn: sqlite3.Connection, conversation_id: str) -> sqlite3.Row:
+        row = conn.execute(
+            "SELECT title FROM conversations WHERE id = ? AND owner = ?",
+            (conversation_id, self.owner),
+        ).fetchone()
+        if row is None:
+            raise RagError(f"No conversation with id {conversation_id!r}.")
+        return row
 
     # -- messages ------------------------------------------------------------------------
     def add_message(
@@ -169,11 +199,7 @@ class ChatHistory:
         now = time.time()
         sources_json = json.dumps([asdict(s) for s in sources], ensure_ascii=False)
         with self._connect() as conn:
-            row = conn.execute(
-                "SELECT title FROM conversations WHERE id = ?", (conversation_id,)
-            ).fetchone()
-            if row is None:
-                raise RagError(f"No conversation with id {conversation_id!r}.")
+            row = self._check_owned(conn, conversation_id)
             cursor = conn.execute(
                 "INSERT INTO messages (conversation_id, role, text, sources, path, standalone, "
                 "created) VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -201,9 +227,11 @@ class ChatHistory:
     def messages(self, conversation_id: str) -> list[ChatMessage]:
         with self._connect() as conn:
             rows = conn.execute(
-                "SELECT id, conversation_id, role, text, sources, path, standalone, created "
-                "FROM messages WHERE conversation_id = ? ORDER BY id",
-                (conversation_id,),
+                "SELECT m.id, m.conversation_id, m.role, m.text, m.sources, m.path, "
+                "m.standalone, m.created FROM messages AS m "
+                "JOIN conversations AS c ON c.id = m.conversation_id "
+                "WHERE m.conversation_id = ? AND c.owner = ? ORDER BY m.id",
+                (conversation_id, self.owner),
             ).fetchall()
         return [_message_from_row(row) for row in rows]
 

@@ -125,3 +125,45 @@ def test_concurrent_writers_lose_nothing(history):
     for t in threads:
         t.join()
     assert len(history.messages(chat.id)) == 80
+
+
+# -- owners ----------------------------------------------------------------------------------
+def test_one_owner_cannot_list_read_change_export_or_delete_anothers_chats(tmp_path):
+    path = tmp_path / "chats.sqlite3"
+    alice, bob = ChatHistory(path, "alice"), ChatHistory(path, "bob")
+    secret = bob.create("Bob's merger plan")
+    bob.add_message(secret.id, "user", "When do we announce the merger?")
+    mine = alice.create()
+    alice.add_message(mine.id, "user", "Descaling interval?")
+
+    assert [c.id for c in alice.list_conversations()] == [mine.id]
+    assert alice.messages(secret.id) == []
+    assert alice.qa_pairs(secret.id) == ()
+    for attempt in (
+        lambda: alice.get(secret.id),
+        lambda: alice.export_markdown(secret.id),
+        lambda: alice.rename(secret.id, "taken"),
+        lambda: alice.clear(secret.id),
+        lambda: alice.add_message(secret.id, "user", "planted"),
+    ):
+        with pytest.raises(RagError, match="No conversation"):
+            attempt()
+    alice.delete(secret.id)
+
+    assert bob.get(secret.id).title == "Bob's merger plan"
+    assert [m.text for m in bob.messages(secret.id)] == ["When do we announce the merger?"]
+    assert [c.id for c in bob.list_conversations()] == [secret.id]
+    # Without sign-in the owner is "": it sees neither user's chats.
+    assert ChatHistory(path).list_conversations() == []
+
+
+def test_a_file_from_before_owners_keeps_its_chats_for_the_app_without_sign_in(tmp_path):
+    path = tmp_path / "chats.sqlite3"
+    with sqlite3.connect(path) as conn:
+        conn.executescript(
+            "CREATE TABLE conversations (id TEXT PRIMARY KEY, title TEXT NOT NULL, "
+            "created REAL NOT NULL, updated REAL NOT NULL);"
+            "INSERT INTO conversations VALUES ('old1', 'Old chat', 1.0, 1.0);"
+        )
+    assert [c.title for c in ChatHistory(path).list_conversations()] == ["Old chat"]
+    assert ChatHistory(path, "alice").list_conversations() == []
