@@ -61,7 +61,8 @@ def add_eval_arguments(parser: argparse.ArgumentParser) -> None:
                         "(retrieval.expand_neighbours, e.g. 0,1,2) instead of ours vs the "
                         "tutorial baseline")
     parser.add_argument("--limit", type=int, default=None, metavar="N",
-                        help="quick runs: N questions spread evenly over a gold set or SQuAD file "
+                        help="quick runs: N questions spread evenly over a gold set, realdocs or "
+                        "SQuAD file "
                         "(keeps the answerable/unanswerable mix); the first N BEIR queries")
     parser.add_argument("--out", type=Path, default=Path("data/eval/results"),
                         help="folder for the JSON and PNG results (default: data/eval/results)")
@@ -219,6 +220,10 @@ def run_eval(args: argparse.Namespace, settings: Settings) -> int:
         from rag.eval.realdocs_run import run_realdocs
 
         data = load_realdocs(args.gold)
+        if args.limit is not None:
+            from dataclasses import replace
+
+            data = replace(data, items=tuple(spread(data.items, args.limit)))
         run = run_realdocs(data, _modes(args.modes), settings, answers=args.answers,
                            expand=expand, progress=progress)
         sections.extend(realdocs_tables(run))
