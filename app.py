@@ -10,8 +10,9 @@ from __future__ import annotations
 import streamlit as st
 
 from rag.warmup import warm_up
+from ui.auth import require_sign_in
 from ui.errors import error_boundary
-from ui.sidebar import CHAT_PAGE, render_sidebar
+from ui.sidebar import CHAT_PAGE, base_settings, render_sidebar
 
 st.set_page_config(
     page_title="Doc Chat",
@@ -35,16 +36,25 @@ st.markdown(
     unsafe_allow_html=True,
 )
 
+st.title(":material/forum: Doc Chat", anchor=False)
+st.caption("Ask questions about your own documents. Every answer cites its sources and is "
+           "checked against them.")
+
+# Before the pages exist: a visitor who has not signed in gets the form and nothing else, and
+# an address beyond loopback without sign-in configured gets only the refusal.
+allowed = False
+with error_boundary():
+    require_sign_in(base_settings())
+    allowed = True
+if not allowed:
+    st.stop()
+
 pages = [
     st.Page(CHAT_PAGE, title="Chat", icon=":material/forum:", default=True),
     st.Page("ui/pages/documents_page.py", title="Documents", icon=":material/description:"),
     st.Page("ui/pages/evaluate_page.py", title="Evaluate", icon=":material/science:"),
 ]
 navigation = st.navigation(pages, position="top")
-
-st.title(":material/forum: Doc Chat", anchor=False)
-st.caption("Ask questions about your own documents. Every answer cites its sources and is "
-           "checked against them.")
 
 with error_boundary():
     choices = render_sidebar()

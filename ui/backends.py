@@ -98,6 +98,14 @@ def render_backend_section(base: Settings) -> LLMSettings:
     return llm
 
 
+def render_configured_backend(base: Settings) -> LLMSettings:
+    """For a signed-in user who is not an admin: the server's backend, named, not editable."""
+    label = _BACKEND_LABELS.get(base.llm.backend, base.llm.backend)
+    model = f" · {base.llm.model}" if base.llm.model and base.llm.backend != "local" else ""
+    st.caption(f":material/lock: {inert_markdown(label + model)}; set by an admin.")
+    return base.llm
+
+
 def _test_connection(settings: Settings) -> None:
     from rag.llm import check_connection
 

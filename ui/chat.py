@@ -12,6 +12,7 @@ import streamlit as st
 from rag.chain import PATH_LABELS, Answer, AskRequest, Source
 from rag.history import ChatHistory, ChatMessage
 from rag.questions import check_question_length
+from ui.auth import current_owner
 from ui.errors import error_boundary, show_error
 from ui.resources import get_history, get_service
 from ui.sidebar import SidebarChoices, current_choices
@@ -44,7 +45,7 @@ class PendingAnswer:
 
 def render_chat_page() -> None:
     choices = current_choices()
-    history = get_history(choices.settings)
+    history = get_history(choices.settings, current_owner())
     with error_boundary():
         conversation_id = _current_conversation(history)
         _save_stopped_answer(history)

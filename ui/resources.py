@@ -51,9 +51,10 @@ def get_service(settings: Settings, collection: str | None = None) -> ChatServic
 
 
 @st.cache_resource(show_spinner=False)
-def _cached_history(path: str) -> ChatHistory:
-    return ChatHistory(path)  # type: ignore[arg-type]
+def _cached_history(path: str, owner: str) -> ChatHistory:
+    return ChatHistory(path, owner)  # type: ignore[arg-type]
 
 
-def get_history(settings: Settings) -> ChatHistory:
-    return _cached_history(str(history_path(settings)))
+def get_history(settings: Settings, owner: str) -> ChatHistory:
+    """``owner``'s chats (the signed-in user name, "" without sign-in)."""
+    return _cached_history(str(history_path(settings)), owner)

@@ -21,6 +21,7 @@ from rag.presets import (
 )
 from rag.settings import Settings, StoreMode, StoreSettings
 from ui import backends, library
+from ui.auth import current_owner, may_change_server_settings
 from ui.errors import error_boundary
 from ui.resources import get_history
 from ui.untrusted import inert_markdown
@@ -58,17 +59,21 @@ def current_choices() -> SidebarChoices:
 
 def render_sidebar() -> SidebarChoices:
     base = base_settings()
+    # Server-wide choices (store location and mode, endpoints, keys, model folders) are the
+    # admin's once sign-in is on; a user works with what the server is configured with.
+    admin = may_change_server_settings()
     with st.sidebar:
         _render_chats(base)
         st.divider()
         with st.expander("Model", icon=":material/smart_toy:", expanded=True):
-            llm = backends.render_backend_section(base)
+            llm = (backends.render_backend_section(base) if admin
+                   else backends.render_configured_backend(base))
         with st.expander("Prompt & decoding", icon=":material/tune:"):
             prompt_preset, decoding_preset, overrides = _render_presets(base, llm.backend)
         with st.expander("Retrieval", icon=":material/manage_search:"):
             mode, k, min_score = _render_retrieval(base)
         with st.expander("Library", icon=":material/database:"):
-            store = _render_store(base)
+            store = _render_store(base) if admin else base.store
             settings = base.model_copy(update={"llm": llm, "store": store})
             collection = library.render_collection_picker(settings)
     choices = SidebarChoices(
@@ -87,7 +92,7 @@ def render_sidebar() -> SidebarChoices:
 
 # -- chats -----------------------------------------------------------------------------------
 def _render_chats(base: Settings) -> None:
-    history = get_history(base)
+    history = get_history(base, current_owner())
     if st.button("New chat", icon=":material/add_comment:", width="stretch", type="primary"):
         st.session_state["conversation_id"] = history.create().id
         st.switch_page(CHAT_PAGE)

@@ -116,7 +116,7 @@ def test_other_addresses_reach_the_network(address):
 
 def test_serving_beyond_loopback_needs_sign_in(tmp_path):
     check_serving("127.0.0.1", Settings())  # today's app: no sign-in, loopback only
-    with pytest.raises(ConfigError, match="Refusing to serve 0.0.0.0 without sign-in") as info:
+    with pytest.raises(ConfigError, match=r"Refusing to serve 0\.0\.0\.0 without sign-in") as info:
         check_serving("0.0.0.0", Settings())
     assert "python -m rag users add" in str(info.value)
     assert "RAG_AUTH__CONFIG_FILE" in str(info.value)

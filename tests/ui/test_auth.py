@@ -1,0 +1,136 @@
+"""Sign-in through the real page (AppTest): the form gate, per-user chats, admin-only controls,
+and the refusal to serve beyond loopback without sign-in."""
+
+from __future__ import annotations
+
+import html
+
+import pytest
+from streamlit import config as streamlit_config
+from streamlit.testing.v1 import AppTest
+
+from rag.auth import add_user
+from rag.history import ChatHistory, history_path
+from rag.settings import Settings
+from tests.ui.conftest import APP
+from tests.ui.test_app import all_text
+
+PASSWORDS = {"alice": "Alice-pass-771", "bob": "Bob-pass-4402"}
+SERVER_CONTROLS = ("Base URL", "API key", "Index folder")
+
+
+@pytest.fixture(scope="module")
+def users_file(app_env):
+    path = app_env / "users.yaml"
+    add_user(path, "alice", PASSWORDS["alice"], name="Alice", admin=True)
+    add_user(path, "bob", PASSWORDS["bob"], name="Bob")
+    return path
+
+
+@pytest.fixture
+def sign_in_on(users_file, monkeypatch):
+    monkeypatch.setenv("RAG_AUTH__CONFIG_FILE", str(users_file))
+    return users_file
+
+
+@pytest.fixture(scope="module")
+def chats(app_env):
+    """One chat each for alice and bob, written where the app keeps chats."""
+    path = history_path(Settings())
+    alice, bob = ChatHistory(path, "alice"), ChatHistory(path, "bob")
+    mine = alice.create("Alice descaling notes")
+    alice.add_message(mine.id, "user", "How often is the Zephyr-9 descaled?")
+    theirs = bob.create("Bob merger plan")
+    bob.add_message(theirs.id, "user", "When is the merger with Quillfeather announced?")
+    return {"alice": mine.id, "bob": theirs.id}
+
+
+def start(timeout: float = 120) -> AppTest:
+    return AppTest.from_file(APP, default_timeout=timeout).run()
+
+
+def sign_in(at: AppTest, username: str, password: str) -> AppTest:
+    by_label = {w.label: w for w in at.text_input}
+    by_label["User name"].input(username)
+    by_label["Password"].input(password)
+    next(b for b in at.button if b.label == "Sign in").click()
+    return at.run()
+
+
+def labels(at: AppTest) -> list[str]:
+    return [w.label for w in (*at.text_input, *at.selectbox, *at.button)]
+
+
+def test_a_visitor_who_has_not_signed_in_sees_only_the_sign_in_form(sign_in_on, chats):
+    at = start()
+    assert not at.exception
+    assert [w.label for w in at.text_input] == ["User name", "Password"]
+    assert [b.label for b in at.button] == ["Sign in"]
+    assert not at.chat_input and not at.selectbox and not at.sidebar.children
+    text = all_text(at)
+    assert "merger" not in text and "descaling" not in text
+
+
+def test_a_wrong_password_keeps_the_form_and_says_so(sign_in_on):
+    at = sign_in(start(), "alice", "Not-her-password-1")
+    assert "Wrong user name or password." in [e.value for e in at.error]
+    assert [w.label for w in at.text_input] == ["User name", "Password"]
+    assert not at.chat_input
+
+
+def test_each_signed_in_user_sees_only_their_own_chats(sign_in_on, chats):
+    at = sign_in(start(), "alice", PASSWORDS["alice"])
+    assert not at.exception
+    assert at.chat_input
+    chat_buttons = [b.label for b in at.sidebar.button]
+    assert any("Alice descaling notes" in label for label in chat_buttons)
+    assert "merger" not in all_text(at)
+
+    # Bob's conversation id planted in Alice's session is not opened: she gets her own.
+    at.session_state["conversation_id"] = chats["bob"]
+    at.run()
+    assert "merger" not in all_text(at).lower()
+    assert at.session_state["conversation_id"] != chats["bob"]
+
+    bob = sign_in(start(), "bob", PASSWORDS["bob"])
+    assert any("Bob merger plan" in b.label for b in bob.sidebar.button)
+    assert "descaling" not in all_text(bob).lower()
+
+
+def test_a_user_who_is_not_an_admin_gets_no_server_wide_controls(sign_in_on):
+    bob = sign_in(start(), "bob", PASSWORDS["bob"])
+    assert not bob.exception
+    assert not set(SERVER_CONTROLS) & set(labels(bob))
+    assert "Test connection" not in labels(bob)
+    keys = {w.key for w in bob.selectbox}
+    assert "backend" not in keys
+    assert "collection" in keys  # choosing a collection stays with every user
+    assert "set by an admin" in all_text(bob)
+
+    alice = sign_in(start(), "alice", PASSWORDS["alice"])
+    assert set(SERVER_CONTROLS) <= set(labels(alice))
+    assert "backend" in {w.key for w in alice.selectbox}
+
+
+def test_sign_out_returns_to_the_form(sign_in_on):
+    at = sign_in(start(), "bob", PASSWORDS["bob"])
+    next(b for b in at.sidebar.button if b.label == "Sign out").click()
+    at.run()
+    assert [w.label for w in at.text_input] == ["User name", "Password"]
+    assert not at.chat_input and "merger" not in all_text(at)
+
+
+def test_a_non_loopback_address_without_sign_in_shows_only_the_refusal(app_env, monkeypatch):
+    monkeypatch.delenv("RAG_AUTH__CONFIG_FILE", raising=False)
+    previous = streamlit_config.get_option("server.address")
+    streamlit_config.set_option("server.address", "0.0.0.0")
+    try:
+        at = start()
+    finally:
+        streamlit_config.set_option("server.address", previous)
+    assert not at.exception
+    [error] = at.error
+    message = html.unescape(error.value)  # shown as text (ui.untrusted)
+    assert "Refusing to serve 0.0.0.0 without sign-in" in message
+    assert "python -m rag users add NAME --admin" in message
+    assert not at.text_input and not at.chat_input and not at.sidebar.children

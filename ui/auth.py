@@ -1,0 +1,96 @@
+"""Sign-in gate (streamlit-authenticator) and who the session belongs to.
+
+With ``auth.config_file`` unset the app is the one-user loopback app it always was: no form,
+chats owned by "", every control shown. With it set, a visitor sees the sign-in form and
+nothing else until signed in; chats then belong to the user name and the server-wide controls
+(store, endpoints, keys, model folders) are shown to admins only. Serving beyond loopback
+without it is refused before anything is drawn (``rag.auth.check_serving``).
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from rag.auth import User, check_serving, load_auth_config
+from rag.settings import Settings
+from ui.untrusted import inert_markdown
+
+_USER_KEY = "signed_in_user"
+# Session state streamlit-authenticator keeps; a new user in this session starts from none of
+# the previous one's per-user state.
+_PER_USER_KEYS = ("conversation_id", "pending_answer")
+_FIELDS = {"Form name": "Sign in", "Username": "User name", "Password": "Password",
+           "Login": "Sign in"}
+
+
+def current_user() -> User | None:
+    """The signed-in user; None when sign-in is off."""
+    return st.session_state.get(_USER_KEY)
+
+
+def current_owner() -> str:
+    """Whose chats this session sees: the user name, or "" without sign-in."""
+    user = current_user()
+    return user.username if user else ""
+
+
+def may_change_server_settings() -> bool:
+    """Store, endpoints, keys and model folders: admins, or anyone when sign-in is off (the
+    app then only serves this machine)."""
+    user = current_user()
+    return user is None or user.is_admin
+
+
+def require_sign_in(settings: Settings) -> User | None:
+    """The signed-in user, None when sign-in is off; otherwise draws the form and stops.
+
+    Raises ``ConfigError`` when this address may not be served without sign-in, or the users
+    file cannot be read: the caller shows it and draws nothing else.
+    """
+    check_serving(st.get_option("server.address"), settings)
+    if settings.auth.config_file is None:
+        return None
+    import streamlit_authenticator as stauth  # only when sign-in is on
+    from streamlit_authenticator.utilities import LoginError
+
+    config = load_auth_config(settings.auth.config_file)
+    authenticator = stauth.Authenticate(
+        config.credentials, config.cookie_name, config.cookie_key, config.cookie_expiry_days,
+        auto_hash=False,  # add_user hashed them; a plain password in the file is refused
+    )
+    try:
+        authenticator.login(location="main", key="sign_in", fields=_FIELDS)
+    except LoginError as exc:  # e.g. a cookie for a user removed since
+        authenticator.logout(location="unrendered")
+        st.error(inert_markdown(str(exc)), icon=":material/error:")
+    status = st.session_state.get("authentication_status")
+    user = config.users.get(st.session_state.get("username") or "") if status else None
+    if user is None:
+        if status is False:
+            st.error("Wrong user name or password.", icon=":material/error:")
+        _forget_user()
+        st.stop()
+    previous = current_user()
+    if previous is None or previous.username != user.username:
+        _forget_user()
+        st.session_state[_USER_KEY] = user
+        st.rerun()  # redraw without the form
+    st.session_state[_USER_KEY] = user  # roles may have changed in the file
+    _render_signed_in(user, authenticator)
+    return user
+
+
+def _render_signed_in(user: User, authenticator) -> None:
+    with st.sidebar:
+        role = "admin" if user.is_admin else "user"
+        st.caption(f":material/account_circle: {inert_markdown(user.name)} ({role})")
+        if st.button("Sign out", icon=":material/logout:", key="sign_out", type="tertiary"):
+            authenticator.logout(location="unrendered")
+            _forget_user()
+            st.rerun()
+
+
+def _forget_user() -> None:
+    st.session_state.pop(_USER_KEY, None)
+    for key in _PER_USER_KEYS:
+        st.session_state.pop(key, None)
