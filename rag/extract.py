@@ -24,16 +24,16 @@ candidate holds the gold answer, and kept as data in ``data/answer_scorer.json``
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from rag.context import Passage, content_words, lexical_overlap
-from rag.errors import ConfigError
+from rag.logistic import Logistic, read_model_file, sigmoid, to_json
 
 DEFAULT_SCORER_PATH = Path(__file__).resolve().parents[1] / "data" / "answer_scorer.json"
 SPAN_FEATURES = ("closeness", "next_closeness", "pair", "overlap", "chunk_rank", "new_number",
@@ -98,31 +98,23 @@ def extract_reply(passage: Passage) -> str:
 
 @dataclass(frozen=True)
 class AnswerScorer:
-    """Logistic weights over standardised :data:`SPAN_FEATURES` (higher: more likely answers)."""
+    """A logistic regression over :data:`SPAN_FEATURES`: how likely a candidate answers."""
 
-    features: tuple[str, ...]
-    mean: tuple[float, ...]
-    scale: tuple[float, ...]
-    coef: tuple[float, ...]
-    intercept: float
-    fitted_on: dict
+    weights: Logistic
+    fitted_on: dict[str, Any]
 
     def score(self, question: str, candidate: Candidate) -> float:
         return self.weigh(span_features(question, candidate))
 
     def weigh(self, values: Sequence[float]) -> float:
         """The log-odds that a candidate with these features holds the answer."""
-        return self.intercept + sum(
-            c * (v - m) / s
-            for v, m, s, c in zip(values, self.mean, self.scale, self.coef, strict=True)
-        )
+        return self.weights.log_odds(values)
 
     def confidence(self, question: str, options: Sequence[Candidate]) -> float:
         """The probability that the best candidate holds the answer (0 without candidates)."""
         if not options:
             return 0.0
-        z = max(self.score(question, c) for c in options)
-        return 1.0 / (1.0 + math.exp(-max(min(z, 60.0), -60.0)))
+        return sigmoid(max(self.score(question, c) for c in options))
 
     def best(self, question: str, options: Sequence[Candidate]) -> Passage | None:
         """The candidate most likely to hold the answer (the first on a tie), as a passage."""
@@ -131,27 +123,12 @@ class AnswerScorer:
         return max(options, key=lambda c: self.score(question, c)).passage
 
     def to_json(self) -> str:
-        return json.dumps(asdict(self), indent=2) + "\n"
+        return to_json({**self.weights.as_dict(), "fitted_on": self.fitted_on})
 
 
 @lru_cache(maxsize=4)
 def load_answer_scorer(path: Path = DEFAULT_SCORER_PATH) -> AnswerScorer:
-    try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-        scorer = AnswerScorer(
-            features=tuple(data["features"]),
-            mean=tuple(float(v) for v in data["mean"]),
-            scale=tuple(float(v) for v in data["scale"]),
-            coef=tuple(float(v) for v in data["coef"]),
-            intercept=float(data.get("intercept", 0.0)),
-            fitted_on=dict(data.get("fitted_on", {})),
-        )
-    except FileNotFoundError as exc:
-        raise ConfigError(
-            f"no answer scorer at {path}: fit one with `python -m rag fit`"
-        ) from exc
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise ConfigError(f"answer scorer {path} unreadable: {type(exc).__name__}") from exc
-    if scorer.features != SPAN_FEATURES or any(s <= 0 for s in scorer.scale):
-        raise ConfigError(f"answer scorer {path}: fitted for other features; fit it again")
-    return scorer
+    """The fitted scorer at ``path`` (read once per path)."""
+    data = read_model_file(path, "answer scorer")
+    weights = Logistic.from_dict(data, f"answer scorer {path}", SPAN_FEATURES)
+    return AnswerScorer(weights, dict(data.get("fitted_on", {})))

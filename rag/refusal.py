@@ -26,10 +26,8 @@ documents answer; below the fitted threshold the reply declines. The model is da
 
 from __future__ import annotations
 
-import json
-import math
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass, fields
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -37,6 +35,7 @@ from typing import Any
 from langchain_core.documents import Document
 
 from rag.errors import ConfigError
+from rag.logistic import Logistic, read_model_file, to_json
 
 DEFAULT_MODEL_PATH = Path(__file__).resolve().parents[1] / "data" / "refusal_model.json"
 
@@ -142,60 +141,33 @@ def refusal_features(
 
 @dataclass(frozen=True)
 class RefusalModel:
-    """Logistic regression over standardised :class:`RefusalFeatures`: P(the documents answer)."""
+    """A logistic regression over :class:`RefusalFeatures`: P(the documents answer)."""
 
-    features: tuple[str, ...]
-    mean: tuple[float, ...]
-    scale: tuple[float, ...]
-    coef: tuple[float, ...]
-    intercept: float
+    weights: Logistic
     threshold: float  # decline when the probability is below it
     fitted_on: dict[str, Any]  # provenance: sets, split seed, train and held-out figures
 
     def probability(self, features: RefusalFeatures) -> float:
-        values = {name: getattr(features, name) for name in RefusalFeatures.names()}
-        z = self.intercept + sum(
-            c * (values[name] - m) / s
-            for name, m, s, c in zip(self.features, self.mean, self.scale, self.coef, strict=True)
-        )
-        return 1.0 / (1.0 + math.exp(-max(min(z, 60.0), -60.0)))
+        return self.weights.probability(features.vector())
 
     def declines(self, features: RefusalFeatures) -> bool:
         return self.probability(features) < self.threshold
 
     def to_json(self) -> str:
-        return json.dumps(asdict(self), indent=2) + "\n"
+        return to_json({**self.weights.as_dict(), "threshold": self.threshold,
+                        "fitted_on": self.fitted_on})
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], where: str = "refusal model") -> RefusalModel:
+        weights = Logistic.from_dict(data, where, RefusalFeatures.names())
         try:
-            model = cls(
-                features=tuple(data["features"]),
-                mean=tuple(float(x) for x in data["mean"]),
-                scale=tuple(float(x) for x in data["scale"]),
-                coef=tuple(float(x) for x in data["coef"]),
-                intercept=float(data["intercept"]),
-                threshold=float(data["threshold"]),
-                fitted_on=dict(data.get("fitted_on", {})),
-            )
+            threshold = float(data["threshold"])
         except (KeyError, TypeError, ValueError) as exc:
-            raise ConfigError(f"{where}: not a refusal model ({type(exc).__name__})") from exc
-        unknown = set(model.features) - set(RefusalFeatures.names())
-        lengths = {len(model.features), len(model.mean), len(model.scale), len(model.coef)}
-        if unknown or len(lengths) != 1 or any(s <= 0 for s in model.scale):
-            raise ConfigError(f"{where}: features, scaling and weights do not fit together")
-        return model
+            raise ConfigError(f"{where}: no threshold ({type(exc).__name__})") from exc
+        return cls(weights, threshold, dict(data.get("fitted_on", {})))
 
 
 @lru_cache(maxsize=4)
 def load_refusal_model(path: Path = DEFAULT_MODEL_PATH) -> RefusalModel:
     """The fitted model at ``path`` (read once per path)."""
-    try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise ConfigError(
-            f"no refusal model at {path}: fit one with `python -m rag fit`"
-        ) from exc
-    except (OSError, ValueError) as exc:
-        raise ConfigError(f"refusal model {path} unreadable: {type(exc).__name__}") from exc
-    return RefusalModel.from_dict(data, str(path))
+    return RefusalModel.from_dict(read_model_file(path, "refusal model"), str(path))

@@ -125,7 +125,7 @@ def run_fit(args: argparse.Namespace, settings: Settings) -> int:
     out.write_text(result.model.to_json(), encoding="utf-8")
     load_refusal_model.cache_clear()
     weights = ", ".join(f"{n} {c:+.2f}" for n, c in zip(RefusalFeatures.names(),
-                                                       result.model.coef, strict=True))
+                                                       result.model.weights.coef, strict=True))
     print(format_table([f.row() for f in result.figures],
                        ["set", "half", "answerable", "unanswerable", "false decline",
                         "unans. declined", "gap"],

@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
 
 from rag.eval.answer_eval import QAItem
+from rag.eval.fitting import fit_logistic
 from rag.eval.metrics import contains_answer, mean
 from rag.refusal import RefusalFeatures, RefusalModel
 from rag.settings import Settings
@@ -106,11 +107,10 @@ def with_extract_best(row: Assessed, scorer: Any) -> Assessed:
     """``row`` with the refusal signal ``extract_best`` of ``scorer`` (an
     :class:`rag.extract.AnswerScorer`), computed from the candidates' stored features as the
     chain computes it from the candidates themselves."""
-    import math
-    from dataclasses import replace
+    from rag.logistic import sigmoid
 
     z = max((scorer.weigh(f) for _, _, f in row.candidates), default=None)
-    best = 0.0 if z is None else 1.0 / (1.0 + math.exp(-max(min(z, 60.0), -60.0)))
+    best = 0.0 if z is None else sigmoid(z)
     return replace(row, features=replace(row.features, extract_best=best))
 
 
@@ -154,34 +154,19 @@ def fit_model(
 ) -> RefusalModel:
     """Logistic regression on the standardised features of ``train``; the threshold is the
     highest at which each set's false declines stay within ``max_false_decline``."""
-    import numpy as np
-    from sklearn.linear_model import LogisticRegression
-
-    names = RefusalFeatures.names()
-    x = np.array([r.features.vector() for r in train], dtype=float)
-    y = np.array([1 if r.answerable else 0 for r in train])
-    if len(set(y.tolist())) < 2:
+    if len({r.answerable for r in train}) < 2:
         from rag.errors import ConfigError
 
         raise ConfigError("fitting needs answerable and unanswerable training questions")
-    centre = x.mean(axis=0)
-    scale = x.std(axis=0)
-    scale[scale == 0] = 1.0
     # Each set weighs the same, whatever its size: a big set must not decide alone.
     sets = sorted({r.set for r in train})
     per_set = {s: sum(1 for r in train if r.set == s) for s in sets}
-    weights = np.array([len(train) / (len(sets) * per_set[r.set]) for r in train])
-    fitted = LogisticRegression(C=1.0, max_iter=1000)
-    fitted.fit((x - centre) / scale, y, sample_weight=weights)
-    model = RefusalModel(
-        features=names,
-        mean=tuple(float(v) for v in centre),
-        scale=tuple(float(v) for v in scale),
-        coef=tuple(float(v) for v in fitted.coef_[0]),
-        intercept=float(fitted.intercept_[0]),
-        threshold=0.0,
-        fitted_on=dict(provenance or {}),
+    weights = fit_logistic(
+        RefusalFeatures.names(), [r.features.vector() for r in train],
+        [1 if r.answerable else 0 for r in train],
+        [len(train) / (len(sets) * per_set[r.set]) for r in train],
     )
+    model = RefusalModel(weights, 0.0, dict(provenance or {}))
     probabilities = {(r.set, r.id): model.probability(r.features) for r in train}
     threshold = 0.0
     for t in _THRESHOLDS:
@@ -192,7 +177,7 @@ def fit_model(
         )
         if worst <= max_false_decline:
             threshold = t
-    return RefusalModel(**{**model.__dict__, "threshold": threshold})
+    return replace(model, threshold=threshold)
 
 
 @dataclass(frozen=True)
@@ -226,6 +211,5 @@ def fit_and_report(
         out.append(figures(name, "train", [r for r in rows if r.id in train_ids], declines))
         out.append(figures(name, "held-out", [r for r in rows if r.id in held_ids], declines))
         out.append(figures(name, "all", rows, declines))
-    model = RefusalModel(**{**model.__dict__, "fitted_on": {
-        **model.fitted_on, "figures": [f.row() for f in out]}})
+    model = replace(model, fitted_on={**model.fitted_on, "figures": [f.row() for f in out]})
     return FitResult(model, tuple(out))

@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from rag.eval.fitting import fit_logistic
 from rag.eval.metrics import contains_answer, mean
 from rag.eval.refusal_fit import Assessed
 from rag.extract import SPAN_FEATURES, AnswerScorer
@@ -33,31 +34,16 @@ def top1(rows: Sequence[Assessed], pick: Callable[[Sequence[Option]], Option | N
 
 def fit_scorer(train: Sequence[Assessed], provenance: dict[str, Any] | None = None
                ) -> AnswerScorer:
-    import numpy as np
-    from sklearn.linear_model import LogisticRegression
-
-    x_rows, y_rows, weights = [], [], []
+    rows, labels, weights = [], [], []
     useful = [r for r in train if r.answerable
               and any(contains_answer(t, r.references) for _, t, _ in r.candidates)]
     for row in useful:
         for _, text, features in row.candidates:
-            x_rows.append(list(features))
-            y_rows.append(1 if contains_answer(text, row.references) else 0)
+            rows.append(list(features))
+            labels.append(1 if contains_answer(text, row.references) else 0)
             weights.append(1.0 / len(row.candidates))  # each question weighs the same
-    x = np.array(x_rows, dtype=float)
-    y = np.array(y_rows)
-    centre, scale = x.mean(axis=0), x.std(axis=0)
-    scale[scale == 0] = 1.0
-    fitted = LogisticRegression(C=1.0, max_iter=1000)
-    fitted.fit((x - centre) / scale, y, sample_weight=np.array(weights))
-    return AnswerScorer(
-        features=SPAN_FEATURES,
-        mean=tuple(float(v) for v in centre),
-        scale=tuple(float(v) for v in scale),
-        coef=tuple(float(v) for v in fitted.coef_[0]),
-        intercept=float(fitted.intercept_[0]),
-        fitted_on=dict(provenance or {}),
-    )
+    return AnswerScorer(fit_logistic(SPAN_FEATURES, rows, labels, weights),
+                        dict(provenance or {}))
 
 
 @dataclass(frozen=True)

@@ -4,13 +4,13 @@ and the packaged fitted model on the signals that must decide it."""
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 
 import pytest
 from langchain_core.documents import Document
 
 from rag.bm25 import Bm25Index
 from rag.errors import ConfigError
+from rag.logistic import Logistic
 from rag.refusal import (
     RefusalFeatures,
     RefusalModel,
@@ -68,12 +68,11 @@ def test_a_question_without_keyword_terms_counts_as_covered(vocabulary):
     assert (coverage.chunk, coverage.library, coverage.rarest_missing) == (1.0, 1.0, 0.0)
 
 
-def _model(**changes) -> RefusalModel:
+def _model(threshold: float = 0.5) -> RefusalModel:
     names = RefusalFeatures.names()
-    base = RefusalModel(features=names, mean=(0.5,) * len(names), scale=(0.25,) * len(names),
-                        coef=(1.0,) + (0.0,) * (len(names) - 1), intercept=0.0,
-                        threshold=0.5, fitted_on={})
-    return replace(base, **changes)
+    weights = Logistic(features=names, mean=(0.5,) * len(names), scale=(0.25,) * len(names),
+                       coef=(1.0,) + (0.0,) * (len(names) - 1), intercept=0.0)
+    return RefusalModel(weights, threshold, {})
 
 
 def _features(dense: float) -> RefusalFeatures:
