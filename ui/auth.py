@@ -16,6 +16,8 @@ from rag.settings import Settings
 from ui.untrusted import inert_markdown
 
 _USER_KEY = "signed_in_user"
+_SET_COOKIE = "sign_in_cookie_pending"
+_DELETE_COOKIE = "sign_out_cookie_pending"
 # Session state streamlit-authenticator keeps; a new user in this session starts from none of
 # the previous one's per-user state.
 _PER_USER_KEYS = ("conversation_id", "pending_answer")
@@ -66,6 +68,8 @@ def require_sign_in(settings: Settings) -> User | None:
     status = st.session_state.get("authentication_status")
     user = config.users.get(st.session_state.get("username") or "") if status else None
     if user is None:
+        if st.session_state.pop(_DELETE_COOKIE, False):
+            authenticator.cookie_controller.delete_cookie()  # as for setting it, below
         if status is False:
             st.error("Wrong user name or password.", icon=":material/error:")
         _forget_user()
@@ -74,8 +78,13 @@ def require_sign_in(settings: Settings) -> User | None:
     if previous is None or previous.username != user.username:
         _forget_user()
         st.session_state[_USER_KEY] = user
+        st.session_state[_SET_COOKIE] = True
         st.rerun()  # redraw without the form
     st.session_state[_USER_KEY] = user  # roles may have changed in the file
+    if st.session_state.pop(_SET_COOKIE, False):
+        # The library sets its cookie in the run that signs in, and the rerun above drops
+        # that before the browser runs it: set it in this run, which is not cut short.
+        authenticator.cookie_controller.set_cookie()
     _render_signed_in(user, authenticator)
     return user
 
@@ -87,6 +96,7 @@ def _render_signed_in(user: User, authenticator) -> None:
         if st.button("Sign out", icon=":material/logout:", key="sign_out", type="tertiary"):
             authenticator.logout(location="unrendered")
             _forget_user()
+            st.session_state[_DELETE_COOKIE] = True
             st.rerun()
 
 
