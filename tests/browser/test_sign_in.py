@@ -6,6 +6,8 @@ Alice; Bob, not an admin, gets no server-wide controls.
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 import pytest
 
 from rag.auth import add_user
@@ -32,8 +34,9 @@ def app_extra_env(tmp_path) -> dict[str, str]:
     return {"RAG_AUTH__CONFIG_FILE": str(users)}
 
 
-def _open(browser, url: str):
+def _open(browser, url: str, requested: list[str]):
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    context.on("request", lambda request: requested.append(request.url))
     page = context.new_page()
     page.set_default_timeout(90_000)
     page.goto(url)
@@ -53,7 +56,8 @@ def _sidebar_text(page) -> str:
 
 
 def test_two_users_see_only_their_own_chats_and_a_visitor_only_the_form(browser, app_url):
-    alice = _open(browser, app_url)
+    requested: list[str] = []
+    alice = _open(browser, app_url, requested)
     alice.get_by_role("textbox", name="Password").wait_for()
     screenshot(alice, "sign_in_form.png")
     assert alice.get_by_test_id("stChatInputTextArea").count() == 0
@@ -70,7 +74,7 @@ def test_two_users_see_only_their_own_chats_and_a_visitor_only_the_form(browser,
     # The admin keeps the server-wide controls.
     assert alice.get_by_role("textbox", name="API key").count() == 1
 
-    bob = _open(browser, app_url)
+    bob = _open(browser, app_url, requested)
     _sign_in(bob, "bob")
     bob.get_by_test_id("stSidebar").get_by_text(BOB_TITLE).wait_for()
     screenshot(bob, "signed_in_user.png")
@@ -88,3 +92,7 @@ def test_two_users_see_only_their_own_chats_and_a_visitor_only_the_form(browser,
     alice.get_by_role("textbox", name="Password").wait_for()
     assert alice.get_by_test_id("stChatInputTextArea").count() == 0
     assert ALICE_QUESTION not in alice.content()
+    # The sign-in form and its cookie component are served by the app's own server.
+    app_host = urlsplit(app_url).netloc
+    assert requested and {urlsplit(u).netloc for u in requested if u.startswith("http")} \
+        == {app_host}
