@@ -151,3 +151,21 @@ def test_cli_adds_a_user_from_stdin_and_serve_check_refuses_then_allows(tmp_path
     allowed = run_cli("serve-check", "0.0.0.0", env={"RAG_AUTH__CONFIG_FILE": str(path)})
     assert allowed.returncode == 0, allowed.stderr
     assert run_cli("serve-check", "127.0.0.1").returncode == 0
+
+
+def test_make_run_on_a_network_address_without_sign_in_stops_before_anything_starts():
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RAG_AUTH__")}
+    # -o: the installed venv counts as up to date (this test checks the run recipe, not pip).
+    result = subprocess.run(
+        ["make", "-o", ".venv/.installed", "run", "ADDRESS=0.0.0.0", "PORT=1",
+         f"PY={sys.executable}"],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=120,
+    )
+    assert result.returncode != 0
+    ours = [line for line in result.stderr.splitlines() if not line.startswith("make")]
+    assert ours == [
+        "error: Refusing to serve 0.0.0.0 without sign-in: add a user with `python -m rag "
+        "users add NAME --admin` and set RAG_AUTH__CONFIG_FILE to the file it names (README: "
+        "Serving to a team)."
+    ]
+    assert "ingest" not in result.stdout and "streamlit" not in result.stdout
