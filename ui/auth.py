@@ -18,6 +18,7 @@ from ui.untrusted import inert_markdown
 _USER_KEY = "signed_in_user"
 _SET_COOKIE = "sign_in_cookie_pending"
 _DELETE_COOKIE = "sign_out_cookie_pending"
+_NOTICE = "sign_in_notice"
 # Session state streamlit-authenticator keeps; a new user in this session starts from none of
 # the previous one's per-user state.
 _PER_USER_KEYS = ("conversation_id", "pending_answer")
@@ -62,16 +63,18 @@ def require_sign_in(settings: Settings) -> User | None:
     )
     try:
         authenticator.login(location="main", key="sign_in", fields=_FIELDS)
-    except LoginError as exc:  # e.g. a cookie for a user removed since
-        authenticator.logout(location="unrendered")
-        st.error(inert_markdown(str(exc)), icon=":material/error:")
+    except LoginError:  # a cookie naming a user no longer in the file
+        _sign_out(authenticator, "That user no longer exists; sign in again.")
     status = st.session_state.get("authentication_status")
     user = config.users.get(st.session_state.get("username") or "") if status else None
+    if status and user is None:  # removed from the file while signed in
+        _sign_out(authenticator, "That user no longer exists; sign in again.")
     if user is None:
         if st.session_state.pop(_DELETE_COOKIE, False):
             authenticator.cookie_controller.delete_cookie()  # as for setting it, below
-        if status is False:
-            st.error("Wrong user name or password.", icon=":material/error:")
+        notice = st.session_state.pop(_NOTICE, None)
+        if notice or status is False:
+            st.error(notice or "Wrong user name or password.", icon=":material/error:")
         _forget_user()
         st.stop()
     previous = current_user()
@@ -94,10 +97,17 @@ def _render_signed_in(user: User, authenticator) -> None:
         role = "admin" if user.is_admin else "user"
         st.caption(f":material/account_circle: {inert_markdown(user.name)} ({role})")
         if st.button("Sign out", icon=":material/logout:", key="sign_out", type="tertiary"):
-            authenticator.logout(location="unrendered")
-            _forget_user()
-            st.session_state[_DELETE_COOKIE] = True
-            st.rerun()
+            _sign_out(authenticator)
+
+
+def _sign_out(authenticator, notice: str | None = None) -> None:
+    """End the sign-in and redraw with the form (the cookie goes in that run)."""
+    authenticator.logout(location="unrendered")
+    _forget_user()
+    st.session_state[_DELETE_COOKIE] = True
+    if notice:
+        st.session_state[_NOTICE] = notice
+    st.rerun()
 
 
 def _forget_user() -> None:

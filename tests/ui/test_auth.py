@@ -9,7 +9,7 @@ import pytest
 from streamlit import config as streamlit_config
 from streamlit.testing.v1 import AppTest
 
-from rag.auth import add_user
+from rag.auth import add_user, remove_user
 from rag.history import ChatHistory, history_path
 from rag.settings import Settings
 from tests.ui.conftest import APP
@@ -134,3 +134,17 @@ def test_a_non_loopback_address_without_sign_in_shows_only_the_refusal(app_env, 
     assert "Refusing to serve 0.0.0.0 without sign-in" in message
     assert "python -m rag users add NAME --admin" in message
     assert not at.text_input and not at.chat_input and not at.sidebar.children
+
+
+def test_a_user_removed_while_signed_in_is_signed_out_at_the_next_action(app_env, monkeypatch):
+    path = app_env / "removed-users.yaml"
+    add_user(path, "carol", "Carol-pass-5150")
+    monkeypatch.setenv("RAG_AUTH__CONFIG_FILE", str(path))
+    at = sign_in(start(), "carol", "Carol-pass-5150")
+    assert at.chat_input
+    add_user(path, "dave", "Dave-pass-6262")  # the file keeps at least one user
+    remove_user(path, "carol")
+    at.run()
+    assert [w.label for w in at.text_input] == ["User name", "Password"]
+    assert not at.chat_input and not at.sidebar.children
+    assert any("no longer exists" in html.unescape(e.value) for e in at.error)
