@@ -50,6 +50,23 @@ def number_literals(text: str) -> list[str]:
     """Words with a digit, kept whole with their inner dots and hyphens, lower-cased."""
     return [m.lower() for m in _WORDISH.findall(text) if any(c.isdigit() for c in m)]
 
+
+# Runs of letters and digits joined by inner dots, hyphens and underscores: identifiers as a
+# document writes them ("SESSION_COOKIE_AGE", "autovacuum_max_workers", "hb-2", "4.3.0").
+# Linear for the same reason as _WORDISH.
+_IDENTIFIER = re.compile(r"[A-Za-z0-9]+(?:[._\-][A-Za-z0-9]+)*")
+
+
+def code_words(text: str) -> list[str]:
+    """Names and codes as written: the words with a digit or an underscore (a setting, a
+    version, a part number), which the keyword tokens split into common parts."""
+    return [m for m in _IDENTIFIER.findall(text) if "_" in m or any(c.isdigit() for c in m)]
+
+
+def code_literals(text: str) -> list[str]:
+    """:func:`code_words`, lower-cased."""
+    return [word.lower() for word in code_words(text)]
+
 # PyStemmer objects are not safe to share between threads; Streamlit serves sessions on threads.
 _thread_state = threading.local()
 
@@ -152,8 +169,7 @@ class Bm25Index:
         self.docs = docs
         # None when no chunk has a single indexable token (bm25s cannot index that).
         self._retriever = retriever
-        self._numbers: set[str] | None = None
-        self._matches: dict[tuple[str, int, str], bool] = {}
+        self._literals: set[str] | None = None
         self._sorted_terms: list[str] | None = None
 
     def __len__(self) -> int:
@@ -175,39 +191,15 @@ class Bm25Index:
         the stemmer leaves apart (see :func:`related_terms`)."""
         return token in present or bool(related_terms(token, present, sorted(present)))
 
-    def has_number(self, literal: str) -> bool:
-        """Whether any chunk contains ``literal``, a word with digits such as "4.3.0" or
-        "5.0" that the keyword tokenizer splits into nothing (case-insensitive, whole word)."""
-        if self._numbers is None:  # built on first use, once per snapshot
+    def has_literal(self, literal: str) -> bool:
+        """Whether any chunk holds ``literal``, a name or code of :func:`code_literals` ("4.3.0",
+        "HB-2", "session_cookie_age"), whole (case-insensitive)."""
+        if self._literals is None:  # built on first use, once per snapshot
             found: set[str] = set()
             for doc in self.docs:
-                found.update(number_literals(_text(doc)))
-            self._numbers = found
-        return literal.lower() in self._numbers
-
-    def has_match(self, pattern: re.Pattern[str], word: str) -> bool:
-        """Whether any chunk's text matches ``pattern``, which holds ``word``: only the chunks
-        with ``word``'s keyword tokens are scanned (a library of 100k chunks is not read
-        whole for one question). Remembered per pattern and word."""
-        key = (pattern.pattern, pattern.flags, word)
-        found = self._matches.get(key)
-        if found is None:
-            found = any(pattern.search(_text(self.docs[i])) for i in self._holding(word))
-            self._matches[key] = found
-        return found
-
-    def _holding(self, word: str) -> Sequence[int]:
-        """Positions of the chunks that hold every keyword token of ``word`` (all chunks when
-        it has none, such as a bare number)."""
-        tokens = tokenize_for_bm25([word])[0]
-        if not tokens:
-            return range(len(self.docs))
-        if self._retriever is None or any(t not in self._retriever.vocab_dict for t in tokens):
-            return []
-        held = np.ones(len(self.docs), dtype=bool)
-        for token in tokens:
-            held &= np.asarray(self._retriever.get_scores([token])) > 0
-        return np.flatnonzero(held).tolist()
+                found.update(code_literals(_text(doc)))
+            self._literals = found
+        return literal.lower() in self._literals
 
     @classmethod
     def build(cls, chunks: Iterable[Document], *, k1: float, b: float) -> Bm25Index:

@@ -34,6 +34,7 @@ from typing import Any
 
 from langchain_core.documents import Document
 
+from ingest.records import indexed_text
 from rag.errors import ConfigError
 from rag.logistic import Logistic, read_model_file, to_json
 
@@ -96,25 +97,41 @@ def specificity(word: str) -> float:
 
 def term_coverage(question: str, docs: Sequence[Document], vocabulary: Any) -> TermCoverage:
     """How much of the question's specific wording the best chunk, the retrieved chunks and
-    the collection hold, each keyword term weighted by :func:`specificity`. ``vocabulary`` is
-    the collection's :class:`rag.bm25.Bm25Index`."""
-    from rag.bm25 import chunk_tokens, surface_words, tokenize_for_bm25
+    the collection hold, each keyword term weighted by :func:`specificity`. Names and codes
+    (words with a digit or an underscore: a setting, a version) count once more as written,
+    with full weight: their keyword parts ("session", "cookie", "age") are common words that a
+    library may hold while never naming the setting itself. ``vocabulary`` is the collection's
+    :class:`rag.bm25.Bm25Index`."""
+    from rag.bm25 import chunk_tokens, code_literals, code_words, surface_words, tokenize_for_bm25
 
     wording = question_terms(question)
     terms = list(dict.fromkeys(tokenize_for_bm25([wording])[0]))
-    if not terms:
+    literals = list(dict.fromkeys(code_literals(question)))
+    if not terms and not literals:
         return TermCoverage(1.0, 1.0, 1.0, 0.0, "")
     written = surface_words(question)
+    written.update({f"={word.lower()}": word for word in code_words(question)})
     weight = {t: specificity(written.get(t, t)) for t in terms}
+    weight.update({f"={lit}": 1.0 for lit in literals})  # "=": a literal, not a stemmed token
     total = sum(weight.values())
-    per_chunk = [set(tokens) for tokens in chunk_tokens(docs)]
+    texts = [indexed_text(d.page_content, d.metadata) for d in docs]
+    per_chunk = [set(tokens) | {f"={lit}" for lit in code_literals(text)}
+                 for tokens, text in zip(chunk_tokens(docs), texts, strict=True)]
     union = set().union(*per_chunk) if per_chunk else set()
 
-    def share(present: set[str]) -> float:
-        return sum(w for t, w in weight.items() if vocabulary.holds(t, present)) / total
+    def holds(term: str, present: set[str]) -> bool:
+        return term in present if term.startswith("=") else vocabulary.holds(term, present)
 
-    library = sum(w for t, w in weight.items() if vocabulary.has_related_term(t)) / total
-    missing = [t for t in terms if not vocabulary.holds(t, union)]
+    def in_library(term: str) -> bool:
+        if term.startswith("="):
+            return vocabulary.has_literal(term[1:])
+        return vocabulary.has_related_term(term)
+
+    def share(present: set[str]) -> float:
+        return sum(w for t, w in weight.items() if holds(t, present)) / total
+
+    library = sum(w for t, w in weight.items() if in_library(t)) / total
+    missing = [t for t in weight if not holds(t, union)]
     rarest = max(missing, key=lambda t: weight[t], default="")
     return TermCoverage(
         chunk=max((share(tokens) for tokens in per_chunk), default=0.0),

@@ -114,3 +114,16 @@ def _coverage(chunk, passages, library, rarest):
     from rag.refusal import TermCoverage
 
     return TermCoverage(chunk, passages, library, rarest, "")
+
+
+def test_a_setting_name_counts_whole_not_only_by_its_common_parts():
+    chunks = [Document("SESSION_COOKIE_AGE sets the cookie age in seconds.", id="s1"),
+              Document("The session cookie refresh happens on every request.", id="s2")]
+    vocabulary = Bm25Index.build(chunks, k1=1.5, b=0.75)
+    known = term_coverage("How many seconds is SESSION_COOKIE_AGE?", chunks[:1], vocabulary)
+    assert known.library == 1.0 and known.missing_term == ""
+    # Every part is in the library ("session", "cookie", "refresh"), the setting is not.
+    unknown = term_coverage("How many seconds is SESSION_COOKIE_REFRESH?", chunks,
+                            vocabulary)
+    assert unknown.library < 1.0
+    assert unknown.missing_term == "SESSION_COOKIE_REFRESH" and unknown.rarest_missing == 1.0
