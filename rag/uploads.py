@@ -3,6 +3,10 @@
 A browser sends whatever file name the user's OS (or an attacker) chose. The name becomes one
 plain path component: no separators, no ``..``, no NUL or control characters, at most 200
 characters with the extension kept, and the final resolved path must lie inside the upload dir.
+
+With sign-in on, each user uploads into a folder of their own under it (:func:`for_owner`), so
+two users' files of the same name never replace each other, nor does a queued ingest read the
+other one's file.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ import unicodedata
 from pathlib import Path
 
 from ingest.errors import IngestError
+from rag.auth import check_username
 from rag.settings import Settings, get_settings
 
 MAX_NAME_CHARS = 200
@@ -45,6 +50,17 @@ def _limit_length(name: str) -> str:
     if dot and stem and len(extension) <= _MAX_EXTENSION_CHARS:
         return stem[: MAX_NAME_CHARS - len(extension) - 1].rstrip(" .") + "." + extension
     return name[:MAX_NAME_CHARS]
+
+
+def for_owner(settings: Settings, owner: str) -> Settings:
+    """``settings`` with the upload folder of ``owner`` (a user name; "" = no sign-in, the
+    shared folder as before). Re-ingest then reads back only from that user's folder."""
+    if not owner:
+        return settings
+    folder = settings.ingest.upload_dir / check_username(owner)  # one safe path component
+    return settings.model_copy(
+        update={"ingest": settings.ingest.model_copy(update={"upload_dir": folder})}
+    )
 
 
 def check_upload_size(name: str, size: int, settings: Settings | None = None) -> None:

@@ -20,6 +20,7 @@ from rag.presets import (
     load_prompt_preset,
 )
 from rag.settings import Settings, StoreMode, StoreSettings
+from rag.uploads import for_owner
 from ui import backends, library
 from ui.auth import current_owner, may_change_server_settings
 from ui.errors import error_boundary
@@ -74,7 +75,8 @@ def render_sidebar() -> SidebarChoices:
             mode, k, min_score = _render_retrieval(base)
         with st.expander("Library", icon=":material/database:"):
             store = _render_store(base) if admin else base.store
-            settings = base.model_copy(update={"llm": llm, "store": store})
+            settings = for_owner(base.model_copy(update={"llm": llm, "store": store}),
+                                 current_owner())
             collection = library.render_collection_picker(settings)
     choices = SidebarChoices(
         settings=settings,

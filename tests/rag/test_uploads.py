@@ -5,8 +5,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from ingest.errors import IngestError
+from rag.errors import ConfigError
 from rag.settings import IngestSettings, Settings
-from rag.uploads import MAX_NAME_CHARS, sanitize_filename, save_upload, upload_path
+from rag.uploads import MAX_NAME_CHARS, for_owner, sanitize_filename, save_upload, upload_path
 
 
 @pytest.fixture
@@ -87,3 +88,25 @@ def test_symlink_in_upload_dir_cannot_redirect_a_write(settings, tmp_path):
     (root / "link.txt").symlink_to(tmp_path / "target.txt")
     with pytest.raises(IngestError, match="leave the upload folder"):
         upload_path("link.txt", settings)
+
+
+# -- per-user folders (sign-in on) -----------------------------------------------------------
+def test_each_user_uploads_into_a_folder_of_their_own(settings):
+    alice, bob = for_owner(settings, "alice"), for_owner(settings, "bob")
+    root = settings.ingest.upload_dir
+    assert alice.ingest.upload_dir == root / "alice"
+    first = save_upload("report.pdf", b"%PDF alice", alice)
+    second = save_upload("report.pdf", b"%PDF bob", bob)
+    assert first != second
+    assert first.read_bytes() == b"%PDF alice" and second.read_bytes() == b"%PDF bob"
+    assert first.parent == (root / "alice").resolve()
+
+
+def test_without_sign_in_the_shared_folder_is_kept(settings):
+    assert for_owner(settings, "") is settings
+
+
+@pytest.mark.parametrize("owner", ["..", "../bob", "a/b", "Alice"])
+def test_an_owner_that_is_not_a_user_name_never_becomes_a_folder(settings, owner):
+    with pytest.raises(ConfigError):
+        for_owner(settings, owner)

@@ -148,3 +148,9 @@ def test_a_user_removed_while_signed_in_is_signed_out_at_the_next_action(app_env
     assert [w.label for w in at.text_input] == ["User name", "Password"]
     assert not at.chat_input and not at.sidebar.children
     assert any("no longer exists" in html.unescape(e.value) for e in at.error)
+
+
+def test_a_signed_in_user_uploads_into_their_own_folder(sign_in_on):
+    bob = sign_in(start(), "bob", PASSWORDS["bob"])
+    shared = Settings().ingest.upload_dir
+    assert bob.session_state["choices"].settings.ingest.upload_dir == shared / "bob"
