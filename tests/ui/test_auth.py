@@ -154,3 +154,25 @@ def test_a_signed_in_user_uploads_into_their_own_folder(sign_in_on):
     bob = sign_in(start(), "bob", PASSWORDS["bob"])
     shared = Settings().ingest.upload_dir
     assert bob.session_state["choices"].settings.ingest.upload_dir == shared / "bob"
+
+
+def test_a_new_collection_is_private_to_its_creator_until_shared(sign_in_on):
+    alice = sign_in(start(), "alice", PASSWORDS["alice"])
+    alice.text_input(key="new_collection").input("alice-private")
+    alice.button(key="create_coll").click().run()
+    assert not alice.exception
+    assert alice.selectbox(key="collection").value == "alice-private"
+
+    bob = sign_in(start(), "bob", PASSWORDS["bob"])
+    assert "alice-private" not in bob.selectbox(key="collection").options
+    bob.text_input(key="new_collection").input("alice-private")
+    bob.button(key="create_coll").click().run()
+    assert any("exists already" in html.unescape(e.value) for e in bob.error)
+    assert "alice-private" not in bob.selectbox(key="collection").options
+
+    alice.toggle(key="share-alice-private").set_value(True).run()
+    bob = sign_in(start(), "bob", PASSWORDS["bob"])
+    assert "alice-private" in bob.selectbox(key="collection").options
+    bob.selectbox(key="collection").set_value("alice-private").run()
+    assert "Shared by alice" in all_text(bob)
+    assert "delete_coll" not in [b.key for b in bob.button]  # only the owner or an admin
