@@ -13,6 +13,7 @@ from rag.reingest import reingest_paths
 from rag.settings import Settings
 from rag.uploads import save_upload
 from ui.errors import error_boundary
+from ui.library import may_manage_collection
 from ui.resources import get_index, store_location
 from ui.sidebar import current_choices
 from ui.untrusted import inert_markdown
@@ -223,7 +224,11 @@ def _render_library(settings: Settings, collection: str) -> None:
             # Same background path as uploads: progress and results show on the Upload tab.
             _start_session_job(index, paths, [], force=True)
             st.rerun()
-    if right.button("Delete", icon=":material/delete:", disabled=not picked, width="stretch"):
+    # In a shared collection, or one with no owner, only its owner or an admin deletes.
+    manage = may_manage_collection(settings, collection)
+    if right.button("Delete", icon=":material/delete:", disabled=not picked or not manage,
+                    width="stretch", key="delete_documents",
+                    help=None if manage else "Only the collection's owner or an admin deletes."):
         for p in picked:
             index.delete(by_name[p].doc_id)
         st.session_state.pop("library_selection", None)

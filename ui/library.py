@@ -100,6 +100,14 @@ def render_collection_picker(settings: Settings) -> str:
     return collection
 
 
+def may_manage_collection(settings: Settings, collection: str) -> bool:
+    """Whether this session's user may delete the collection or documents from it."""
+    user = current_user()
+    if user is None:
+        return True
+    return may_manage(CollectionOwners.from_settings(settings).get(collection), user)
+
+
 def _render_sharing(owners: CollectionOwners, access, *, manage: bool) -> None:
     if access is None:
         st.caption(":material/groups: Shared with everyone (no owner)")

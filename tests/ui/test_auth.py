@@ -176,3 +176,28 @@ def test_a_new_collection_is_private_to_its_creator_until_shared(sign_in_on):
     bob.selectbox(key="collection").set_value("alice-private").run()
     assert "Shared by alice" in all_text(bob)
     assert "delete_coll" not in [b.key for b in bob.button]  # only the owner or an admin
+
+
+def test_in_another_users_shared_collection_documents_cannot_be_deleted(sign_in_on, app_env):
+    from rag.collection_access import CollectionOwners
+    from rag.index import DocumentIndex
+
+    CollectionOwners.from_settings(Settings()).claim("alice-shared", "alice")
+    CollectionOwners.from_settings(Settings()).set_shared("alice-shared", True)
+    note = app_env / "alice-note.md"
+    note.write_text("# Note\n\nThe Quillfeather launch is on 3 May.\n", encoding="utf-8")
+    assert DocumentIndex(Settings(), collection="alice-shared").ingest_paths([note]).failed == 0
+
+    def documents_page(username: str) -> AppTest:
+        at = sign_in(start(), username, PASSWORDS[username])
+        at.selectbox(key="collection").set_value("alice-shared").run()
+        at.switch_page("ui/pages/documents_page.py").run()
+        at.multiselect(key="library_selection").select(at.multiselect(
+            key="library_selection").options[0]).run()
+        return at
+
+    bob = documents_page("bob")
+    assert not bob.exception
+    assert bob.button(key="delete_documents").disabled
+    alice = documents_page("alice")
+    assert not alice.button(key="delete_documents").disabled
