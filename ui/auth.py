@@ -70,8 +70,10 @@ def require_sign_in(settings: Settings) -> User | None:
     if status and user is None:  # removed from the file while signed in
         _sign_out(authenticator, "That user no longer exists; sign in again.")
     if user is None:
-        if st.session_state.pop(_DELETE_COOKIE, False):
-            authenticator.cookie_controller.delete_cookie()  # as for setting it, below
+        if st.session_state.get(_DELETE_COOKIE):
+            # Drawn on every run until the next sign-in: the cookie component's own report
+            # starts a rerun, and a one-run component was sometimes gone before it ran.
+            authenticator.cookie_controller.delete_cookie()
         notice = st.session_state.pop(_NOTICE, None)
         if notice or status is False:
             st.error(notice or "Wrong user name or password.", icon=":material/error:")
@@ -80,6 +82,7 @@ def require_sign_in(settings: Settings) -> User | None:
     previous = current_user()
     if previous is None or previous.username != user.username:
         _forget_user()
+        st.session_state.pop(_DELETE_COOKIE, None)
         st.session_state[_USER_KEY] = user
         st.session_state[_SET_COOKIE] = True
         st.rerun()  # redraw without the form

@@ -1,7 +1,7 @@
 """Sign-in in a real browser (issue 17): a real `streamlit run app.py` with a users file, two
 Chromium contexts (two people, separate cookies). A visitor who has not signed in sees only the
 form; Alice's question becomes her chat, which Bob never sees, and Bob's chat never reaches
-Alice; Bob, not an admin, gets no server-wide controls.
+Alice; Bob, not an admin, gets no server-wide controls, and Alice's new collection stays hers.
 """
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from rag.auth import add_user
 from rag.history import ChatHistory
@@ -19,6 +20,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 PASSWORDS = {"alice": "Alice-pass-771", "bob": "Bob-pass-4402"}
 ALICE_QUESTION = "When does the Quillfeather launch happen?"
 BOB_TITLE = "Bob merger plan"
+ALICE_COLLECTION = "alice-private"
 ANSWER_TIMEOUT_MS = 600_000  # the first question loads the embedding model on 2 shared cores
 
 
@@ -49,6 +51,49 @@ def _sign_in(page, username: str) -> None:
     page.get_by_role("textbox", name="Password").fill(PASSWORDS[username])
     page.get_by_role("button", name="Sign in").click()
     page.get_by_test_id("stChatInputTextArea").wait_for()
+
+
+def _click_until(page, target, outcome) -> None:
+    """Click ``target`` until ``outcome`` shows. The sign-in cookie component reports back to
+    the server after a page is drawn and the rerun that starts redraws the sidebar: a click
+    landing then can be lost (1 of 2 runs), so click once no run is going, and again if
+    nothing came of it."""
+    for _ in range(3):
+        page.get_by_test_id("stStatusWidget").wait_for(state="hidden")
+        target.click()
+        try:
+            outcome.wait_for(timeout=10_000)
+            return
+        except PlaywrightTimeoutError:
+            continue
+    outcome.wait_for()
+
+
+def _open_library(page) -> None:
+    _click_until(page, page.get_by_test_id("stSidebar").get_by_text("Library"),
+                 page.get_by_role("textbox", name="New collection"))
+
+
+def _collection_options(page) -> list[str]:
+    """The names the Collection list offers; a rerun closes an open list (see _click_until),
+    so open it until it stays."""
+    combobox = page.get_by_test_id("stSelectbox").filter(has_text="Collection") \
+        .get_by_role("combobox")
+    options = page.get_by_role("option")
+    for _ in range(5):
+        page.get_by_test_id("stStatusWidget").wait_for(state="hidden")
+        combobox.click()
+        if not options.count():
+            page.keyboard.press("ArrowDown")
+        try:
+            options.first.wait_for(timeout=5_000)
+        except PlaywrightTimeoutError:
+            continue
+        names = options.all_inner_texts()
+        if names:
+            page.keyboard.press("Escape")
+            return names
+    raise AssertionError("the Collection list never stayed open")
 
 
 def _sidebar_text(page) -> str:
@@ -82,12 +127,22 @@ def test_two_users_see_only_their_own_chats_and_a_visitor_only_the_form(browser,
     for control in ("API key", "Base URL", "Index folder"):
         assert bob.get_by_role("textbox", name=control).count() == 0, control
 
+    # Alice's new collection is private: it is not among the collections Bob can pick.
+    _open_library(alice)
+    alice.get_by_role("textbox", name="New collection").fill(ALICE_COLLECTION)
+    alice.get_by_role("button", name="Create collection").click()
+    alice.get_by_text("Shared with every signed-in user").wait_for()  # her own is selected
+    _open_library(bob)
+    options = _collection_options(bob)
+    assert "documents" in options
+    assert ALICE_COLLECTION not in options
+
     # The sign-in cookie keeps Alice signed in across a reload; signing out ends that.
     alice.reload()
     alice.get_by_test_id("stSidebar").get_by_text(ALICE_QUESTION).wait_for()
     assert BOB_TITLE not in alice.content()
-    alice.get_by_role("button", name="Sign out").click()
-    alice.get_by_role("textbox", name="Password").wait_for()
+    _click_until(alice, alice.get_by_role("button", name="Sign out"),
+                 alice.get_by_role("textbox", name="Password"))
     alice.reload()
     alice.get_by_role("textbox", name="Password").wait_for()
     assert alice.get_by_test_id("stChatInputTextArea").count() == 0
