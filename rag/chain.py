@@ -222,20 +222,35 @@ class ChatService:
         start = time.perf_counter()
         r = prepared.request
         cfg = self.settings.retrieval
-        chunks = retrieve(
-            self.index,
-            prepared.standalone,
-            mode=r.retrieval_mode or cfg.mode,
-            k=r.k or cfg.k,
-            fetch_k=cfg.fetch_k,
-            min_score=cfg.min_score if r.min_score is None else r.min_score,
-            settings=self.settings,
-        )
-        scores = [c.dense_score for c in chunks if c.dense_score is not None]
+
+        def search(text: str) -> tuple[list[RetrievedChunk], float]:
+            chunks = retrieve(
+                self.index,
+                text,
+                mode=r.retrieval_mode or cfg.mode,
+                k=r.k or cfg.k,
+                fetch_k=cfg.fetch_k,
+                min_score=cfg.min_score if r.min_score is None else r.min_score,
+                settings=self.settings,
+            )
+            scores = [c.dense_score for c in chunks if c.dense_score is not None]
+            return chunks, max(scores, default=0.0)
+
+        standalone = prepared.standalone
+        chunks, relevance = search(standalone)
+        asked = r.question.strip()
+        if standalone != asked:
+            # A question after another may start a new subject: the previous question's words
+            # then pull retrieval away from it. Whichever wording finds the closer passages is
+            # the one answered (measured on follow-up pairs and topic switches, see README).
+            own, own_relevance = search(asked)
+            if own_relevance > relevance:
+                standalone, chunks, relevance = asked, own, own_relevance
         return replace(
             prepared,
+            standalone=standalone,
             chunks=tuple(chunks),
-            relevance=max(scores, default=0.0),
+            relevance=relevance,
             decline_reason="" if chunks else "retrieval found no passage above the minimum score",
             timings=(*prepared.timings, ("retrieve", time.perf_counter() - start)),
         )

@@ -264,3 +264,14 @@ def test_a_question_over_the_length_limit_is_refused_before_any_work(index):
     with pytest.raises(QuestionTooLongError, match="limit is 40"):
         chain.ask(AskRequest("How long does the Model X kettle take to boil one litre?"))
     assert model.sent == []
+
+
+def test_a_new_subject_after_another_question_is_searched_as_asked(index):
+    # Carrying the previous question's words would pull retrieval to the atlas; the question
+    # as asked finds closer passages, so it is the one answered.
+    model = scripted("3 minutes [1]")
+    history = (("What is the longest river of Mongolia?", "The Orkhon [1]"),)
+    answer = service(index, model).ask(
+        AskRequest("How long does the Model X kettle take to boil?", history=history))
+    assert answer.standalone_question == "How long does the Model X kettle take to boil?"
+    assert answer.path == "generated" and "3 minutes" in answer.text

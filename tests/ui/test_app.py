@@ -129,7 +129,8 @@ def test_unrelated_question_gets_the_not_in_documents_reply(app_env, ingested):
     at = start()
     ask(at, "What is the boiling point of liquid nitrogen on Jupiter's moons?")
     assert not at.exception, [e.value for e in at.exception]
-    assert NOT_IN_DOCUMENTS in assistant_text(at)
+    # The refusal may name the question's most specific word no passage found holds.
+    assert NOT_IN_DOCUMENTS[:-1] in assistant_text(at)
     assert any("declined" in md.value.lower() for md in at.markdown)
 
 
