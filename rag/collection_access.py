@@ -15,14 +15,15 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 
 from rag.auth import User
 from rag.errors import ConfigError, RagError
 from rag.settings import Settings
+from rag.sqlite_db import connect
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS collections (
@@ -68,23 +69,8 @@ class CollectionOwners:
     def from_settings(cls, settings: Settings) -> CollectionOwners:
         return cls(access_path(settings))
 
-    @contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            conn = sqlite3.connect(self.path, timeout=10.0)
-        except sqlite3.Error as exc:
-            raise RagError(f"Cannot open the collection owners at {self.path}: {exc}") from exc
-        try:
-            conn.row_factory = sqlite3.Row
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.executescript(_SCHEMA)
-            with conn:
-                yield conn
-        except sqlite3.Error as exc:
-            raise RagError(f"Collection owners error: {exc}") from exc
-        finally:
-            conn.close()
+    def _connect(self) -> AbstractContextManager[sqlite3.Connection]:
+        return connect(self.path, _SCHEMA, "collection owners")
 
     def get(self, name: str) -> CollectionAccess | None:
         with self._connect() as conn:

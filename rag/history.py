@@ -18,8 +18,8 @@ import json
 import sqlite3
 import time
 import uuid
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Literal
@@ -27,6 +27,7 @@ from typing import Literal
 from rag.chain import PATH_LABELS, Source
 from rag.errors import RagError
 from rag.settings import Settings, get_settings
+from rag.sqlite_db import connect
 
 Role = Literal["user", "assistant"]
 DEFAULT_TITLE = "New chat"
@@ -56,6 +57,14 @@ CREATE INDEX IF NOT EXISTS messages_by_conversation ON messages(conversation_id,
 _ADD_OWNER = "ALTER TABLE conversations ADD COLUMN owner TEXT NOT NULL DEFAULT ''"
 _OWNER_INDEX = "CREATE INDEX IF NOT EXISTS conversations_by_owner ON conversations(owner, updated)"
 _COLUMNS = "id, title, created, updated"
+
+
+def _add_owner(conn: sqlite3.Connection) -> None:
+    """Chats saved before sign-in existed get the owner column (the empty owner)."""
+    columns = {row["name"] for row in conn.execute("PRAGMA table_info(conversations)")}
+    if "owner" not in columns:
+        conn.execute(_ADD_OWNER)
+    conn.execute(_OWNER_INDEX)
 
 
 @dataclass(frozen=True)
@@ -94,28 +103,8 @@ class ChatHistory:
     def from_settings(cls, settings: Settings | None = None, owner: str = "") -> ChatHistory:
         return cls(history_path(settings), owner)
 
-    @contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            conn = sqlite3.connect(self.path, timeout=10.0)
-        except sqlite3.Error as exc:
-            raise RagError(f"Cannot open the chat history at {self.path}: {exc}") from exc
-        try:
-            conn.row_factory = sqlite3.Row
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA foreign_keys=ON")
-            conn.executescript(_SCHEMA)
-            columns = {row["name"] for row in conn.execute("PRAGMA table_info(conversations)")}
-            if "owner" not in columns:
-                conn.execute(_ADD_OWNER)
-            conn.execute(_OWNER_INDEX)
-            with conn:  # one transaction per operation: commit, or roll back on error
-                yield conn
-        except sqlite3.Error as exc:
-            raise RagError(f"Chat history error: {exc}") from exc
-        finally:
-            conn.close()
+    def _connect(self) -> AbstractContextManager[sqlite3.Connection]:
+        return connect(self.path, _SCHEMA, "chat history", _add_owner)
 
     # -- conversations -------------------------------------------------------------------
     def create(self, title: str = DEFAULT_TITLE) -> Conversation:
