@@ -409,6 +409,14 @@ def _remove_older_snapshots(current: Path, uuid: str) -> None:
             shutil.rmtree(folder, ignore_errors=True)
 
 
+def remove_snapshots(settings: Settings, uuid: str) -> None:
+    """Delete every saved snapshot of the collection ``uuid`` (after a document was deleted,
+    its text must not stay on disk in a keyword index; the next search builds a new one)."""
+    folder = Path(settings.cache_dir) / "bm25"
+    if folder.is_dir():
+        _remove_older_snapshots(folder / ".none", uuid)
+
+
 @lru_cache(maxsize=1)
 def get_bm25_cache() -> Bm25Cache:
     """The process-wide BM25 cache (shared by every session and thread)."""

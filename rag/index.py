@@ -790,6 +790,10 @@ class DocumentIndex:
                 raise StoreError(f"deleting {doc!r} from {self.name!r} failed: {exc}") from exc
             finally:
                 mark_written(self.settings)
+            # Saved keyword-index snapshots hold the document's text: none may outlive it.
+            from rag.bm25 import remove_snapshots
+
+            remove_snapshots(self.settings, str(self.collection.id))
             return len(stored)
 
     def drop(self) -> None:

@@ -106,3 +106,19 @@ def save_upload(name: str, data: bytes, settings: Settings | None = None) -> Pat
         Path(tmp).unlink(missing_ok=True)
         raise IngestError(target.name, f"cannot save the upload: {exc.strerror}") from exc
     return target
+
+
+def remove_upload_copy(source: str, settings: Settings | None = None) -> bool:
+    """Delete the kept copy of an uploaded file (when ``source`` lies in the upload folder, any
+    user's), so a deleted document leaves no file behind; True when one was removed. Files
+    elsewhere (a corpus folder, a path ingested from the CLI) are the user's own and stay."""
+    settings = settings or get_settings()
+    root = settings.ingest.upload_dir.resolve()
+    try:
+        path = Path(source).resolve()
+    except (OSError, ValueError):
+        return False
+    if root not in path.parents or not path.is_file():
+        return False
+    path.unlink(missing_ok=True)
+    return True

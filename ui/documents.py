@@ -11,7 +11,7 @@ from ingest.errors import IngestError
 from rag.jobs import JobSnapshot, forget_job, get_job, start_ingest_job
 from rag.reingest import reingest_paths
 from rag.settings import Settings
-from rag.uploads import save_upload
+from rag.uploads import remove_upload_copy, save_upload
 from ui.errors import error_boundary
 from ui.library import may_manage_collection
 from ui.resources import get_index, store_location
@@ -231,6 +231,7 @@ def _render_library(settings: Settings, collection: str) -> None:
                     help=None if manage else "Only the collection's owner or an admin deletes."):
         for p in picked:
             index.delete(by_name[p].doc_id)
+            remove_upload_copy(by_name[p].source, settings)
         st.session_state.pop("library_selection", None)
         st.toast(f"Deleted {len(picked)} document(s)", icon=":material/delete:")
         st.rerun()

@@ -237,3 +237,16 @@ def test_names_and_codes_are_held_whole():
         assert index.has_literal(literal), literal
     for literal in ("hb-3", "4.3", "m3", "session_cookie"):
         assert not index.has_literal(literal), literal
+
+
+def test_deleting_a_document_leaves_no_snapshot_holding_its_text(tmp_path: Path) -> None:
+    settings = _settings(tmp_path, mode="disk")
+    index = DocumentIndex(settings, collection=f"bm25-{uuid.uuid4().hex[:8]}")
+    _ingest(index, tmp_path / "docs", {"a.txt": "The vault code is 7719.",
+                                       "b.txt": "Fit the zircon gasket before winter."})
+    Bm25Cache().search(index, "vault", 5, settings)
+    snapshots = tmp_path / "cache" / "bm25"
+    assert any("7719" in p.read_text() for p in snapshots.rglob("chunks.jsonl"))
+    index.delete(str(tmp_path / "docs" / "a.txt"))
+    assert not any("7719" in p.read_text() for p in snapshots.rglob("chunks.jsonl"))
+    assert Bm25Cache().search(index, "vault", 5, settings) == []  # rebuilt without it

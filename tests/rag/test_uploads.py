@@ -110,3 +110,15 @@ def test_without_sign_in_the_shared_folder_is_kept(settings):
 def test_an_owner_that_is_not_a_user_name_never_becomes_a_folder(settings, owner):
     with pytest.raises(ConfigError):
         for_owner(settings, owner)
+
+
+def test_a_deleted_upload_leaves_no_copy_but_other_files_stay(settings, tmp_path):
+    from rag.uploads import remove_upload_copy
+
+    kept = save_upload("notes.md", b"# Notes", settings)
+    assert remove_upload_copy(str(kept), settings) and not kept.exists()
+    assert not remove_upload_copy(str(kept), settings)  # already gone
+    outside = tmp_path / "corpus" / "notes.md"
+    outside.parent.mkdir()
+    outside.write_text("# Mine")
+    assert not remove_upload_copy(str(outside), settings) and outside.exists()
