@@ -80,9 +80,13 @@ def replace_table(text: str, table: str, where: str = "file") -> str:
 
 
 def example_settings(settings: Settings) -> Settings:
-    return settings.model_copy(
-        update={"store": settings.store.model_copy(update={"collection": "eval_examples"})}
-    )
+    """The settings given, in a collection of their own, with the local model's weights in
+    float32: 'auto' picks bfloat16 on CPUs that have it, whose greedy replies differ, and the
+    table must read the same on every machine that checks it."""
+    return settings.model_copy(update={
+        "store": settings.store.model_copy(update={"collection": "eval_examples"}),
+        "llm": settings.llm.model_copy(update={"dtype": "float32"}),
+    })
 
 
 def run_examples(args: argparse.Namespace, settings: Settings) -> int:

@@ -8,10 +8,16 @@ from pathlib import Path
 import pytest
 
 from rag.errors import ConfigError
-from rag.examples_cli import END, START, examples_table, read_questions, replace_table
+from rag.examples_cli import (
+    END,
+    START,
+    example_settings,
+    examples_table,
+    read_questions,
+    replace_table,
+)
 from rag.index import DocumentIndex
 from rag.settings import EmbeddingSettings, Settings, StoreSettings
-from tests.rag.conftest import unique_collection
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -35,11 +41,11 @@ def test_questions_file_skips_comments_and_blank_lines(tmp_path):
 def test_readme_table_is_what_the_app_says_today(project_cache_dir):
     # The app's defaults (its cache folder holds the converted model and the int8 export),
     # not the suite's torch embedding backend (tests/conftest.py).
-    settings = Settings(
-        store=StoreSettings(mode="memory", collection=unique_collection()),
+    settings = example_settings(Settings(
+        store=StoreSettings(mode="memory"),
         embedding=EmbeddingSettings(backend="onnx-int8"),
         cache_dir=project_cache_dir,
-    )
+    ))
     index = DocumentIndex(settings)
     assert index.ingest_paths([ROOT / "data" / "corpus"]).failed == 0
     table = examples_table(index, read_questions(ROOT / "data" / "examples.txt"), settings)
