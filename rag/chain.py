@@ -268,7 +268,10 @@ class ChatService:
         ranked = score_sentences(prepared.standalone, docs, get_embeddings(self.settings))
         vocabulary = get_bm25_cache().index_for(self.index, self.settings)
         coverage = term_coverage(prepared.standalone, docs, vocabulary)
-        options = candidates(ranked, [d.page_content for d in docs], EXTRACT_CANDIDATES)
+        from ingest.records import record_spans
+
+        options = candidates(ranked, [d.page_content for d in docs], EXTRACT_CANDIDATES,
+                             [[end for _, end, _ in record_spans(d.metadata)] for d in docs])
         scorer_path = self.settings.answer.answer_scorer or DEFAULT_SCORER_PATH
         # As with the refusal model below: the fitter runs this before there is a scorer.
         scorer = (load_answer_scorer(scorer_path)

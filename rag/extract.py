@@ -49,11 +49,13 @@ class Candidate:
     next_score: float | None = None  # the closeness of the second sentence of a pair
 
 
-def candidates(ranked: Sequence[Passage], chunk_texts: Sequence[str], limit: int
-               ) -> list[Candidate]:
+def candidates(ranked: Sequence[Passage], chunk_texts: Sequence[str], limit: int,
+               boundaries: Sequence[Sequence[int]] = ()) -> list[Candidate]:
     """The ``limit`` closest sentences of ``ranked`` (scored by
     :func:`rag.context.score_sentences`), each alone and with the sentence after it in its
-    chunk (``chunk_texts[number - 1]``), when there is one."""
+    chunk (``chunk_texts[number - 1]``), when there is one and no record boundary
+    (``boundaries[number - 1]``: where each packed record of that chunk ends) lies between:
+    two neighbouring records are two answers, not one."""
     by_chunk: dict[int, list[Passage]] = {}
     for passage in ranked:
         by_chunk.setdefault(passage.number, []).append(passage)
@@ -64,8 +66,11 @@ def candidates(ranked: Sequence[Passage], chunk_texts: Sequence[str], limit: int
         out.append(Candidate(passage))
         spans = by_chunk[passage.number]
         at = spans.index(passage)
+        ends = boundaries[passage.number - 1] if passage.number <= len(boundaries) else ()
         if at + 1 < len(spans) and passage.number <= len(chunk_texts):
             after = spans[at + 1]
+            if any(passage.end <= end <= after.start for end in ends):
+                continue
             text = chunk_texts[passage.number - 1][passage.start:after.end]
             pair = Passage(passage.number, text, passage.score, passage.start, after.end)
             out.append(Candidate(pair, after.score))

@@ -85,3 +85,12 @@ def test_a_scorer_file_for_other_features_is_refused(tmp_path):
     path.write_text('{"features": ["closeness"], "mean": [0], "scale": [1], "coef": [1]}')
     with pytest.raises(ConfigError, match="fit it again"):
         load_answer_scorer(path)
+
+
+def test_two_packed_records_are_never_one_candidate():
+    chunk = "id: a\ncolour: red\nid: b\ncolour: blue"
+    first, second = Passage(1, chunk[:18], 0.9, 0, 18), Passage(1, chunk[19:], 0.5, 19, 36)
+    options = candidates([first, second], [chunk], limit=2, boundaries=[[18, 36]])
+    assert [c.passage.text for c in options] == [chunk[:18], chunk[19:]]
+    joined = candidates([first, second], [chunk], limit=1)  # without the records' ends
+    assert joined[1].passage.text == chunk
