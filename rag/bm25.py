@@ -111,11 +111,6 @@ def tokenize_for_bm25(texts: Sequence[str]) -> list[list[str]]:
     return tokens
 
 
-def chunk_tokens(docs: Sequence[Document]) -> list[list[str]]:
-    """Each chunk's keyword tokens, as the keyword index holds them (header included)."""
-    return tokenize_for_bm25([_text(doc) for doc in docs])
-
-
 def surface_words(text: str) -> dict[str, str]:
     """Keyword token -> the word of ``text`` it came from, to name a token to a user."""
     out: dict[str, str] = {}

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -117,9 +117,12 @@ class AnswerScorer:
 
     def confidence(self, question: str, options: Sequence[Candidate]) -> float:
         """The probability that the best candidate holds the answer (0 without candidates)."""
-        if not options:
-            return 0.0
-        return sigmoid(max(self.score(question, c) for c in options))
+        return self.best_probability(span_features(question, c) for c in options)
+
+    def best_probability(self, feature_rows: Iterable[Sequence[float]]) -> float:
+        """:meth:`confidence` from the candidates' :func:`span_features` rows."""
+        z = max((self.weigh(row) for row in feature_rows), default=None)
+        return 0.0 if z is None else sigmoid(z)
 
     def best(self, question: str, options: Sequence[Candidate]) -> Passage | None:
         """The candidate most likely to hold the answer (the first on a tie), as a passage."""

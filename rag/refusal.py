@@ -102,7 +102,7 @@ def term_coverage(question: str, docs: Sequence[Document], vocabulary: Any) -> T
     with full weight: their keyword parts ("session", "cookie", "age") are common words that a
     library may hold while never naming the setting itself. ``vocabulary`` is the collection's
     :class:`rag.bm25.Bm25Index`."""
-    from rag.bm25 import chunk_tokens, code_literals, code_words, surface_words, tokenize_for_bm25
+    from rag.bm25 import code_literals, code_words, surface_words, tokenize_for_bm25
 
     wording = question_terms(question)
     terms = list(dict.fromkeys(tokenize_for_bm25([wording])[0]))
@@ -116,7 +116,7 @@ def term_coverage(question: str, docs: Sequence[Document], vocabulary: Any) -> T
     total = sum(weight.values())
     texts = [indexed_text(d.page_content, d.metadata) for d in docs]
     per_chunk = [set(tokens) | {f"={lit}" for lit in code_literals(text)}
-                 for tokens, text in zip(chunk_tokens(docs), texts, strict=True)]
+                 for tokens, text in zip(tokenize_for_bm25(texts), texts, strict=True)]
     union = set().union(*per_chunk) if per_chunk else set()
 
     def holds(term: str, present: set[str]) -> bool:

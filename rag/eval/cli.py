@@ -99,7 +99,8 @@ def _neighbour_counts(text: str) -> list[int]:
     return counts
 
 
-def _progress(quiet: bool) -> Any:
+def progress_printer(quiet: bool) -> Any:
+    """A progress callback drawing one updating line on stderr (None when quiet)."""
     if quiet:
         return None
 
@@ -191,7 +192,7 @@ def run_eval(args: argparse.Namespace, settings: Settings) -> int:
     from rag.eval import runs
     from rag.eval.datasets import load_beir, load_gold, load_squad_answers, spread
 
-    progress = _progress(args.quiet)
+    progress = progress_printer(args.quiet)
     expand = _neighbour_counts(args.expand)
     if args.limit is not None and args.limit < 1:
         raise ConfigError("--limit must be at least 1")

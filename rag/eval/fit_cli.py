@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -91,6 +90,7 @@ def _sets(args: argparse.Namespace, settings: Settings) -> list[tuple[str, Any, 
 
 def run_fit(args: argparse.Namespace, settings: Settings) -> int:
     from rag.errors import ConfigError
+    from rag.eval.cli import progress_printer
     from rag.eval.refusal_fit import (
         MAX_FALSE_DECLINE,
         Assessed,
@@ -101,7 +101,7 @@ def run_fit(args: argparse.Namespace, settings: Settings) -> int:
     )
     from rag.refusal import DEFAULT_MODEL_PATH, RefusalFeatures, load_refusal_model
 
-    progress = None if args.quiet else _progress
+    progress = progress_printer(args.quiet)
     sets = _sets(args, settings)
     if not sets:
         raise ConfigError("name at least one set: --realdocs, --squad or --gold")
@@ -164,11 +164,6 @@ def _fit_scorer(args: argparse.Namespace, assessed: list[Any],
                        "(fitted on the train halves)"))
     print(f"wrote {out}\n")
     return scorer
-
-
-def _progress(stage: str, done: int, total: int) -> None:
-    end = "\n" if done >= total else ""
-    print(f"\r  {stage}: {done}/{total}", end=end, file=sys.stderr, flush=True)
 
 
 def _read_features(path: Path) -> dict[str, list[Any]]:

@@ -107,10 +107,7 @@ def with_extract_best(row: Assessed, scorer: Any) -> Assessed:
     """``row`` with the refusal signal ``extract_best`` of ``scorer`` (an
     :class:`rag.extract.AnswerScorer`), computed from the candidates' stored features as the
     chain computes it from the candidates themselves."""
-    from rag.logistic import sigmoid
-
-    z = max((scorer.weigh(f) for _, _, f in row.candidates), default=None)
-    best = 0.0 if z is None else sigmoid(z)
+    best = scorer.best_probability(f for _, _, f in row.candidates)
     return replace(row, features=replace(row.features, extract_best=best))
 
 
