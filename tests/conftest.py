@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 
 import pytest
+
+from tests.servers.openai_stub import OpenAIStub
 
 # Set before anything imports transformers/chromadb: nothing in a test run may reach a model
 # hub or send telemetry, whatever the developer's shell has exported.
@@ -31,3 +34,17 @@ def embeddings():
     model = get_embeddings(Settings(embedding=EmbeddingSettings(backend="torch")))
     model.embed_query("warm-up")  # load now, so the first test's timing is not the load
     return model
+
+
+# Two OpenAI-protocol stand-ins on 127.0.0.1: the endpoint the server configures and another a
+# visitor might type (the endpoint and key-scoping tests of rag/ and ui/ both use them).
+@pytest.fixture
+def configured() -> Iterator[OpenAIStub]:
+    with OpenAIStub() as server:
+        yield server
+
+
+@pytest.fixture
+def other() -> Iterator[OpenAIStub]:
+    with OpenAIStub() as server:
+        yield server

@@ -25,23 +25,10 @@ from rag.llm import check_connection, get_chat_model
 from rag.llm.openai import api_key_of
 from rag.settings import LLMSettings, Settings, get_settings
 from tests.servers.http_stub import StubServer
-from tests.servers.openai_stub import OpenAIStub
 from tests.servers.tgi_stub import TGIStub
 
 SERVER_KEY = "sk-server-side-5c2e8a91d7f04b36"
 USER_KEY = "sk-typed-by-user-0b7d44e1c9"
-
-
-@pytest.fixture
-def configured() -> Iterator[OpenAIStub]:
-    with OpenAIStub() as server:
-        yield server
-
-
-@pytest.fixture
-def other() -> Iterator[OpenAIStub]:
-    with OpenAIStub() as server:
-        yield server
 
 
 def server_settings(backend: str, url: str | None, key: str | None = SERVER_KEY,

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import html
 import json
-from collections.abc import Iterator
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -15,18 +14,6 @@ from tests.servers.openai_stub import OpenAIStub
 from tests.ui.conftest import APP
 
 SERVER_KEY = "sk-server-side-9d1f3b7a2c6e"
-
-
-@pytest.fixture
-def configured() -> Iterator[OpenAIStub]:
-    with OpenAIStub() as server:
-        yield server
-
-
-@pytest.fixture
-def other() -> Iterator[OpenAIStub]:
-    with OpenAIStub() as server:
-        yield server
 
 
 @pytest.fixture
