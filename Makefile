@@ -69,10 +69,12 @@ run: install
 
 test: install browser-deps proxy-deps
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
 	$(PY) -m pytest
 
 lint: install
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
 
 eval: install
 	$(PY) -m rag eval data/eval/gold.jsonl --corpus data/corpus --answers
