@@ -10,7 +10,7 @@ export TRANSFORMERS_OFFLINE := 1
 export ANONYMIZED_TELEMETRY := False
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install run test lint eval bench browser-deps proxy-deps chroma-server clean
+.PHONY: install run test lint eval bench browser-deps proxy-deps ocr-deps chroma-server clean
 
 install: $(STAMP)
 
@@ -42,6 +42,22 @@ proxy-deps:
 		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq nginx >/dev/null; \
 	fi
 
+# Debian's Tesseract OCR for PDF pages without a text layer and for image uploads: the
+# engine, orientation detection (osd) and one data package per language of OCR_LANGS (names as
+# RAG_INGEST__OCR_LANGUAGES spells them: eng, deu, fra...). Offline once installed.
+OCR_LANGS ?= eng
+ocr-deps:
+	@missing=""; \
+	command -v tesseract >/dev/null || missing=" tesseract-ocr"; \
+	for lang in osd $(OCR_LANGS); do \
+		[ -f /usr/share/tesseract-ocr/5/tessdata/$$lang.traineddata ] || missing="$$missing tesseract-ocr-$$lang"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+		echo "Installing Debian$$missing"; \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
 # A Chroma server for other hosts: `chroma run` on loopback behind that nginx, which refuses any
 # request without the token and ends TLS. The token comes from the environment, never argv:
 #   CHROMA_TOKEN="$(cat /etc/chroma/token)" make chroma-server CHROMA_HOST=0.0.0.0 \
@@ -61,13 +77,13 @@ ADDRESS ?= 127.0.0.1
 PORT ?= 8501
 
 # Beyond loopback only with sign-in configured (RAG_AUTH__CONFIG_FILE): one line says how.
-run: install
+run: install ocr-deps
 	@$(PY) -m rag serve-check $(ADDRESS)
 	$(PY) -m rag ingest data/corpus --if-empty
 	$(PY) -m streamlit run app.py --server.headless true --browser.gatherUsageStats false \
 		--server.address $(ADDRESS) --server.port $(PORT)
 
-test: install browser-deps proxy-deps
+test: install browser-deps proxy-deps ocr-deps
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/lint-imports
 	$(PY) -m pytest
