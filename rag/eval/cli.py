@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +23,7 @@ from rag.errors import RagError
 from rag.eval.report import format_table, write_bar_chart, write_json
 from rag.settings import Settings
 
+Progress = Callable[[str, int, int], None]  # (stage, done, total), as the runners call it
 RETRIEVAL_METRICS = ("R@1", "R@5", "R@10", "Hit@5", "MRR@10", "nDCG@10")
 ANSWER_METRICS = ("answerable ok", "unans. declined", "false decline", "citations ok", "EM", "F1")
 
@@ -99,16 +102,45 @@ def _neighbour_counts(text: str) -> list[int]:
     return counts
 
 
-def progress_printer(quiet: bool) -> Any:
-    """A progress callback drawing one updating line on stderr (None when quiet)."""
+@contextmanager
+def stage_progress(quiet: bool) -> Iterator[Progress | None]:
+    """The runners' progress callback, ``progress(stage, done, total)``: a tqdm bar on stderr for
+    each stage (None when quiet). The last bar is closed on the way out, error or not, so an
+    error line never lands on the end of a bar."""
     if quiet:
-        return None
+        yield None
+        return
+    bars = _StageBars()
+    try:
+        yield bars
+    finally:
+        bars.close()
 
-    def show(stage: str, done: int, total: int) -> None:
-        end = "\n" if done >= total else ""
-        print(f"\r  {stage}: {done}/{total}", end=end, file=sys.stderr, flush=True)
 
-    return show
+class _StageBars:
+    """One tqdm bar at a time: a new stage closes the last one's bar and opens its own."""
+
+    def __init__(self) -> None:
+        self._bar: Any = None
+        self._stage = ""
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        from tqdm import tqdm
+
+        if self._bar is None or stage != self._stage:
+            self.close()
+            self._bar = tqdm(total=total, desc=stage, file=sys.stderr, dynamic_ncols=True)
+            self._stage = stage
+        self._bar.total = total
+        self._bar.n = done
+        self._bar.refresh()
+        if done >= total:
+            self.close()
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
 
 
 def retrieval_table(run: Any, published: dict[str, tuple[float, str]] | None = None) -> str:
@@ -188,11 +220,15 @@ def run_eval(args: argparse.Namespace, settings: Settings) -> int:
 
     Errors (``RagError``) propagate to the CLI's one boundary.
     """
+    with stage_progress(args.quiet) as progress:
+        return _run_eval(args, settings, progress)
+
+
+def _run_eval(args: argparse.Namespace, settings: Settings, progress: Progress | None) -> int:
     from rag.errors import ConfigError
     from rag.eval import runs
     from rag.eval.datasets import load_beir, load_gold, load_squad_answers, spread
 
-    progress = progress_printer(args.quiet)
     expand = _neighbour_counts(args.expand)
     if args.limit is not None and args.limit < 1:
         raise ConfigError("--limit must be at least 1")

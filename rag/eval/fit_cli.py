@@ -89,8 +89,14 @@ def _sets(args: argparse.Namespace, settings: Settings) -> list[tuple[str, Any, 
 
 
 def run_fit(args: argparse.Namespace, settings: Settings) -> int:
+    from rag.eval.cli import stage_progress
+
+    with stage_progress(args.quiet) as progress:
+        return _fit(args, settings, progress)
+
+
+def _fit(args: argparse.Namespace, settings: Settings, progress: Any) -> int:
     from rag.errors import ConfigError
-    from rag.eval.cli import progress_printer
     from rag.eval.refusal_fit import (
         MAX_FALSE_DECLINE,
         Assessed,
@@ -101,7 +107,6 @@ def run_fit(args: argparse.Namespace, settings: Settings) -> int:
     )
     from rag.refusal import DEFAULT_MODEL_PATH, RefusalFeatures, load_refusal_model
 
-    progress = progress_printer(args.quiet)
     sets = _sets(args, settings)
     if not sets:
         raise ConfigError("name at least one set: --realdocs, --squad or --gold")

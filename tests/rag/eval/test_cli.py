@@ -38,3 +38,19 @@ def test_expand_takes_neighbour_counts(monkeypatch, capsys, tmp_path):
     code = cli.main(["eval", "gold.jsonl", "--answers", "--expand", "1,-1", "--store", "memory"])
     assert code == 2
     assert "--expand takes neighbour counts" in capsys.readouterr().err
+
+
+def test_progress_is_a_tqdm_bar_per_stage_on_stderr_and_quiet_silences_it(capsys):
+    from rag.eval.cli import stage_progress
+
+    with stage_progress(False) as progress:
+        progress("dense", 1, 2)
+        progress("dense", 2, 2)
+        progress("bm25", 1, 2)  # left unfinished: closed on the way out
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert "dense: 100%" in err and "2/2" in err and "bm25:  50%" in err
+    assert err.endswith("\n")  # a line after the bars starts on a line of its own
+    with stage_progress(True) as progress:
+        assert progress is None
+    assert capsys.readouterr() == ("", "")
