@@ -19,6 +19,7 @@ from ingest.limits import ParseLimits, check_output, check_size
 
 if TYPE_CHECKING:
     from ingest.chunking import chunk_units
+    from ingest.ocr import OcrOptions, OcrProgress
     from ingest.parsed import ParsedFile
     from ingest.registry import SUPPORTED_EXTENSIONS, detect_format
 
@@ -40,7 +41,8 @@ _LAZY = {
     "detect_format": "ingest.registry",
 }
 _SNIFF_BYTES = 2048
-_DESCRIPTION_OF = {"pdf": "PDF", "html": "HTML", "xml": "XML", "json": "JSON", "jsonl": "JSON"}
+_DESCRIPTION_OF = {"pdf": "PDF", "html": "HTML", "xml": "XML", "json": "JSON", "jsonl": "JSON",
+                   "image": "an image"}
 
 
 def __getattr__(name: str) -> Any:
@@ -49,21 +51,41 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module 'ingest' has no attribute {name!r}")
 
 
-def parse_bytes(data: bytes, name: str, limits: ParseLimits | None = None) -> ParsedFile:
+def parse_bytes(
+    data: bytes,
+    name: str,
+    limits: ParseLimits | None = None,
+    ocr: OcrOptions | None = None,
+    progress: OcrProgress | None = None,
+) -> ParsedFile:
     """Parse a file's content; ``name`` is only a display name (never opened as a path).
+
+    ``ocr`` turns on OCR of PDF pages without a text layer and of images (None: off);
+    ``progress`` then hears of each page OCR'd, as it takes seconds a page.
 
     Runs in the calling process with cooperative limits only; :mod:`ingest.isolation` runs it
     in a worker process with hard time and memory limits (what an ingest of untrusted files
     should use). The output caps (units, text and locators) are checked either way.
     """
-    from ingest.registry import PARSERS, describe_content, detect_format, extension_of
+    from ingest.ocr import OcrRun
+    from ingest.registry import (
+        PARSERS,
+        READ_WITH_OCR,
+        describe_content,
+        detect_format,
+        extension_of,
+    )
 
     limits = limits or ParseLimits()
     check_size(len(data), name, limits)
     head = data[:_SNIFF_BYTES]
     file_format = detect_format(name, head)
     try:
-        parsed = PARSERS[file_format](data, name, limits)
+        if file_format in READ_WITH_OCR:
+            run = OcrRun(ocr, progress) if ocr is not None else None
+            parsed = READ_WITH_OCR[file_format](data, name, limits, run)
+        else:
+            parsed = PARSERS[file_format](data, name, limits)
     except IngestError as exc:
         looks_like = describe_content(head)
         expected = _DESCRIPTION_OF.get(file_format)
@@ -79,7 +101,8 @@ def parse_bytes(data: bytes, name: str, limits: ParseLimits | None = None) -> Pa
     return parsed
 
 
-def parse_file(path: Path, limits: ParseLimits | None = None) -> ParsedFile:
+def parse_file(path: Path, limits: ParseLimits | None = None, ocr: OcrOptions | None = None,
+               progress: OcrProgress | None = None) -> ParsedFile:
     """Parse a file on disk; the size limit is checked before anything is read."""
     limits = limits or ParseLimits()
     path = Path(path)
@@ -88,4 +111,4 @@ def parse_file(path: Path, limits: ParseLimits | None = None) -> ParsedFile:
         data = path.read_bytes()
     except OSError as exc:
         raise IngestError(path.name, f"cannot read file: {exc.strerror or exc}") from exc
-    return parse_bytes(data, path.name, limits)
+    return parse_bytes(data, path.name, limits, ocr, progress)

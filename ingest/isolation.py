@@ -24,6 +24,7 @@ overlaps with what the caller does with each result (chunking, embedding).
 from __future__ import annotations
 
 import atexit
+import contextlib
 import os
 import signal
 import subprocess
@@ -39,10 +40,12 @@ from typing import Generic, TypeVar
 
 from ingest.errors import IngestError, NotADocumentError
 from ingest.limits import ParseLimits
+from ingest.ocr import OcrOptions, OcrPage
 from ingest.parsed import ParsedFile
 
 T = TypeVar("T")
 ParseOutcome = ParsedFile | IngestError
+ParseProgress = Callable[[OcrPage], None]
 
 # The cooperative deadline fires at max_seconds where a parser checks it; this is how much
 # longer a worker stuck inside one call gets before it is killed.
@@ -55,11 +58,13 @@ _ENV_KEPT = frozenset({"PATH", "PYTHONPATH", "HOME", "TMPDIR", "LANG", "LANGUAGE
 
 @dataclass(frozen=True)
 class ParseRequest:
-    """One file to parse: its bytes, its display name and the limits it runs under."""
+    """One file to parse: its bytes, its display name, the limits it runs under and how to
+    OCR pages without text (None: no OCR)."""
 
     data: bytes
     name: str
     limits: ParseLimits
+    ocr: OcrOptions | None = None
 
 
 def memory_reason(limits: ParseLimits) -> str:
@@ -97,6 +102,9 @@ class _Worker:
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,  # stderr stays: a crash's traceback reaches the log
                 env=env,
+                # Its own process group, killed whole by stop(): a worker stopped while
+                # Tesseract reads a page for it leaves no Tesseract running.
+                start_new_session=True,
             )
         except BaseException:
             for fd in (reply_read, reply_write, request_read, request_write):
@@ -112,9 +120,10 @@ class _Worker:
         return self.process.poll() is None
 
     def stop(self) -> None:
-        """Kill the process (it may be stuck in C code: no polite request would reach it)."""
-        if self.alive():
-            self.process.kill()
+        """Kill the process and its children (it may be stuck in C code, or waiting for
+        Tesseract: no polite request would reach it)."""
+        with contextlib.suppress(ProcessLookupError):  # the group is gone: nothing left
+            os.killpg(self.process.pid, signal.SIGKILL)
         self.process.wait()
         self.requests.close()
         self.conn.close()
@@ -153,10 +162,12 @@ class ParserPool:
         self._slots = threading.BoundedSemaphore(workers)
         self._lock = threading.Lock()
 
-    def parse(self, data: bytes, name: str, limits: ParseLimits | None = None) -> ParsedFile:
+    def parse(self, data: bytes, name: str, limits: ParseLimits | None = None,
+              ocr: OcrOptions | None = None, progress: ParseProgress | None = None
+              ) -> ParsedFile:
         """Parse one file in a worker; raises :class:`IngestError` like ``parse_bytes``."""
-        request = ParseRequest(data, name, limits or ParseLimits())
-        for _, outcome in self.parse_in_order([request], lambda r: r):
+        request = ParseRequest(data, name, limits or ParseLimits(), ocr)
+        for _, outcome in self.parse_in_order([request], lambda r: r, progress):
             if isinstance(outcome, IngestError):
                 raise outcome
             if outcome is not None:
@@ -164,7 +175,10 @@ class ParserPool:
         raise AssertionError("unreachable")
 
     def parse_in_order(
-        self, jobs: Iterable[T], request: Callable[[T], ParseRequest | None]
+        self,
+        jobs: Iterable[T],
+        request: Callable[[T], ParseRequest | None],
+        progress: ParseProgress | None = None,
     ) -> Iterator[tuple[T, ParseOutcome | None]]:
         """``(job, outcome)`` for each job, in the order given, parsing ahead in parallel.
 
@@ -173,7 +187,8 @@ class ParserPool:
         :class:`IngestError` it raises becomes that job's outcome. The outcome is the
         :class:`ParsedFile` or the :class:`IngestError` saying why the file failed. Close the
         iterator (``contextlib.closing``) when not running it to the end: parses still
-        running for it are then stopped.
+        running for it are then stopped. ``progress`` hears of each page a worker OCRs, for
+        any file being parsed (it runs in this thread, while the iterator is advanced).
         """
         window: deque[_Task[T]] = deque()
         pending = iter(jobs)
@@ -192,7 +207,7 @@ class ParserPool:
                 self._dispatch(window)
                 head = window[0]
                 while not head.done:
-                    self._collect(window)
+                    self._collect(window, progress)
                     self._dispatch(window)  # a worker freed behind the head takes the next
                 window.popleft()
                 yield head.job, head.outcome
@@ -239,8 +254,9 @@ class ParserPool:
             task.worker = worker
             task.kill_at = time.monotonic() + task.request.limits.max_seconds + KILL_GRACE_S
 
-    def _collect(self, window: deque[_Task[T]]) -> None:
-        """Wait for any running task to answer or overrun, and settle those that did."""
+    def _collect(self, window: deque[_Task[T]], progress: ParseProgress | None) -> None:
+        """Wait for any running task to answer or overrun, and settle those that did; a
+        progress message goes to ``progress`` and leaves its task running."""
         running = [t for t in window if t.worker is not None and not t.done]
         timeout = max(0.0, min(t.kill_at for t in running) - time.monotonic())
         ready = wait([t.worker.conn for t in running if t.worker is not None], timeout)
@@ -249,7 +265,10 @@ class ParserPool:
             worker, request = task.worker, task.request
             assert worker is not None and request is not None
             if worker.conn in ready:
-                task.outcome, reuse = self._receive(worker, request)
+                received = self._receive(worker, request, progress)
+                if received is None:
+                    continue
+                task.outcome, reuse = received
             elif now >= task.kill_at:
                 task.outcome, reuse = IngestError(request.name, time_reason(request.limits)), False
             else:
@@ -258,7 +277,11 @@ class ParserPool:
             self._release(worker, reuse)
 
     @staticmethod
-    def _receive(worker: _Worker, request: ParseRequest) -> tuple[ParseOutcome, bool]:
+    def _receive(
+        worker: _Worker, request: ParseRequest, progress: ParseProgress | None
+    ) -> tuple[ParseOutcome, bool] | None:
+        """The task's outcome and whether its worker may be reused; None for a progress
+        message, which is handed on."""
         try:
             kind, *body, retire = worker.conn.recv()
         except (EOFError, OSError):
@@ -266,6 +289,10 @@ class ParserPool:
             return IngestError(request.name, f"the parser process {how} (parsing may have "
                                              f"needed more than {request.limits.max_memory_mb:,} "
                                              "MB, or the parser crashed)"), False
+        if kind == "progress":
+            if progress is not None:
+                progress(body[0])
+            return None
         if kind == "ok":
             return body[0], not retire
         error = NotADocumentError if kind == "not-a-document" else IngestError

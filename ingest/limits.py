@@ -138,6 +138,11 @@ class Deadline:
             if self._chars > self._limits.max_text_chars(self._size):
                 raise text_over_limit(self._name, self._size, self._limits)
         if time.monotonic() > self._end:
-            raise IngestError(
-                self._name, f"parsing took longer than the limit of {self._seconds:g} s"
-            )
+            raise IngestError(self._name, self.reason())
+
+    def remaining(self) -> float:
+        """Seconds left before the limit (0 when past it): the timeout of a child process."""
+        return max(0.0, self._end - time.monotonic())
+
+    def reason(self) -> str:
+        return f"parsing took longer than the limit of {self._seconds:g} s"

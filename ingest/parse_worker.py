@@ -1,7 +1,8 @@
 """The parser worker process: ``python -m ingest.parse_worker REQUEST_FD REPLY_FD``.
 
 Started and stopped by :mod:`ingest.isolation`; reads :class:`ingest.isolation.ParseRequest`
-objects from one pipe and writes each outcome to the other, parsing under a memory cap.
+objects from one pipe and writes each outcome to the other, parsing under a memory cap. Before
+the outcome, a file read by OCR sends one ``("progress", OcrPage, False)`` per page.
 """
 
 from __future__ import annotations
@@ -86,8 +87,9 @@ def serve(requests: Connection, replies: Connection) -> None:
         peak_before, resident_before = _status_bytes("VmHWM"), _status_bytes("VmRSS")
         cap_memory((baseline or 0) + request.limits.max_memory_mb * _MB)
         try:
-            reply: tuple[Any, ...] = ("ok", parse_bytes(request.data, request.name,
-                                                          request.limits))
+            parsed = parse_bytes(request.data, request.name, request.limits, request.ocr,
+                                 progress=lambda page: replies.send(("progress", page, False)))
+            reply: tuple[Any, ...] = ("ok", parsed)
         except NotADocumentError as exc:
             reply = ("not-a-document", exc.file, exc.reason)
         except IngestError as exc:

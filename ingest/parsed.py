@@ -26,12 +26,14 @@ class ParsedFile:
     Each unit is a ``Document`` whose metadata holds ``locator`` plus the format's own keys.
     ``warnings`` says what the parser had to forgive to read the file (a guessed encoding,
     recovered XML), one plain sentence each, so the ingest report can show it.
+    ``ocr_pages`` counts the pages Tesseract read (the report counts OCR'd pages).
     """
 
     format: str
     title: str
     units: list[Document]
     warnings: tuple[str, ...] = ()
+    ocr_pages: int = 0  # pages whose text was read by OCR in this parse
 
 
 Parser = Callable[[bytes, str, ParseLimits], ParsedFile]

@@ -12,7 +12,9 @@ import pypdfium2 as pdfium
 
 from ingest.errors import IngestError
 from ingest.limits import Deadline, ParseLimits, check_size
+from ingest.ocr import OcrRun
 from ingest.parsed import ParsedFile, display_stem, make_unit, tidy_text
+from ingest.pdf_ocr import ocr_pages, pages_without_text
 from ingest.pdf_text import page_text
 
 _PASSWORD_ERROR = 4  # FPDF_ERR_PASSWORD
@@ -95,11 +97,15 @@ def _title(document: pdfium.PdfDocument, name: str) -> str:
     return title or display_stem(name)
 
 
-def parse_pdf(data: bytes, name: str, limits: ParseLimits) -> ParsedFile:
+def parse_pdf(data: bytes, name: str, limits: ParseLimits, ocr: OcrRun | None = None
+              ) -> ParsedFile:
     """Units: one per page that has text; metadata ``page`` (1-based), locator ``"page N"``.
 
     With an outline, metadata ``section`` too: the heading path the page falls under
     ("Chapter > Section"); pages before the first outline entry, or without one, have none.
+    Pages without a usable text layer are read by OCR when ``ocr`` is given (and Tesseract
+    is there), their units marked ``ocr: True``; otherwise a warning counts them, and a file
+    with no text at all fails saying how to turn OCR on.
     """
     check_size(len(data), name, limits)
     deadline = Deadline(name, limits)
@@ -109,17 +115,42 @@ def parse_pdf(data: bytes, name: str, limits: ParseLimits) -> ParsedFile:
         if page_count == 0:
             raise IngestError(name, "not a readable PDF (corrupt or truncated): no pages")
         sections = _outline_sections(document, page_count, deadline)
-        units = []
-        for index, section in enumerate(sections):
+        texts = []
+        for index in range(page_count):
             deadline.check()
-            text = _page_text(document, index, name)
-            if not text:
-                continue
-            extra = {"section": section} if section else {}
-            units.append(make_unit(text, f"page {index + 1}", page=index + 1, **extra))
+            texts.append(_page_text(document, index, name))
+        scanned = pages_without_text(document, texts)
+        why_not = "OCR is off" if ocr is None else ocr.unavailable()
+        read = {} if why_not else ocr_pages(document, scanned, name, ocr, deadline)
+        units = []
+        for index, (text, section) in enumerate(zip(texts, sections, strict=True)):
+            extra: dict[str, str | bool] = {"section": section} if section else {}
+            if read.get(index):
+                text, extra["ocr"] = tidy_text(read[index]), True
+            if text:
+                units.append(make_unit(text, f"page {index + 1}", page=index + 1, **extra))
         title = _title(document, name)
     finally:
         document.close()
     if not units:
-        raise IngestError(name, "no text layer (image-only/scanned PDF); run OCR first")
-    return ParsedFile(format="pdf", title=title, units=units)
+        raise IngestError(name, _no_text_reason(why_not, bool(scanned)))
+    warnings: tuple[str, ...] = ()
+    if why_not and scanned:
+        warnings = (f"{len(scanned)} page(s) without a text layer not read: "
+                    f"{_how_to_read(why_not)}",)
+    return ParsedFile(format="pdf", title=title, units=units, warnings=warnings,
+                      ocr_pages=ocr.pages if ocr else 0)
+
+
+def _how_to_read(why_not: str) -> str:
+    if why_not == "OCR is off":
+        return "OCR is off (RAG_INGEST__OCR=true turns it on)"
+    return why_not
+
+
+def _no_text_reason(why_not: str, scanned: bool) -> str:
+    if not scanned:
+        return "no text layer and nothing drawn on its pages (an empty PDF)"
+    if why_not:
+        return f"no text layer (image-only/scanned PDF); {_how_to_read(why_not)}"
+    return "no text layer (image-only/scanned PDF) and OCR found no text on its pages"

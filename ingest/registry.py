@@ -13,6 +13,7 @@ import re
 
 from ingest.errors import NotADocumentError
 from ingest.html import parse_html
+from ingest.image import parse_image
 from ingest.json_ import parse_json, parse_jsonl
 from ingest.parsed import Parser
 from ingest.pdf import parse_pdf
@@ -28,7 +29,11 @@ PARSERS: dict[str, Parser] = {
     "xml": parse_xml,
     "text": parse_text,
     "markdown": parse_markdown,
+    "image": parse_image,
 }
+# Parsers that read text by OCR where a file has none: parse_bytes passes them the file's
+# OCR run (None when OCR is off) as a fourth argument.
+READ_WITH_OCR = {"pdf": parse_pdf, "image": parse_image}
 EXTENSIONS: dict[str, str] = {
     ".pdf": "pdf",
     ".html": "html",
@@ -40,10 +45,16 @@ EXTENSIONS: dict[str, str] = {
     ".txt": "text",
     ".md": "markdown",
     ".markdown": "markdown",
+    ".png": "image",
+    ".jpg": "image",
+    ".jpeg": "image",
+    ".tif": "image",
+    ".tiff": "image",
 }
 SUPPORTED_EXTENSIONS: frozenset[str] = frozenset(EXTENSIONS)
 
 _SNIFF_BYTES = 2048
+_IMAGE_MAGIC = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"II*\x00", b"MM\x00*")
 # The prolog (blanks, comments, an XML declaration) is matched possessively ("*+"): a comment
 # ends at its first "-->", and with a plain "*" a failed match retried every way of letting a
 # comment run on to a later "-->", exponential in the number of comments (a 2 KB head of
@@ -80,6 +91,8 @@ def sniff_format(head: bytes) -> str | None:
     """
     if head.lstrip()[:5] == b"%PDF-":
         return "pdf"
+    if head.startswith(_IMAGE_MAGIC):
+        return "image"
     text = _head_text(head)
     if _HTML_START.match(text):
         return "html"
@@ -103,7 +116,7 @@ def detect_format(name: str, head: bytes) -> str:
     sniffed = sniff_format(head)
     if by_extension is None:
         return format_by_content(name, head, sniffed)
-    if sniffed == "pdf" or (sniffed == "html" and by_extension != "xml"):
+    if sniffed in ("pdf", "image") or (sniffed == "html" and by_extension != "xml"):
         return sniffed  # XHTML named .xml is still read as XML
     if sniffed == "xml" and by_extension not in ("html", "xml", "text", "markdown"):
         return sniffed
@@ -118,7 +131,7 @@ def format_by_content(name: str, head: bytes, sniffed: str | None = None) -> str
     ``head`` is the file's first bytes (all of them when shorter than the sniff window).
     """
     sniffed = sniffed or sniff_format(head)
-    if sniffed in ("pdf", "html"):
+    if sniffed in ("pdf", "html", "image"):
         return sniffed
     if sniffed == "xml":
         return "html" if _XHTML_ROOT.search(_head_text(head)) else "xml"
@@ -134,8 +147,8 @@ def format_by_content(name: str, head: bytes, sniffed: str | None = None) -> str
     raise NotADocumentError(
         name,
         f"unsupported file type {shown}; supported: {supported}, or any name whose content "
-        "is PDF, HTML, XML, JSON or text; this is binary data (not a supported document "
-        "format)",
+        "is PDF, PNG, JPEG, TIFF, HTML, XML, JSON or text; this is binary data (not a "
+        "supported document format)",
     )
 
 
@@ -170,7 +183,8 @@ def describe_content(head: bytes) -> str:
     """A plain-words guess of what the bytes are, for "content does not match" errors."""
     sniffed = sniff_format(head)
     if sniffed:
-        return {"pdf": "PDF", "html": "HTML", "xml": "XML", "json": "JSON"}[sniffed]
+        return {"pdf": "PDF", "html": "HTML", "xml": "XML", "json": "JSON",
+                "image": "an image"}[sniffed]
     if bom_encoding(head)[0] is None and b"\0" in head:
         return "binary data"
     return "plain text"

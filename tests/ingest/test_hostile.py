@@ -71,7 +71,8 @@ def test_encrypted_pdfs(data_dir):
 
 def test_image_only_pdf(data_dir):
     reason = _reason(data_dir / "image_only.pdf")
-    assert reason == "no text layer (image-only/scanned PDF); run OCR first"
+    assert reason == ("no text layer (image-only/scanned PDF); OCR is off "
+                      "(RAG_INGEST__OCR=true turns it on)")
 
 
 def test_truncated_pdf(data_dir):

@@ -5,6 +5,7 @@ import dataclasses
 import pytest
 
 from ingest import ParsedFile, parse_file
+from ingest.ocr import OcrOptions
 from ingest.registry import PARSERS
 
 SAMPLES = {
@@ -15,7 +16,9 @@ SAMPLES = {
     "xml": ("catalog.xml", "xpath"),
     "text": ("notes.txt", "section"),
     "markdown": ("guide.md", "section"),
+    "image": ("scan_lease.png", "page"),  # read by OCR (make ocr-deps)
 }
+OCR = OcrOptions()
 
 
 def test_every_registered_parser_has_a_sample():
@@ -25,7 +28,7 @@ def test_every_registered_parser_has_a_sample():
 @pytest.mark.parametrize("fmt", sorted(SAMPLES))
 def test_parser_contract(fmt, data_dir):
     file_name, format_key = SAMPLES[fmt]
-    parsed = parse_file(data_dir / file_name)
+    parsed = parse_file(data_dir / file_name, ocr=OCR)
     assert isinstance(parsed, ParsedFile)
     assert parsed.format == fmt
     assert parsed.title.strip()
@@ -42,4 +45,4 @@ def test_parser_contract(fmt, data_dir):
 @pytest.mark.parametrize("fmt", sorted(SAMPLES))
 def test_parsing_is_deterministic(fmt, data_dir):
     path = data_dir / SAMPLES[fmt][0]
-    assert parse_file(path) == parse_file(path)
+    assert parse_file(path, ocr=OCR) == parse_file(path, ocr=OCR)

@@ -64,7 +64,8 @@ def test_encrypted_with_a_real_password_is_refused(data_dir):
 def test_image_only_pdf_asks_for_ocr(data_dir):
     with pytest.raises(IngestError) as caught:
         parse_file(data_dir / "image_only.pdf")
-    assert caught.value.reason == "no text layer (image-only/scanned PDF); run OCR first"
+    assert caught.value.reason == ("no text layer (image-only/scanned PDF); OCR is off "
+                                   "(RAG_INGEST__OCR=true turns it on)")
 
 
 def test_truncated_pdf_is_not_readable(data_dir):

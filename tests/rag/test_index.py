@@ -303,12 +303,11 @@ def test_every_file_of_a_mixed_folder_is_ingested_or_listed_with_its_reason(inde
         "mixed/fonts.conf": "ingested",
         "mixed/help/net-wireless-hidden.page": "ingested",
         "mixed/notes.txt": "ingested",
-        "mixed/photo.png": "skipped",
+        "mixed/photo.png": "failed",
         "mixed/shop.xml": "ingested",
     }
-    assert results["mixed/photo.png"].reason.endswith(
-        "this is binary data (not a supported document format)"
-    )
+    # PNG magic, then junk: read as an image (by OCR), which it is not.
+    assert "not a readable image (corrupt or truncated)" in results["mixed/photo.png"].reason
     assert results["mixed/.env"].reason == (
         "mixed/.env: hidden file: not read (name it directly to ingest it)"
     )
@@ -316,9 +315,9 @@ def test_every_file_of_a_mixed_folder_is_ingested_or_listed_with_its_reason(inde
         "mixed/.git: hidden folder: not searched (2 files inside)"
     )
     assert "PDF" in results["mixed/broken.pdf"].reason
-    assert (report.ingested, report.failed, report.skipped) == (5, 1, 3)
-    assert "  skipped: mixed/photo.png: unsupported file type .png" in report.summary()
-    assert report.summary().startswith("5 ingested, 0 unchanged, 1 failed, 3 skipped; ")
+    assert (report.ingested, report.failed, report.skipped) == (5, 2, 2)
+    assert "  failed: mixed/photo.png: not a readable image" in report.summary()
+    assert report.summary().startswith("5 ingested, 0 unchanged, 2 failed, 2 skipped; ")
     # What the parser forgave reaches the report; clean files carry no warnings.
     assert results["mixed/shop.xml"].warnings[0].startswith(
         "not well-formed XML recovered at line 4"
