@@ -34,8 +34,8 @@ from rag.settings import Settings, get_settings
 
 # Modules whose ``add_subcommands(subparsers, common)`` registers more commands.
 COMMAND_MODULES: list[str] = [
-    "rag.cli", "rag.ask_cli", "rag.eval.cli", "rag.eval.fit_cli", "rag.chroma_proxy",
-    "rag.examples_cli", "rag.users_cli",
+    "rag.cli", "rag.ask_cli", "rag.eval.cli", "rag.eval.ab_cli", "rag.eval.fit_cli",
+    "rag.chroma_proxy", "rag.examples_cli", "rag.users_cli",
 ]
 
 EXIT_OK, EXIT_SOME_FAILED, EXIT_ERROR = 0, 1, 2

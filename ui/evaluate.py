@@ -2,8 +2,10 @@
 
 A run asks one question per script run and then calls ``st.rerun()``: partial results live in
 session state, so a click on Cancel (which reruns the script) takes effect before the next
-question instead of waiting for the whole run. The run model is in ``ui.evaluate_run``, the
-results in ``ui.evaluate_results`` and the data/corpus check in ``ui.evaluate_corpus``.
+question instead of waiting for the whole run. The run itself (configurations, asking one
+question, the results' rows) is ``rag.eval.ab``, which ``python -m rag eval-ab`` runs from a
+terminal; the results are drawn by ``ui.evaluate_results`` and the data/corpus check is
+``ui.evaluate_corpus``.
 """
 
 from __future__ import annotations
@@ -17,14 +19,13 @@ from typing import Any
 import streamlit as st
 
 from ingest.errors import IngestError
-from rag.eval.datasets import GoldItem, load_gold, spread
-from rag.eval.runs import gold_qa_items, gold_queries
+from rag.eval.ab import MEASURES, RETRIEVAL, ABConfig, EvalRun, plan_run
+from rag.eval.datasets import GoldItem, load_gold
 from rag.presets import list_decoding_presets, list_prompt_presets
 from rag.settings import Settings
 from ui.errors import error_boundary, mask_secrets, session_api_keys
 from ui.evaluate_corpus import render_corpus_check, running_corpus_job
-from ui.evaluate_results import render_results
-from ui.evaluate_run import MEASURES, RETRIEVAL, RUN_KEY, ABConfig, EvalRun
+from ui.evaluate_results import RUN_KEY, render_results
 from ui.resources import get_index
 from ui.sidebar import current_choices
 from ui.untrusted import inert_markdown
@@ -105,7 +106,7 @@ def _render_form(settings: Settings, collection: str, index: Any, disabled: bool
         if not disabled and not (source == UPLOAD and upload is None):
             with error_boundary():  # a malformed upload says why here, before anything runs
                 dataset, gold = _load_gold(source, upload)
-                plan = new_run(measure, dataset, gold, int(limit), (config_a, config_b))
+                plan = plan_run(measure, dataset, gold, int(limit), (config_a, config_b))
         if plan is not None:
             # What Run will do; it also tells a user (or a test) that the last change landed.
             st.caption(f"Run asks {len(plan.question_ids)} questions from "
@@ -166,33 +167,6 @@ def _index_of(options: list[str], value: str) -> int:
     return options.index(value) if value in options else 0
 
 
-def new_run(measure: str, dataset: str, gold: list[GoldItem], limit: int,
-            configs: tuple[ABConfig, ABConfig]) -> EvalRun:
-    """The questions to ask: ``limit`` of them spread over the set (over its answerable ones
-    when only retrieval is measured, since an unanswerable question has nothing to find)."""
-    from rag.errors import ConfigError
-
-    if measure == RETRIEVAL:
-        findable = [i for i in gold if i.answerable and i.relevant]
-        if not findable:
-            raise ConfigError(f"{dataset} has no answerable question with relevant passages, "
-                              "so there is no retrieval to measure")
-        items = spread(findable, limit)
-        queries, qa_items, skipped = gold_queries(items), [], len(gold) - len(findable)
-    else:
-        items = spread(gold, limit)
-        queries, qa_items, skipped = [], gold_qa_items(items), 0
-    return EvalRun(
-        dataset=dataset,
-        measure=measure,
-        items=qa_items,
-        queries=queries,
-        questions={i.id: (i.question, i.answer) for i in items},
-        configs=configs,
-        skipped=skipped,
-    )
-
-
 def _load_gold(source: str, upload: Any) -> tuple[str, list[GoldItem]]:
     from rag.errors import ConfigError
 
@@ -239,7 +213,7 @@ def _step(run: EvalRun, settings: Settings, collection: str, index: Any) -> None
         if job is not None and not run.cancelled:
             question = run.questions[job[0]][0]
             with st.spinner(f"Config {job[1]}: {question}"):
-                run.run_job(job, settings, collection, index)
+                run.run_job(job, settings, index)
     except Exception as exc:  # end the run with the reason instead of retrying it forever
         run.error = _error_text(exc)
     finally:

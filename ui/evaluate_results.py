@@ -1,7 +1,8 @@
 """The Evaluate page's results: metrics side by side, a chart, and per-question differences.
 
-Summaries come from the eval harness (``summarise_answers``, ``summarise``), so the page and
-``python -m rag eval`` agree on what each number means.
+The rows come from ``rag.eval.ab`` (built on the eval harness's ``summarise_answers`` and
+``summarise``), so the page, ``python -m rag eval-ab`` and ``python -m rag eval`` agree on what
+each number means; this module only lays them out.
 """
 
 from __future__ import annotations
@@ -11,41 +12,26 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from rag.eval.answer_eval import AnswerRow, summarise_answers
-from rag.eval.retrieval_eval import summarise
-from ui.evaluate_run import RETRIEVAL, RUN_KEY, EvalRun, RetrievalRow
+from rag.eval.ab import (
+    NOT_FOUND,
+    RETRIEVAL,
+    EvalRun,
+    common_questions,
+    diff_columns,
+    diff_rows,
+    metric_rows,
+)
 from ui.untrusted import inert_markdown
 
+RUN_KEY = "eval_run"  # session state: the current EvalRun (the page's and these results')
 # Share-valued metrics (0..1) that make sense on one bar chart; latency has its own scale.
 ANSWER_CHART = ("answerable ok", "unans. declined", "false decline", "citations ok", "EM", "F1")
 RETRIEVAL_CHART = ("R@1", "R@5", "R@10", "Hit@5", "MRR@10", "nDCG@10")
-_NOT_FOUND = "–"  # no relevant chunk in the top 10
-
-
-def common_questions(run: EvalRun) -> list[str]:
-    """Questions both configurations have a row for, in run order: a cancelled run is compared
-    like for like."""
-    return [q for q in run.question_ids if all((q, c.name) in run.rows for c in run.configs)]
 
 
 def metrics_frame(run: EvalRun) -> pd.DataFrame:
     """One row per configuration: the harness's summary over the common questions."""
-    common = common_questions(run)
-    records = []
-    for config in run.configs:
-        rows = [run.rows[(q, config.name)] for q in common]
-        if run.measure == RETRIEVAL:
-            record = summarise(config.retrieval_mode,
-                               [r.result for r in rows if isinstance(r, RetrievalRow)]).row()
-            record.pop("mode")
-            record.pop("n")
-        else:
-            record = summarise_answers(config.name,
-                                       [r for r in rows if isinstance(r, AnswerRow)]).row()
-            record.pop("config")
-        records.append({"config": config.name, "setup": config.setup(run.measure),
-                        "questions": len(rows), **record})
-    return pd.DataFrame(records).set_index("config")
+    return pd.DataFrame(metric_rows(run)).set_index("config")
 
 
 def chart_metrics(run: EvalRun) -> tuple[str, ...]:
@@ -54,43 +40,7 @@ def chart_metrics(run: EvalRun) -> tuple[str, ...]:
 
 def diff_frame(run: EvalRun) -> pd.DataFrame:
     """One row per question both configurations answered; ``differs`` marks the interesting ones."""
-    a, b = (c.name for c in run.configs)
-    records = []
-    for qid in common_questions(run):
-        row_a, row_b = run.rows[(qid, a)], run.rows[(qid, b)]
-        question, reference = run.questions[qid]
-        if isinstance(row_a, RetrievalRow) and isinstance(row_b, RetrievalRow):
-            rank_a, rank_b = row_a.result.first_rank, row_b.result.first_rank
-            records.append({
-                "id": qid, "question": question,
-                "rank A": _rank(rank_a), "rank B": _rank(rank_b),
-                "top hit A": row_a.top_hit, "top hit B": row_b.top_hit,
-                "differs": rank_a != rank_b,
-            })
-        elif isinstance(row_a, AnswerRow) and isinstance(row_b, AnswerRow):
-            records.append({
-                "id": qid, "question": question,
-                "reference": reference if row_a.answerable else "(unanswerable)",
-                "reply A": row_a.reply, "reply B": row_b.reply,
-                "path A": row_a.path, "path B": row_b.path,
-                "correct A": _ok(row_a), "correct B": _ok(row_b),
-                "differs": _ok(row_a) != _ok(row_b) or row_a.path != row_b.path,
-            })
-    if run.measure == RETRIEVAL:
-        columns = ["id", "question", "rank A", "rank B", "top hit A", "top hit B", "differs"]
-    else:
-        columns = ["id", "question", "reference", "reply A", "reply B", "path A", "path B",
-                   "correct A", "correct B", "differs"]
-    return pd.DataFrame(records, columns=columns)
-
-
-def _rank(rank: int | None) -> str:
-    return _NOT_FOUND if rank is None else str(rank)
-
-
-def _ok(row: AnswerRow) -> bool:
-    """Right for its kind: answered correctly, or declined an unanswerable question."""
-    return row.correct if row.answerable else row.declined
+    return pd.DataFrame(diff_rows(run), columns=list(diff_columns(run)))
 
 
 def render_results(run: EvalRun) -> None:
@@ -133,7 +83,7 @@ def render_results(run: EvalRun) -> None:
     st.dataframe(shown.style.apply(_highlight, axis=1), hide_index=True, key="eval_diff",
                  width="stretch", column_config=_diff_columns(diff))
     st.caption(f"{int(diff['differs'].sum())} of {len(diff)} questions differ (highlighted)."
-               + (f" Rank: where the first relevant passage came ({_NOT_FOUND}: not in the top "
+               + (f" Rank: where the first relevant passage came ({NOT_FOUND}: not in the top "
                   "10)." if run.measure == RETRIEVAL else ""))
     _clear_button()
 

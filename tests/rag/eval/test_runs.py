@@ -8,16 +8,10 @@ from rag.eval.cli import main
 from rag.eval.datasets import load_beir, load_gold
 from rag.eval.runs import run_beir, run_gold
 from rag.settings import Settings
+from tests.rag.eval.conftest import write_jsonl
 
 pytestmark = pytest.mark.slow
 
-ERRORS = {
-    "errors": [
-        {"code": "E101", "meaning": "Blade motor blocked by grass or a stone; clear the blades."},
-        {"code": "E204", "meaning": "Battery temperature too high; let the mower cool down."},
-        {"code": "E310", "meaning": "Rain sensor active; mowing paused until the lawn is dry."},
-    ]
-}
 DOCS = [
     ("d0", "Cats", "Cats are small domesticated felines that purr and hunt mice."),
     ("d1", "Rust", "Rust is a systems programming language with ownership and borrowing."),
@@ -29,32 +23,6 @@ DOCS = [
 
 def _settings():
     return Settings(store={"mode": "memory"})
-
-
-def _jsonl(path, records):
-    path.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
-
-
-@pytest.fixture
-def gold_case(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    corpus = tmp_path / "data" / "corpus"
-    corpus.mkdir(parents=True)
-    (corpus / "error_codes.json").write_text(json.dumps(ERRORS), encoding="utf-8")
-    gold = tmp_path / "gold.jsonl"
-    rel = "data/corpus/error_codes.json"
-    _jsonl(gold, [
-        {"id": "right", "question": "What does error E204 mean on the battery?",
-         "answer": "Battery temperature too high", "aliases": [],
-         "relevant": [{"source": rel, "locator": "/errors/1"}], "format": "json",
-         "answerable": True},
-        {"id": "wrong", "question": "What does error E310 mean?", "answer": "Rain sensor active",
-         "aliases": [], "relevant": [{"source": rel, "locator": "/errors/9"}],
-         "format": "json", "answerable": True},
-        {"id": "absent", "question": "Who sculpted the Venus de Milo?", "answer": "", "aliases": [],
-         "relevant": [], "format": "none", "answerable": False},
-    ])
-    return gold, corpus
 
 
 def test_gold_run_scores_right_and_wrong_locators(gold_case):
@@ -85,8 +53,8 @@ def test_gold_run_scores_right_and_wrong_locators(gold_case):
 
 def _write_beir(folder):
     (folder / "qrels").mkdir(parents=True)
-    _jsonl(folder / "corpus.jsonl", [{"_id": i, "title": t, "text": x} for i, t, x in DOCS])
-    _jsonl(folder / "queries.jsonl", [
+    write_jsonl(folder / "corpus.jsonl", [{"_id": i, "title": t, "text": x} for i, t, x in DOCS])
+    write_jsonl(folder / "queries.jsonl", [
         {"_id": "q1", "text": "which programming language has ownership"},
         {"_id": "q2", "text": "how is bread made"},
         {"_id": "q3", "text": "what does a volcano emit"},
