@@ -91,6 +91,7 @@ class Source:
     chunk_id: str
     header: str = ""  # title and section or record identity the chunk was indexed under
     answer_span: tuple[int, int] | None = None  # where in the snippet the reply's answer is
+    ocr: bool = False  # the text was read by OCR from a page image (it may hold misread words)
 
 
 @dataclass(frozen=True)
@@ -564,6 +565,7 @@ def _sources(
                 highlights=tuple(shown),
                 chunk_id=str(meta.get("chunk_id", chunk.doc.id or "")),
                 header=str(meta.get(HEADER_KEY, "")),
+                ocr=bool(meta.get("ocr", False)),
             )
         )
     return tuple(out)

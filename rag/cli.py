@@ -151,6 +151,8 @@ def run_ingest(args: argparse.Namespace, settings: Settings) -> int:
         detail = f"{result.chunks} chunks"
         if result.status == "ingested":
             detail += f", {result.embedded} embedded, {result.reused} reused"
+        if result.ocr_pages:
+            detail += f", {result.ocr_pages} pages read by OCR"
         if result.status in ("failed", "skipped"):
             detail = result.reason
         print(f"{result.status:<9}  {result.path}  ({detail})")
@@ -226,6 +228,8 @@ class _ProgressBar:
         return self
 
     def update(self, event: Any) -> None:
+        if event.ocr is not None:  # a line per page: OCR takes seconds a page
+            self._bar.write(event.ocr.describe(), file=sys.stderr)
         self._bar.total = event.files_total
         self._bar.n = event.files_done
         self._bar.set_postfix_str(

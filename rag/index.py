@@ -34,6 +34,7 @@ from ingest import IngestError, ParseLimits, chunk_units
 from ingest.errors import NotADocumentError
 from ingest.isolation import ParseOutcome, ParseRequest, get_parser_pool
 from ingest.limits import check_size
+from ingest.ocr import OcrOptions, OcrPage
 from ingest.records import CHUNKER_VERSION, indexed_text
 from rag.embeddings import LocalEmbeddings, get_embeddings
 from rag.errors import ConfigError, RagError, StoreError
@@ -78,6 +79,7 @@ class FileResult:
     seconds: float = 0.0
     doc_id: str = ""
     warnings: tuple[str, ...] = ()  # what the parser forgave (guessed encoding, recovered XML)
+    ocr_pages: int = 0  # pages read by OCR in this run (0 for an unchanged file: not read again)
 
 
 @dataclass(frozen=True)
@@ -115,6 +117,10 @@ class IngestReport:
         return sum(f.embedded for f in self.files)
 
     @property
+    def ocr_pages(self) -> int:
+        return sum(f.ocr_pages for f in self.files)
+
+    @property
     def failures(self) -> tuple[FileResult, ...]:
         return tuple(f for f in self.files if f.status == "failed")
 
@@ -122,9 +128,11 @@ class IngestReport:
         """A few lines for a terminal: totals, then one line per failed or skipped file."""
         rate = self.chunks_embedded / self.seconds if self.seconds > 0 else 0.0
         skipped = f", {self.skipped} skipped" if self.skipped else ""
+        ocr = f"; {self.ocr_pages} pages read by OCR" if self.ocr_pages else ""
         lines = [
             f"{self.ingested} ingested, {self.unchanged} unchanged, {self.failed} failed{skipped}; "
             f"{self.chunks_embedded} chunks embedded in {self.seconds:.1f} s ({rate:.1f} chunks/s)"
+            f"{ocr}"
         ]
         lines += [f"  failed: {f.reason or f.path}" for f in self.failures]
         lines += [f"  skipped: {f.reason or f.path}" for f in self.files if f.status == "skipped"]
@@ -140,6 +148,7 @@ class IngestProgress:
     chunks_done: int  # chunks written so far in this run (embedded or reused)
     chunks_per_s: float
     current: str  # the file being worked on or just finished
+    ocr: OcrPage | None = None  # set on the event sent as each page is read by OCR
 
 
 @dataclass(frozen=True)
@@ -311,6 +320,7 @@ class _Prepared:
     delete_ids: list[str]
     started: float
     warnings: tuple[str, ...] = ()
+    ocr_pages: int = 0
     vectors: dict[str, list[float]] = field(default_factory=dict)  # content_hash -> vector
     reused: int = 0
     embedded: int = 0
@@ -324,7 +334,7 @@ class _Progress:
         self.chunks_done = 0
         self.started = time.perf_counter()
 
-    def emit(self, current: str) -> None:
+    def emit(self, current: str, ocr: OcrPage | None = None) -> None:
         if self.callback is None:
             return
         elapsed = time.perf_counter() - self.started
@@ -335,6 +345,7 @@ class _Progress:
                 chunks_done=self.chunks_done,
                 chunks_per_s=self.chunks_done / elapsed if elapsed > 0 else 0.0,
                 current=current,
+                ocr=ocr,
             )
         )
 
@@ -445,7 +456,8 @@ class DocumentIndex:
         pool = get_parser_pool(self.settings.ingest.parse_workers)
         with self._write_lock:
             self.refresh()
-            parses = pool.parse_in_order(work, lambda job: self._read(job, limits, force))
+            parses = pool.parse_in_order(work, lambda job: self._read(job, limits, force),
+                                         lambda page: progress.emit(page.file, ocr=page))
             with closing(parses):
                 for job, outcome in parses:
                     progress.emit(job.item.source)
@@ -492,6 +504,14 @@ class DocumentIndex:
             max_text_base_chars=limits.max_text_base_chars,
         )
 
+    def _ocr_options(self) -> OcrOptions | None:
+        ingest = self.settings.ingest
+        return OcrOptions(tuple(ingest.ocr_languages), ingest.ocr_dpi) if ingest.ocr else None
+
+    def _ocr_signature(self) -> str:
+        ocr = self._ocr_options()
+        return ocr.signature() if ocr else "off"
+
     def _read(self, job: _Job, limits: ParseLimits, force: bool) -> ParseRequest | None:
         """What the worker should parse for ``job``; None when the file needs no parse (passed
         over by the folder walk, or unchanged), with ``job.result`` saying so."""
@@ -514,6 +534,8 @@ class DocumentIndex:
             and record is not None
             and record.get("file_hash") == job.file_hash
             and record.get("chunking") == self._chunking_signature()
+            # A file read by OCR is read again only when the OCR settings change.
+            and (not record.get("ocr_pages") or record.get("ocr") == self._ocr_signature())
         ):
             job.result = FileResult(
                 item.source,
@@ -523,7 +545,7 @@ class DocumentIndex:
                 doc_id=document_id(item.source),
             )
             return None
-        return ParseRequest(data, item.source, limits)
+        return ParseRequest(data, item.source, limits, self._ocr_options())
 
     def _prepare(self, job: _Job, parsed: ParseOutcome | None, force: bool) -> _Prepared:
         """Chunk a parsed file and diff it against what the collection holds."""
@@ -568,6 +590,7 @@ class DocumentIndex:
             delete_ids=sorted(set(existing) - wanted),
             started=job.started,
             warnings=parsed.warnings,
+            ocr_pages=parsed.ocr_pages,
         )
         if not force:
             prepared.vectors = self._stored_vectors({c.metadata["content_hash"] for c in add})
@@ -618,6 +641,7 @@ class DocumentIndex:
                 seconds=seconds,
                 doc_id=prepared.doc_id,
                 warnings=prepared.warnings,
+                ocr_pages=prepared.ocr_pages,
             )
             progress.files_done += 1
             progress.chunks_done += len(prepared.add)
@@ -678,6 +702,8 @@ class DocumentIndex:
                         "size_bytes": prepared.size,
                         "ingested_at": time.time(),
                         "seconds": time.perf_counter() - prepared.started,
+                        "ocr_pages": prepared.ocr_pages,
+                        "ocr": self._ocr_signature(),
                     }
                 ],
             )

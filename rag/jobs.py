@@ -61,6 +61,8 @@ class JobSnapshot:
         if event is None:
             return f"Preparing {self.files_total} file(s)…"
         current = f" · {Path(event.current).name}" if event.current else ""
+        if event.ocr is not None:  # seconds a page: say which page, not only which file
+            current += f" · OCR page {event.ocr.page} ({event.ocr.done}/{event.ocr.total})"
         return (f"{event.files_done}/{event.files_total} files · {event.chunks_done} chunks · "
                 f"{event.chunks_per_s:.1f} chunks/s{current}")
 

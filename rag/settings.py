@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import BaseModel, Field, SecretStr, StringConstraints
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 StoreMode = Literal["memory", "disk", "server"]
@@ -222,6 +222,19 @@ class IngestSettings(BaseModel):
     max_units_per_file: int = Field(
         100_000, ge=1, description="Units (pages, sections, records) a file may have."
     )
+    # OCR (Tesseract, `make ocr-deps`) for PDF pages without a text layer and for images; it
+    # runs inside the parse limits above, at seconds a page.
+    ocr: bool = Field(
+        True, description="Read PDF pages without a text layer, and PNG/JPEG/TIFF files, by OCR."
+    )
+    ocr_languages: list[Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_]+$")]] = Field(
+        ["eng"],
+        min_length=1,
+        description="Tesseract language data to read with, e.g. [\"eng\", \"deu\"] (each "
+        "installed by `make ocr-deps OCR_LANGS=\"eng deu\"`).",
+    )
+    # Tesseract's documentation: it reads best at 300 dpi or more; more costs time.
+    ocr_dpi: int = Field(300, ge=72, le=600, description="Resolution PDF pages are OCR'd at.")
     flush_chunks: int = Field(
         512,
         ge=1,

@@ -57,9 +57,9 @@ def _render_upload(settings: Settings, collection: str) -> None:
         "Add documents",
         accept_multiple_files=True,
         key=f"uploader-{generation}",
-        help=f"PDF, HTML, JSON, JSONL, XML, TXT, Markdown, or any file whose content is one of "
-        f"them or plain text; up to {settings.ingest.max_file_mb:g} MB each. The same file "
-        "twice is not embedded twice.",
+        help=f"PDF (scanned too), PNG, JPEG, TIFF, HTML, JSON, JSONL, XML, TXT, Markdown, or any "
+        f"file whose content is one of them or plain text; up to "
+        f"{settings.ingest.max_file_mb:g} MB each. The same file twice is not embedded twice.",
     )
     if files and not running:
         start_upload_job(settings, collection, [(f.name, f.getvalue()) for f in files])
@@ -143,8 +143,8 @@ def _draw_job_progress() -> None:
 def _report_rows(snapshot: JobSnapshot) -> list[dict]:
     if snapshot.report is None:
         return [_row("(upload)", "failed", reason=snapshot.error)]
-    return [_row(Path(r.path).name, r.status, r.chunks, r.reason, r.seconds, r.warnings)
-            for r in snapshot.report.files]
+    return [_row(Path(r.path).name, r.status, r.chunks, r.reason, r.seconds, r.warnings,
+                 r.ocr_pages) for r in snapshot.report.files]
 
 
 def ingest_uploads(
@@ -161,15 +161,17 @@ def ingest_uploads(
 
 
 def _row(name: str, status: str, chunks: int = 0, reason: str = "", seconds: float = 0.0,
-         warnings: tuple[str, ...] = ()) -> dict:
+         warnings: tuple[str, ...] = (), ocr_pages: int = 0) -> dict:
     return {"File": name, "Result": _STATUS_ICONS.get(status, status), "Chunks": chunks,
-            "Seconds": round(seconds, 2), "Reason": reason, "Warnings": "; ".join(warnings)}
+            "OCR pages": ocr_pages, "Seconds": round(seconds, 2), "Reason": reason,
+            "Warnings": "; ".join(warnings)}
 
 
 def _render_results(rows: list[dict]) -> None:
     failed = sum(1 for r in rows if r["Result"].endswith("failed"))
     skipped = sum(1 for r in rows if r["Result"].endswith("skipped"))
     warned = sum(1 for r in rows if r.get("Warnings"))
+    ocr_pages = sum(r.get("OCR pages", 0) for r in rows)
     if failed:
         st.warning(f"{failed} of {len(rows)} file(s) could not be ingested; see the reasons.",
                    icon=":material/warning:")
@@ -181,6 +183,9 @@ def _render_results(rows: list[dict]) -> None:
     if warned:
         st.info(f"{warned} file(s) ingested with warnings (a guessed encoding, repaired XML); "
                 "see the Warnings column.", icon=":material/info:")
+    if ocr_pages:
+        st.info(f"{ocr_pages} page(s) had no text layer and were read by OCR (their sources "
+                "say so; OCR text may hold misread words).", icon=":material/document_scanner:")
     st.dataframe(rows, hide_index=True, width="stretch")
 
 

@@ -23,6 +23,8 @@ _SNIPPET_STYLE = (
 _MARK_STYLE = "background:#fde68a;padding:0 2px;border-radius:2px"
 # The sentence the reply rests on: a stronger mark than the rest of what the model was shown.
 _ANSWER_STYLE = "background:#fbbf24;padding:0 2px;border-radius:2px;font-weight:600"
+OCR_NOTE = ("Text read by OCR from a scanned page (no text layer): words may be misread; "
+            "check the page itself.")
 
 
 def _snippet_text(text: str) -> str:
@@ -94,3 +96,5 @@ def render_sources(sources: Sequence[Source], cited: Sequence[int] = ()) -> None
             meta = [PurePath(source.source).name if source.source else "",
                     source.format.upper()]
             st.caption(inert_markdown(" · ".join(m for m in meta if m)))
+            if source.ocr:
+                st.caption(f":material/document_scanner: {OCR_NOTE}")

@@ -87,20 +87,34 @@ def test_skipped_files_and_warnings_are_printed_per_file(workdir):
     docs = workdir / "docs"
     shutil.copy(DATA / "bare_ampersand.xml", docs / "shop.xml")
     shutil.copy(DATA / "net-wireless-hidden.page", docs / "wireless.page")
-    (docs / "photo.png").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(256)))
+    (docs / "archive.bin").write_bytes(bytes(range(256)))
     (docs / ".DS_Store").write_bytes(b"\x00\x00\x00\x01Bud1")
     result = rag(workdir, "ingest", "docs")
     assert result.returncode == 0, result.stdout  # skipped files are listed, not errors
     lines = result.stdout.splitlines()
     assert "skipped    docs/.DS_Store  (docs/.DS_Store: hidden file: not read " in result.stdout
-    assert any(line.startswith("skipped    docs/photo.png  (docs/photo.png: unsupported file "
-                               "type .png;") and "binary data" in line for line in lines)
+    assert any(line.startswith("skipped    docs/archive.bin  (docs/archive.bin: unsupported "
+                               "file type .bin;") and "binary data" in line for line in lines)
     assert "ingested   docs/wireless.page" in result.stdout
     shop = lines.index(next(line for line in lines if line.startswith("ingested   docs/shop.xml")))
     assert lines[shop + 1].startswith(
         "           warning: not well-formed XML recovered at line 4, column "
     )
     assert "4 ingested, 0 unchanged, 0 failed, 2 skipped; " in result.stdout
+
+
+def test_scans_print_a_line_per_ocr_page_and_the_count(workdir):
+    shutil.copy(DATA / "scan_rotated.pdf", workdir / "docs" / "scan.pdf")
+    result = rag(workdir, "ingest", "docs")
+    assert result.returncode == 0, result.stdout + result.stderr
+    for page in (1, 2):
+        assert f"OCR docs/scan.pdf page {page} ({page}/2 pages without text, " in result.stderr
+    assert "ingested   docs/scan.pdf  (2 chunks, 2 embedded, 0 reused, 2 pages read by OCR)" \
+        in result.stdout
+    assert "; 2 pages read by OCR" in result.stdout
+
+    again = rag(workdir, "ingest", "docs")  # unchanged: not read again
+    assert "OCR docs/scan.pdf" not in again.stderr and "read by OCR" not in again.stdout
 
 
 def test_if_empty_skips_a_filled_collection(workdir):

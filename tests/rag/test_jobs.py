@@ -112,3 +112,16 @@ def test_unchanged_files_are_reported_unchanged_by_a_second_job(tmp_path, index)
     assert report.chunks_embedded == 0
     for job in (first, second):
         forget_job(job.job_id)
+
+
+def test_progress_text_names_the_page_being_read_by_ocr():
+    from ingest.ocr import OcrPage
+    from rag.index import IngestProgress
+    from rag.jobs import JobSnapshot
+
+    event = IngestProgress(files_done=1, files_total=3, chunks_done=12, chunks_per_s=4.0,
+                           current="uploads/scan.pdf", ocr=OcrPage("uploads/scan.pdf", 7, 2, 5,
+                                                                   2.5))
+    snapshot = JobSnapshot("id", 3, event, False, None, "", 0.0, 1.0)
+    assert snapshot.progress_text == ("1/3 files · 12 chunks · 4.0 chunks/s · scan.pdf · "
+                                      "OCR page 7 (2/5)")

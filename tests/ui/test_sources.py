@@ -26,3 +26,28 @@ def test_answer_span_alone_and_document_markup_stays_text():
                                        answer=(0, 8))
     assert _marks(snippet) == [(True, "<b>x</b>")]
     assert "<b>" not in snippet and "![i]" not in snippet
+
+
+def _render_ocr_and_plain_sources() -> None:
+    from rag.chain import Source
+    from ui.sources import render_sources
+
+    common = dict(doc_id="d", title="", format="pdf", score=0.5, highlights=(), chunk_id="c")
+    render_sources([
+        Source(number=1, source="scans/lease.pdf", locator="page 2", snippet="The deposit.",
+               ocr=True, **common),
+        Source(number=2, source="manual.pdf", locator="page 1", snippet="Text layer.", **common),
+    ])
+
+
+def test_a_source_read_by_ocr_says_so():
+    from streamlit.testing.v1 import AppTest
+
+    from ui.sources import OCR_NOTE
+
+    app = AppTest.from_function(_render_ocr_and_plain_sources).run()
+    assert not app.exception
+    expanders = app.expander
+    notes = [[c.value for c in expander.caption] for expander in expanders]
+    assert any(OCR_NOTE in caption for caption in notes[0])
+    assert not any(OCR_NOTE in caption for caption in notes[1])
