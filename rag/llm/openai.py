@@ -2,15 +2,18 @@
 
 LangChain's ChatOpenAI does the protocol; the subclass only turns failures into BackendError
 with a clear reason (and no API key) and notices a stream that ends without a finish reason.
+The same guard serves the huggingface backend (``rag.llm.huggingface``), whose endpoints speak
+this protocol too.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
-from typing import Any
+from typing import Any, ClassVar
 
 from langchain_core.outputs import ChatGenerationChunk, ChatResult
 from langchain_openai import ChatOpenAI
+from langchain_openai.chat_models.base import BaseChatOpenAI
 
 from rag.endpoints import OPENAI_DEFAULT_URL, server_key
 from rag.errors import ConfigError
@@ -28,21 +31,24 @@ UNSUPPORTED = {
 }
 
 
-class GuardedChatOpenAI(ChatOpenAI):
-    """ChatOpenAI whose failures are BackendError("openai backend: <reason>")."""
+class GuardedChatModel(BaseChatOpenAI):
+    """An OpenAI-protocol chat model whose failures are BackendError("<backend> backend: ...")
+    without the key, and whose stream must end with a finish reason."""
+
+    backend_name: ClassVar[str] = "openai"
 
     def _guard(self) -> Any:
         key = self.openai_api_key.get_secret_value() if self.openai_api_key else None
         timeout = self.request_timeout if isinstance(self.request_timeout, int | float) else 60
         return wrap_backend_errors(
-            "openai", self.endpoint_url, timeout=float(timeout), secrets=[key]
+            self.backend_name, self.endpoint_url, timeout=float(timeout), secrets=[key]
         )
 
     @property
     def endpoint_url(self) -> str:
         return self.openai_api_base or OPENAI_DEFAULT_URL
 
-    def with_decoding(self, decoding: DecodingPreset) -> GuardedChatOpenAI:
+    def with_decoding(self, decoding: DecodingPreset) -> Any:
         return self.model_copy(update=decoding_params(decoding))
 
     def _generate(self, *args: Any, **kwargs: Any) -> ChatResult:
@@ -65,6 +71,10 @@ class GuardedChatOpenAI(ChatOpenAI):
                 yield chunk
             if not finished:
                 raise stream_cut(self.endpoint_url)
+
+
+class GuardedChatOpenAI(GuardedChatModel, ChatOpenAI):
+    """ChatOpenAI whose failures are BackendError("openai backend: <reason>")."""
 
 
 def decoding_params(decoding: DecodingPreset) -> dict[str, Any]:
