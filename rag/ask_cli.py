@@ -97,7 +97,8 @@ def write_answer(stream: AnswerStream, out: TextIO) -> None:
     for source in answer.sources:
         mark = "*" if source.number in answer.cited else " "
         where = f"{source.source} · {source.locator}" if source.locator else source.source
-        out.write(f"{mark}[{source.number}] {where}  (score {source.score:.2f})\n")
+        read_by = " · text read by OCR" if source.ocr else ""  # may hold misread words
+        out.write(f"{mark}[{source.number}] {where}  (score {source.score:.2f}){read_by}\n")
         if source.header:
             out.write(f"      [{' '.join(source.header.split())}]\n")
         snippet = " ".join(source.snippet.split())[:_SNIPPET_CHARS]
