@@ -19,7 +19,12 @@ candidate holds the gold answer, and kept as data in ``data/answer_scorer.json``
 - ``chunk_rank``: 1 / the retrieval rank of its chunk;
 - ``new_number``: it holds a number the question does not (quantities, dates, versions);
 - ``question_line``: it is itself a question;
-- ``length``: how long it is (log characters), short lines being headings and labels.
+- ``length``: how long it is (log characters), short lines being headings and labels;
+- ``closeness_gap`` and ``overlap_gap``: its closeness and overlap less the best among the
+  question's candidates (0 for the best; negative below it). Closeness runs higher on one
+  collection than another; how far a sentence is behind the best one means the same on all
+  (two-fold fitting on the four sets, top-1: realdocs 0.322 -> 0.344, SQuAD 0.768 -> 0.788,
+  gold 0.776 -> 0.806, dev 0.746 -> 0.732).
 """
 
 from __future__ import annotations
@@ -37,7 +42,7 @@ from rag.logistic import Logistic, read_model_file, sigmoid, to_json
 
 DEFAULT_SCORER_PATH = Path(__file__).resolve().parents[1] / "data" / "answer_scorer.json"
 SPAN_FEATURES = ("closeness", "next_closeness", "pair", "overlap", "chunk_rank", "new_number",
-                 "question_line", "length")
+                 "question_line", "length", "closeness_gap", "overlap_gap")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 
 
@@ -78,20 +83,37 @@ def candidates(ranked: Sequence[Passage], chunk_texts: Sequence[str], limit: int
 
 
 def span_features(question: str, candidate: Candidate) -> list[float]:
-    """The :data:`SPAN_FEATURES` of one candidate for ``question``."""
-    passage = candidate.passage
+    """The :data:`SPAN_FEATURES` of one candidate for ``question``, as if it were the only
+    one (its gaps 0): :func:`span_feature_rows` places it among the others."""
+    return span_feature_rows(question, [candidate])[0]
+
+
+def span_feature_rows(question: str, options: Sequence[Candidate]) -> list[list[float]]:
+    """The :data:`SPAN_FEATURES` of every candidate of ``question``, one row each."""
     asked = set(_NUMBER.findall(question))
-    numbers = set(_NUMBER.findall(passage.text))
-    return [
-        passage.score,
-        candidate.next_score or 0.0,
-        0.0 if candidate.next_score is None else 1.0,
-        lexical_overlap(content_words(question), passage.text),
-        1.0 / max(passage.number, 1),
-        1.0 if numbers - asked else 0.0,
-        1.0 if passage.text.split("\n", 1)[0].rstrip().rstrip("*").endswith("?") else 0.0,
-        math.log1p(len(passage.text)),
-    ]
+    words = content_words(question)
+    rows = []
+    for candidate in options:
+        passage = candidate.passage
+        numbers = set(_NUMBER.findall(passage.text))
+        rows.append([
+            passage.score,
+            candidate.next_score or 0.0,
+            0.0 if candidate.next_score is None else 1.0,
+            lexical_overlap(words, passage.text),
+            1.0 / max(passage.number, 1),
+            1.0 if numbers - asked else 0.0,
+            1.0 if passage.text.split("\n", 1)[0].rstrip().rstrip("*").endswith("?") else 0.0,
+            math.log1p(len(passage.text)),
+            0.0,  # closeness_gap and overlap_gap: set below, against the best
+            0.0,
+        ])
+    if rows:
+        best_closeness = max(row[0] for row in rows)
+        best_overlap = max(row[3] for row in rows)
+        for row in rows:
+            row[8], row[9] = row[0] - best_closeness, row[3] - best_overlap
+    return rows
 
 
 def extract_reply(passage: Passage) -> str:
@@ -108,19 +130,16 @@ class AnswerScorer:
     weights: Logistic
     fitted_on: dict[str, Any]
 
-    def score(self, question: str, candidate: Candidate) -> float:
-        return self.weigh(span_features(question, candidate))
-
     def weigh(self, values: Sequence[float]) -> float:
         """The log-odds that a candidate with these features holds the answer."""
         return self.weights.log_odds(values)
 
     def confidence(self, question: str, options: Sequence[Candidate]) -> float:
         """The probability that the best candidate holds the answer (0 without candidates)."""
-        return self.best_probability(span_features(question, c) for c in options)
+        return self.best_probability(span_feature_rows(question, options))
 
     def best_probability(self, feature_rows: Iterable[Sequence[float]]) -> float:
-        """:meth:`confidence` from the candidates' :func:`span_features` rows."""
+        """:meth:`confidence` from the candidates' :func:`span_feature_rows`."""
         z = max((self.weigh(row) for row in feature_rows), default=None)
         return 0.0 if z is None else sigmoid(z)
 
@@ -128,7 +147,8 @@ class AnswerScorer:
         """The candidate most likely to hold the answer (the first on a tie), as a passage."""
         if not options:
             return None
-        return max(options, key=lambda c: self.score(question, c)).passage
+        scores = [self.weigh(row) for row in span_feature_rows(question, options)]
+        return options[scores.index(max(scores))].passage
 
     def to_json(self) -> str:
         return to_json({**self.weights.as_dict(), "fitted_on": self.fitted_on})

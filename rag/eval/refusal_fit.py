@@ -74,7 +74,7 @@ def assess(
 ) -> list[Assessed]:
     """Run the chain's preparation (no LLM, no refusal) for every question of one set."""
     from rag.chain import AskRequest, ChatService
-    from rag.extract import span_features
+    from rag.extract import span_feature_rows
 
     quiet = settings.model_copy(
         update={"answer": settings.answer.model_copy(update={"refuse": False})}
@@ -91,9 +91,10 @@ def assess(
              if item.answerable and contains_answer(p.text, item.references)),
             None,
         )
+        options = service._candidates(prepared)
         candidates = tuple(
-            (c.passage.number, c.passage.text, tuple(span_features(prepared.standalone, c)))
-            for c in service._candidates(prepared)
+            (c.passage.number, c.passage.text, tuple(row)) for c, row in
+            zip(options, span_feature_rows(prepared.standalone, options), strict=True)
         )
         out.append(Assessed(set_name, item.id, item.answerable, features,
                             prepared.answerable, rank, prepared.standalone,

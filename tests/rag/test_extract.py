@@ -12,6 +12,7 @@ from rag.extract import (
     candidates,
     extract_reply,
     load_answer_scorer,
+    span_feature_rows,
     span_features,
 )
 
@@ -55,6 +56,21 @@ def test_candidates_are_each_close_sentence_alone_and_with_the_next_one():
     pair = options[1]
     assert pair.next_score == 0.3 and (pair.passage.start, pair.passage.end) == (0, 61)
     assert span_features("x", pair)[SPAN_FEATURES.index("pair")] == 1.0
+
+
+def test_features_place_a_candidate_among_the_others_of_its_question():
+    question = "How long does the Lumo lamp stay lit?"
+    ranked = _spans({0: 0.9, 34: 0.3, 62: 0.2})
+    options = candidates(ranked, [CHUNK], limit=2)
+    rows = [dict(zip(SPAN_FEATURES, row, strict=True))
+            for row in span_feature_rows(question, options)]
+    # The closest sentence is 0 behind the best; the others are behind by the difference.
+    assert [round(r["closeness_gap"], 2) for r in rows] == [0.0, 0.0, -0.6, -0.6]
+    assert max(r["overlap_gap"] for r in rows) == 0.0
+    assert min(r["overlap_gap"] for r in rows) < 0.0
+    # Alone, a candidate is its own best.
+    alone = dict(zip(SPAN_FEATURES, span_features(question, options[2]), strict=True))
+    assert alone["closeness_gap"] == 0.0 and alone["overlap_gap"] == 0.0
 
 
 def test_reply_leads_with_the_sentence_and_joins_a_record_lines():
