@@ -127,7 +127,8 @@ def ocr_image(image: Image.Image, options: OcrOptions, deadline: Deadline, name:
     Raises :class:`IngestError` when the file's time runs out during the call (Tesseract is
     killed) or when Tesseract fails.
     """
-    deadline.check()
+    if not deadline.remaining():
+        raise out_of_time(name, deadline, f"OCR of {what} was not started")
     image, dpi = _within_pixel_cap(image, dpi)
     buffer = io.BytesIO()
     # Uncompressed PNM: Tesseract reads it from stdin as fast as a raw buffer; PNG cost 0.3 s.
@@ -147,7 +148,7 @@ def ocr_image(image: Image.Image, options: OcrOptions, deadline: Deadline, name:
     except subprocess.TimeoutExpired as exc:
         process.kill()
         process.communicate()
-        raise IngestError(name, f"{deadline.reason()} (OCR of {what} was stopped)") from exc
+        raise out_of_time(name, deadline, f"OCR of {what} was stopped") from exc
     finally:
         if process.poll() is None:  # an exception of ours mid-call: no Tesseract outlives it
             process.kill()
@@ -157,6 +158,12 @@ def ocr_image(image: Image.Image, options: OcrOptions, deadline: Deadline, name:
         raise IngestError(name, f"OCR of {what} failed: Tesseract exited with code "
                                 f"{process.returncode} ({detail[0]})")
     return reflow(out.decode("utf-8", "replace"))
+
+
+def out_of_time(name: str, deadline: Deadline, what: str) -> IngestError:
+    """The time limit's message, saying what OCR had done and how a long scan gets through."""
+    return IngestError(name, f"{deadline.reason()} ({what}; OCR takes seconds a page, so a long "
+                             "scan needs a higher RAG_INGEST__MAX_SECONDS_PER_FILE)")
 
 
 def reflow(text: str) -> str:

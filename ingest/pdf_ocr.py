@@ -16,7 +16,15 @@ import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
 
 from ingest.limits import Deadline
-from ingest.ocr import MAX_OCR_PIXELS, OcrPage, OcrRun, is_blank, ocr_image, timed
+from ingest.ocr import (
+    MAX_OCR_PIXELS,
+    OcrPage,
+    OcrRun,
+    is_blank,
+    ocr_image,
+    out_of_time,
+    timed,
+)
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -51,7 +59,9 @@ def ocr_pages(document: pdfium.PdfDocument, indexes: list[int], name: str, run: 
     """The OCR text of each page in ``indexes`` ("" for a page that renders blank)."""
     texts: dict[int, str] = {}
     for done, index in enumerate(indexes, start=1):
-        deadline.check()
+        if not deadline.remaining():
+            raise out_of_time(name, deadline, f"{done - 1} of {len(indexes)} pages without "
+                                              "text read by OCR")
         elapsed = timed()
         page = document[index]
         try:
