@@ -14,7 +14,8 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, Literal
+from pathlib import Path
+from typing import Any, Literal, TypeVar
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import BaseMessage
@@ -44,6 +45,8 @@ from rag.refusal import (
 )
 from rag.retrieval import RetrievedChunk, retrieve
 from rag.settings import Settings, get_settings
+
+T = TypeVar("T")
 
 # A missing word is named to the user only when it is specific (rarer in English than about
 # once per million words, see rag.refusal.specificity): a common word missing is no reason a
@@ -273,18 +276,14 @@ class ChatService:
 
         options = candidates(ranked, [d.page_content for d in docs], EXTRACT_CANDIDATES,
                              [[end for _, end, _ in record_spans(d.metadata)] for d in docs])
-        scorer_path = self.settings.answer.answer_scorer or DEFAULT_SCORER_PATH
-        # As with the refusal model below: the fitter runs this before there is a scorer.
-        scorer = (load_answer_scorer(scorer_path)
-                  if self.settings.answer.refuse or scorer_path.is_file() else None)
+        scorer = self._fitted(self.settings.answer.answer_scorer or DEFAULT_SCORER_PATH,
+                              load_answer_scorer)
         features = refusal_features(
             prepared.relevance, ranked[0].score if ranked else 0.0, coverage,
             scorer.confidence(prepared.standalone, options) if scorer is not None else 0.0,
         )
-        path = self.settings.answer.refusal_model or DEFAULT_MODEL_PATH
-        # With refusal off the probability is still reported when a model exists (the fitter
-        # runs this way before there is one).
-        model = load_refusal_model(path) if self.settings.answer.refuse or path.is_file() else None
+        model = self._fitted(self.settings.answer.refusal_model or DEFAULT_MODEL_PATH,
+                             load_refusal_model)
         answerable = model.probability(features) if model is not None else None
         reason, reply = "", NOT_IN_DOCUMENTS
         if model is not None and answerable is not None and self.settings.answer.refuse \
@@ -310,6 +309,12 @@ class ChatService:
             decline_reply=reply,
             timings=(*prepared.timings, ("refusal", time.perf_counter() - start)),
         )
+
+    def _fitted(self, path: Path, load: Callable[[Path], T]) -> T | None:
+        """A fitted model (refusal model, answer scorer) from ``path``: required while refusal
+        is on; with it off, used when the file exists and skipped otherwise, since the fitter
+        runs the chain this way before there is one (its figures are still reported)."""
+        return load(path) if self.settings.answer.refuse or path.is_file() else None
 
     def _expand(self, prepared: _Prepared) -> _Prepared:
         # After the refusal check, so the relevance it judges is that of the retrieved chunks.
