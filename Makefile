@@ -106,10 +106,12 @@ $(BENCH_STAMP): bench/requirements.txt
 	touch $(BENCH_STAMP)
 
 # With ../shared/realdocs present, also our pipeline and the LangChain tutorial side by side on
-# those real files (ingestion, re-ingest, retrieval; about 20 more minutes).
+# those real files (ingestion, re-ingest, retrieval; about 20 more minutes), and OCR quality on
+# their PDFs rendered to images (bench/ocr_quality.py; about 11 more minutes).
 REALDOCS ?= ../shared/realdocs
-bench: install $(BENCH_STAMP)
+bench: install ocr-deps $(BENCH_STAMP)
 	$(PY) -m bench $(if $(wildcard $(REALDOCS)/questions.jsonl),--realdocs $(REALDOCS),)
+	$(if $(wildcard $(REALDOCS)/questions.jsonl),$(PY) -m bench.ocr_quality --realdocs $(REALDOCS),)
 
 clean:
 	rm -rf $(VENV) .venv-bench data/index data/cache test-output
