@@ -131,7 +131,7 @@ def ocr_image(image: Image.Image, options: OcrOptions, deadline: Deadline, name:
         raise out_of_time(name, deadline, f"OCR of {what} was not started")
     image, dpi = _within_pixel_cap(image, dpi)
     buffer = io.BytesIO()
-    # Uncompressed PNM: Tesseract reads it from stdin as fast as a raw buffer; PNG cost 0.3 s.
+    # Uncompressed PNM: no compression to do here nor to undo in Tesseract.
     image.convert("L" if image.mode not in ("1", "L") else image.mode).save(buffer, "PPM")
     # psm 1: page segmentation after orientation detection, so a page scanned sideways or
     # upside down reads upright (0.3 s more a page); psm 3 without the orientation data.
