@@ -152,7 +152,7 @@ def run_ingest(args: argparse.Namespace, settings: Settings) -> int:
         if result.status == "ingested":
             detail += f", {result.embedded} embedded, {result.reused} reused"
         if result.ocr_pages:
-            detail += f", {result.ocr_pages} pages read by OCR"
+            detail += f", {result.ocr_pages} page{'s' * (result.ocr_pages > 1)} read by OCR"
         if result.status in ("failed", "skipped"):
             detail = result.reason
         print(f"{result.status:<9}  {result.path}  ({detail})")

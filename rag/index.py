@@ -128,7 +128,8 @@ class IngestReport:
         """A few lines for a terminal: totals, then one line per failed or skipped file."""
         rate = self.chunks_embedded / self.seconds if self.seconds > 0 else 0.0
         skipped = f", {self.skipped} skipped" if self.skipped else ""
-        ocr = f"; {self.ocr_pages} pages read by OCR" if self.ocr_pages else ""
+        pages = f"{self.ocr_pages} page{'s' * (self.ocr_pages > 1)}"
+        ocr = f"; {pages} read by OCR" if self.ocr_pages else ""
         lines = [
             f"{self.ingested} ingested, {self.unchanged} unchanged, {self.failed} failed{skipped}; "
             f"{self.chunks_embedded} chunks embedded in {self.seconds:.1f} s ({rate:.1f} chunks/s)"
