@@ -65,7 +65,7 @@ def ocr_pages(document: pdfium.PdfDocument, indexes: list[int], name: str, run: 
         elapsed = timed()
         page = document[index]
         try:
-            image, dpi = _render(page, run.options.dpi)
+            image, dpi = render_page(page, run.options.dpi)
         finally:
             page.close()
         blank = is_blank(image)
@@ -75,7 +75,7 @@ def ocr_pages(document: pdfium.PdfDocument, indexes: list[int], name: str, run: 
     return texts
 
 
-def _render(page: pdfium.PdfPage, dpi: int) -> tuple[Image.Image, int]:
+def render_page(page: pdfium.PdfPage, dpi: int) -> tuple[Image.Image, int]:
     """The page as a grayscale image at ``dpi``, or lower for a page too large to read whole
     (a poster), and the resolution used."""
     width, height = page.get_size()  # points, with /Rotate applied

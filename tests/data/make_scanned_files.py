@@ -3,7 +3,8 @@
 Run: .venv/bin/python tests/data/make_scanned_files.py
 The pages are rasters as a scanner or a fax machine makes them, of text in our own words set
 in reportlab's bundled Vera font: a grey scan with speckles, a slight skew and JPEG blocks;
-a 1-bit CCITT Group 4 fax page at fax resolution; a page stored sideways and turned by the
+a 1-bit CCITT Group 4 fax page at fax resolution; a JBIG2 page, on A4 and on a poster-sized
+page; a page stored sideways and turned by the
 PDF's /Rotate; a page scanned sideways with no /Rotate at all (only orientation detection
 turns it); a born-digital page with a picture (its text layer is used, no OCR). Random noise
 is seeded, so the files come out the same each run; the generated files are committed.
@@ -13,10 +14,11 @@ from __future__ import annotations
 
 import io
 import random
+import struct
 from pathlib import Path
 
 import reportlab
-from PIL import Image, ImageDraw, ImageFilter, ImageFont
+from PIL import Image, ImageDraw, ImageFilter, ImageFont, ImageOps
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.utils import ImageReader
 from reportlab.pdfgen import canvas
@@ -48,6 +50,12 @@ MANUAL = [
     "Clean the lens every morning with a soft linen cloth.",
     "Trim the wick before sunset and check the oil level.",
     "Replace the chimney glass when it shows any crack.",
+]
+PACKING = [
+    "PACKING LIST - SKERRY LIGHT STATION",
+    "",
+    "Crate 7 holds the spare lens prisms, wrapped in felt.",
+    "Crate 8 holds forty litres of lamp oil in sealed tins.",
 ]
 SIDEWAYS = [
     "FOG SIGNAL LOG",
@@ -153,6 +161,48 @@ def _fax_pdf() -> bytes:
     ], 1)
 
 
+def _jbig2_pdf() -> bytes:
+    """A JBIG2 scan (a generic region, MMR-coded) at 200 dpi on an A4 page, and the same image
+    at the top of a poster-sized A0 page (too many pixels at 300 dpi: read at 160)."""
+    image = _scanned(_text_image(PACKING, 200), seed=8).point(lambda v: 255 if v > 140 else 0)
+    # JBIG2 codes black as 1 bits; Pillow's G4 codes a 1-bit image's 0 bits (its black) as
+    # the white runs, so the image is inverted first and its black is coded as black runs.
+    inverted = ImageOps.invert(image).convert("1", dither=Image.Dither.NONE)
+    tiff = io.BytesIO()
+    inverted.save(tiff, "TIFF", compression="group4", tiffinfo={278: image.height})
+    decoded = Image.open(io.BytesIO(tiff.getvalue()))
+    start, length = decoded.tag_v2[273][0], decoded.tag_v2[279][0]
+    mmr = tiff.getvalue()[start : start + length]
+    width, height = image.size
+
+    def segment(number: int, kind: int, data: bytes) -> bytes:
+        # Segment header: number, type, no referred-to segments, page 1, data length.
+        return struct.pack(">IBBBI", number, kind, 0, 1, len(data)) + data
+
+    # A PDF's JBIG2 stream holds the page's segments without file header or end-of-page:
+    # page information (48), then an immediate generic region (38) with MMR coding.
+    page_info = struct.pack(">IIIIBH", width, height, 0, 0, 0, 0)
+    region = struct.pack(">IIIIB", width, height, 0, 0, 0) + b"\x01" + mmr
+    stream = segment(0, 48, page_info) + segment(1, 38, region)
+    a0 = (2384.0, 3370.0)
+    pages = []
+    for box, scale in ((A4, 72 / 200), (a0, 72 / 200)):
+        w, h = width * scale, height * scale
+        pages.append((box, b"q %.2f 0 0 %.2f 0 %.2f cm /Scan Do Q" % (w, h, box[1] - h)))
+    objects = [b"<< /Type /Catalog /Pages 2 0 R >>",
+               b"<< /Type /Pages /Kids [4 0 R 6 0 R] /Count 2 >>",
+               b"<< /Type /XObject /Subtype /Image /Width %d /Height %d /ColorSpace /DeviceGray "
+               b"/BitsPerComponent 1 /Filter /JBIG2Decode /Length %d >>\nstream\n"
+               % (width, height, len(stream)) + stream + b"\nendstream"]
+    for number, (box, content) in enumerate(pages):
+        objects.append(b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 %.2f %.2f] /Resources "
+                       b"<< /XObject << /Scan 3 0 R >> >> /Contents %d 0 R >>"
+                       % (*box, 5 + 2 * number))
+        objects.append(b"<< /Length %d >>\nstream\n" % len(content) + content
+                       + b"\nendstream")
+    return _raw_pdf(objects, 2)
+
+
 def _rotated_pdf() -> bytes:
     """Page 1 stored sideways and turned upright by /Rotate 90; page 2 scanned sideways with
     no /Rotate (upside down for a reader until orientation detection turns it)."""
@@ -204,6 +254,7 @@ def main() -> None:
     files = {
         "scan_lease.pdf": _scan_pdf(),
         "scan_fax_g4.pdf": _fax_pdf(),
+        "scan_jbig2.pdf": _jbig2_pdf(),
         "scan_rotated.pdf": _rotated_pdf(),
         "text_and_picture.pdf": _mixed_pdf(),
         **_images(),

@@ -1,6 +1,7 @@
 """OCR of scanned PDFs and images (Tesseract from `make ocr-deps`), on the scans that
-tests/data/make_scanned_files.py writes: a grey JPEG scan, a CCITT G4 fax page, pages turned
-by /Rotate and scanned sideways, a page with text and a picture, a PNG and a 2-page TIFF."""
+tests/data/make_scanned_files.py writes: a grey JPEG scan, a CCITT G4 fax page, JBIG2 pages
+(one poster-sized), pages turned by /Rotate and scanned sideways, a page with text and a
+picture, a PNG and a 2-page TIFF."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import stat
 import time
 from pathlib import Path
 
+import pypdfium2 as pdfium
 import pytest
 from PIL import Image
 
@@ -16,7 +18,8 @@ from ingest import IngestError, ParseLimits, parse_bytes, parse_file
 from ingest.errors import NotADocumentError
 from ingest.isolation import ParserPool
 from ingest.limits import Deadline
-from ingest.ocr import OcrOptions, ocr_image
+from ingest.ocr import MAX_OCR_PIXELS, OcrOptions, ocr_image
+from ingest.pdf_ocr import render_page
 from tests.data.make_scanned_files import PICTURE_WORD
 from tests.ingest.conftest import DATA, read
 
@@ -45,6 +48,20 @@ def test_a_ccitt_group4_fax_page_is_read():
     text = words(parsed.units[0].page_content)
     assert "invoice number 4471" in text and "389.50 eur" in text
     assert parsed.units[0].metadata["ocr"] is True and parsed.ocr_pages == 1
+
+
+def test_jbig2_pages_are_read_and_a_poster_at_a_resolution_within_the_pixel_cap():
+    parsed = parse_file(DATA / "scan_jbig2.pdf", ocr=OCR)
+
+    assert [u.metadata["page"] for u in parsed.units] == [1, 2] and parsed.ocr_pages == 2
+    for unit in parsed.units:
+        assert "spare lens prisms" in words(unit.page_content)
+        assert "forty litres of lamp oil" in words(unit.page_content)
+    document = pdfium.PdfDocument(DATA / "scan_jbig2.pdf")
+    a4, a4_dpi = render_page(document[0], 300)
+    poster, poster_dpi = render_page(document[1], 300)
+    assert a4_dpi == 300 and abs(a4.width - 595.28 * 300 / 72) <= 1
+    assert poster_dpi < 300 and poster.width * poster.height <= MAX_OCR_PIXELS
 
 
 def test_rotated_pages_are_read_upright():
