@@ -81,6 +81,7 @@ def render_page(page: pdfium.PdfPage, dpi: int) -> tuple[Image.Image, int]:
     width, height = page.get_size()  # points, with /Rotate applied
     scale = dpi / 72
     if width * height * scale * scale > MAX_OCR_PIXELS:
-        scale = (MAX_OCR_PIXELS / (width * height)) ** 0.5
+        # A hair under: PDFium rounds the bitmap's sides up.
+        scale = 0.999 * (MAX_OCR_PIXELS / (width * height)) ** 0.5
     # Not closed here: the image reads the bitmap's buffer, which lives as long as it does.
     return page.render(scale=scale, grayscale=True).to_pil(), round(scale * 72)
