@@ -18,7 +18,6 @@ import bisect
 import hashlib
 import json
 import os
-import re
 import shutil
 import threading
 from collections.abc import Container, Iterable, Sequence
@@ -29,95 +28,18 @@ from typing import Any
 
 import bm25s
 import numpy as np
-import Stemmer
 from langchain_core.documents import Document
 
 from ingest.records import indexed_text, record_spans
 from rag.errors import StoreError
 from rag.settings import Settings, get_settings
+from rag.text import code_literals, terms_of
 
-_STOPWORDS = "en"
-_STEMMER_LANGUAGE = "english"
 _CHUNKS_FILE = "chunks.jsonl"
 _MANIFEST_FILE = "manifest.json"
 
-# Runs of letters and digits joined by inner dots and hyphens ("4.3.0", "e-104", "HB-2",
-# "2024-11-21"). Matched left to right without look-arounds, so in linear time on any text.
-_WORDISH = re.compile(r"[A-Za-z0-9]+(?:[.\-][A-Za-z0-9]+)*")
-
-
-def number_literals(text: str) -> list[str]:
-    """Words with a digit, kept whole with their inner dots and hyphens, lower-cased."""
-    return [m.lower() for m in _WORDISH.findall(text) if any(c.isdigit() for c in m)]
-
-
-# Runs of letters and digits joined by inner dots, hyphens and underscores: identifiers as a
-# document writes them ("SESSION_COOKIE_AGE", "autovacuum_max_workers", "hb-2", "4.3.0").
-# Linear for the same reason as _WORDISH.
-_IDENTIFIER = re.compile(r"[A-Za-z0-9]+(?:[._\-][A-Za-z0-9]+)*")
-
-
-def code_words(text: str) -> list[str]:
-    """Names and codes as written: the words with a digit or an underscore (a setting, a
-    version, a part number), which the keyword tokens split into common parts."""
-    return [m for m in _IDENTIFIER.findall(text) if "_" in m or any(c.isdigit() for c in m)]
-
-
-def code_literals(text: str) -> list[str]:
-    """:func:`code_words`, lower-cased."""
-    return [word.lower() for word in code_words(text)]
-
-# PyStemmer objects are not safe to share between threads; Streamlit serves sessions on threads.
-_thread_state = threading.local()
-
-
-def _stemmer() -> Stemmer.Stemmer:
-    stemmer = getattr(_thread_state, "stemmer", None)
-    if stemmer is None:
-        stemmer = Stemmer.Stemmer(_STEMMER_LANGUAGE)
-        _thread_state.stemmer = stemmer
-    return stemmer
-
-
-# Bump when tokenize_for_bm25 changes: saved snapshots hold tokens of the old rules.
-TOKENIZER_VERSION = 3
-
-
-def word_tokens(texts: Sequence[str]) -> list[list[str]]:
-    """Lower-cased word tokens, English stopwords removed, Snowball-stemmed.
-
-    Underscores separate words: JSON and XML keys are snake_case ("ip_rating: IPX6",
-    "max_slope: 45%"), and kept whole they matched neither "IP rating" nor "maximum slope".
-    """
-    return bm25s.tokenize(
-        [text.replace("_", " ") for text in texts],
-        stopwords=_STOPWORDS,
-        stemmer=_stemmer(),
-        return_ids=False,
-        show_progress=False,
-    )
-
-
-def tokenize_for_bm25(texts: Sequence[str]) -> list[list[str]]:
-    """The keyword index's tokens (queries and chunks): :func:`word_tokens`, and versions,
-    dates and codes whole ("15.1", "1.0.0", "2024-11-21", "hb-2"): the
-    word tokens keep only their parts of two or more characters, so "15.1" and "15.10" were
-    one token ("15") and "1.0.0" none at all, and a question naming a release could not find
-    its notes among its neighbours'.
-    """
-    tokens = word_tokens(texts)
-    for words, text in zip(tokens, texts, strict=True):
-        words.extend(lit for lit in number_literals(text) if not lit.isalnum())
-    return tokens
-
-
-def surface_words(text: str) -> dict[str, str]:
-    """Keyword token -> the word of ``text`` it came from, to name a token to a user."""
-    out: dict[str, str] = {}
-    for word in _WORDISH.findall(text):
-        for token in tokenize_for_bm25([word])[0]:
-            out.setdefault(token, word)
-    return out
+# Bump when the terms (rag/text.py) change: saved snapshots hold terms of the old rules.
+TOKENIZER_VERSION = 4
 
 
 # How far two stemmed tokens may differ and still be one word's forms (see related_terms).
@@ -171,7 +93,7 @@ class Bm25Index:
         return len(self.chunk_ids)
 
     def has_related_term(self, token: str) -> bool:
-        """Whether any chunk contains ``token`` (one stemmed token of ``tokenize_for_bm25``) or
+        """Whether any chunk contains ``token`` (one term of :func:`rag.text.terms_of`) or
         a form of the same word the stemmer leaves apart ("weigh"/"weight", "deliv"/"deliveri",
         "longest"/"long"): see :func:`related_terms`."""
         if self._retriever is None or not token:
@@ -201,7 +123,7 @@ class Bm25Index:
         """Tokenise and index ``chunks``; each must carry its vector-store id in ``.id``."""
         docs = list(chunks)
         chunk_ids = [_chunk_id(doc) for doc in docs]
-        tokens = tokenize_for_bm25([_text(doc) for doc in docs])
+        tokens = terms_of([_text(doc) for doc in docs])
         if not any(tokens):
             return cls(chunk_ids, docs, None)
         retriever = bm25s.BM25(k1=k1, b=b)
@@ -212,7 +134,7 @@ class Bm25Index:
         """The ``k`` best chunks sharing at least one term with ``query``, best first."""
         if self._retriever is None or k <= 0:
             return []
-        query_tokens = tokenize_for_bm25([query])[0]
+        query_tokens = terms_of([query])[0]
         if not query_tokens:
             return []
         scores = np.asarray(self._retriever.get_scores(query_tokens))
@@ -273,8 +195,8 @@ def cite_record(doc: Document, query: str) -> Document:
     spans = record_spans(doc.metadata)
     if not spans:
         return doc
-    wanted = set(tokenize_for_bm25([query])[0])
-    tokens = tokenize_for_bm25([doc.page_content[start:end] for start, end, _ in spans])
+    wanted = set(terms_of([query])[0])
+    tokens = terms_of([doc.page_content[start:end] for start, end, _ in spans])
     best = max(range(len(spans)), key=lambda i: (len(wanted & set(tokens[i])), -i))
     locator = spans[best][2]
     metadata = {**doc.metadata, "locator": locator}

@@ -18,18 +18,13 @@ from typing import Literal
 from langchain_core.documents import Document
 from langchain_core.embeddings import Embeddings
 
+from rag.text import term_overlap, terms
+
 ContextStrategy = Literal["sentences", "chunks"]
 
 # Sentence ends, or line breaks: JSON/XML records are rendered one "key: value" per line,
 # and each line is a statement of its own.
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\"'(\[]?[A-Z0-9])|\n+")
-_WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]*[A-Za-z0-9]|[A-Za-z0-9]")
-STOPWORDS = frozenset(
-    """a an and are as at be by can could did do does for from has have how i if in into is it
-    its of on or our should that the their them then there these they this to was we were what
-    when where which who whom why will with would you your about after before does doing any all
-    me my tell please much many""".split()
-)
 
 
 @dataclass(frozen=True)
@@ -41,11 +36,6 @@ class Passage:
     score: float  # closeness to the question (cosine, plus lexical bonus)
     start: int  # character offset inside the chunk, for highlighting
     end: int
-
-
-def content_words(text: str) -> list[str]:
-    """Lower-cased words minus stop words: what a question or an answer is about."""
-    return [w for w in (m.group(0).lower() for m in _WORD.finditer(text)) if w not in STOPWORDS]
 
 
 def split_sentences(text: str) -> list[tuple[int, int]]:
@@ -119,15 +109,6 @@ def passage_spans(chunk: Document) -> list[tuple[int, int]]:
     return merge_short_spans(split_sentences(text))
 
 
-def lexical_overlap(question_words: Sequence[str], sentence: str) -> float:
-    """Share of the question's content words present in the sentence (0..1)."""
-    if not question_words:
-        return 0.0
-    words = set(content_words(sentence))
-    qset = set(question_words)
-    return len(qset & words) / len(qset)
-
-
 def _cosine(a: Sequence[float], b: Sequence[float]) -> float:
     dot = sum(x * y for x, y in zip(a, b, strict=True))
     na = math.sqrt(sum(x * x for x in a)) or 1.0
@@ -156,12 +137,12 @@ def score_sentences(
         return []
     qvec = embeddings.embed_query(question)
     svecs = embeddings.embed_documents(texts)
-    qwords = content_words(question)
+    asked = terms(question)
     passages = [
         Passage(
             number=number,
             text=text,
-            score=_cosine(qvec, svec) + lexical_weight * lexical_overlap(qwords, text),
+            score=_cosine(qvec, svec) + lexical_weight * term_overlap(asked, text),
             start=start,
             end=end,
         )

@@ -37,8 +37,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from rag.context import Passage, content_words, lexical_overlap
+from rag.context import Passage
 from rag.logistic import Logistic, read_model_file, sigmoid, to_json
+from rag.text import term_overlap, terms
 
 DEFAULT_SCORER_PATH = Path(__file__).resolve().parents[1] / "data" / "answer_scorer.json"
 SPAN_FEATURES = ("closeness", "next_closeness", "pair", "overlap", "chunk_rank", "new_number",
@@ -91,7 +92,7 @@ def span_features(question: str, candidate: Candidate) -> list[float]:
 def span_feature_rows(question: str, options: Sequence[Candidate]) -> list[list[float]]:
     """The :data:`SPAN_FEATURES` of every candidate of ``question``, one row each."""
     asked = set(_NUMBER.findall(question))
-    words = content_words(question)
+    asked_terms = terms(question)
     rows = []
     for candidate in options:
         passage = candidate.passage
@@ -100,7 +101,7 @@ def span_feature_rows(question: str, options: Sequence[Candidate]) -> list[list[
             passage.score,
             candidate.next_score or 0.0,
             0.0 if candidate.next_score is None else 1.0,
-            lexical_overlap(words, passage.text),
+            term_overlap(asked_terms, passage.text),
             1.0 / max(passage.number, 1),
             1.0 if numbers - asked else 0.0,
             1.0 if passage.text.split("\n", 1)[0].rstrip().rstrip("*").endswith("?") else 0.0,

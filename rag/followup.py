@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import HumanMessage, SystemMessage
 
-from rag.context import content_words
+from rag.text import content_words
 
 REWRITE_SYSTEM = (
     "Rewrite the user's last question as one standalone question that can be understood "

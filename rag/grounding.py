@@ -12,7 +12,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from rag.context import Passage, content_words
+from rag.context import Passage
+from rag.text import terms
 
 _CITATION = re.compile(r"\[(\d{1,3})\]")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
@@ -75,11 +76,6 @@ def has_placeholder(text: str) -> bool:
     return False
 
 
-def _stem(word: str) -> str:
-    # Crude, but enough to match "installs"/"installed"/"installation" without a stemmer.
-    return word[:6] if len(word) > 6 else word.rstrip("s")
-
-
 def _numbers(text: str) -> set[str]:
     return {n.replace(",", "") for n in _NUMBER.findall(text)}
 
@@ -132,16 +128,16 @@ def check_grounding(
     else:
         pool = [p for p in passages if p.number in cited] if cited else list(passages)
     body = _CITATION.sub(" ", answer)
-    asked = {_stem(w) for w in content_words(question)}
-    words = [w for w in content_words(body) if _stem(w) not in asked]
-    best = _best_passage(words or content_words(body), passages)
+    asked = set(terms(question))
+    words = [t for t in terms(body) if t not in asked]
+    best = _best_passage(words or terms(body), passages)
     if has_placeholder(body):
         return GroundingVerdict(False, 0.0, cited, best, "the answer holds a placeholder")
     if not pool or not words:
         return GroundingVerdict(False, 0.0, cited, best, "the answer adds nothing checkable")
     pool_text = " ".join(p.text for p in pool)
-    pool_stems = {_stem(w) for w in content_words(pool_text)}
-    found = sum(1 for w in words if _stem(w) in pool_stems)
+    pool_terms = set(terms(pool_text))
+    found = sum(1 for t in words if t in pool_terms)
     support = found / len(words)
     missing_numbers = _numbers(body) - _numbers(pool_text)
     missing_codes = _codes(body) - _codes(pool_text) - _codes(question)
@@ -162,13 +158,14 @@ def check_grounding(
 
 
 def _best_passage(answer_words: Sequence[str], passages: Sequence[Passage]) -> Passage | None:
-    """The passage sharing most words with the answer; ties (or no overlap) go to the closest."""
+    """The passage sharing most terms (rag/text.py) with the answer; ties (or no overlap) go
+    to the closest."""
     if not passages:
         return None
-    stems = {_stem(w) for w in answer_words}
+    wanted = set(answer_words)
 
     def key(p: Passage) -> tuple[int, float]:
-        overlap = len(stems & {_stem(w) for w in content_words(p.text)})
+        overlap = len(wanted & set(terms(p.text)))
         return overlap, p.score
 
     return max(passages, key=key)

@@ -74,10 +74,10 @@ class TermCoverage:
 
 def question_terms(question: str) -> str:
     """The question without function words ("how", "which", "does": the stop words of
-    :func:`rag.context.content_words`), which say how it is asked and not what about (the
+    :func:`rag.text.content_words`), which say how it is asked and not what about (the
     keyword index keeps most of them, and a collection that never writes "which" would make
     it the question's most specific word)."""
-    from rag.context import content_words
+    from rag.text import content_words
 
     return " ".join(content_words(question))
 
@@ -102,10 +102,10 @@ def term_coverage(question: str, docs: Sequence[Document], vocabulary: Any) -> T
     with full weight: their keyword parts ("session", "cookie", "age") are common words that a
     library may hold while never naming the setting itself. ``vocabulary`` is the collection's
     :class:`rag.bm25.Bm25Index`."""
-    from rag.bm25 import code_literals, code_words, surface_words, tokenize_for_bm25
+    from rag.text import code_literals, code_words, surface_words, terms_of
 
     wording = question_terms(question)
-    terms = list(dict.fromkeys(tokenize_for_bm25([wording])[0]))
+    terms = list(dict.fromkeys(terms_of([wording])[0]))
     literals = list(dict.fromkeys(code_literals(question)))
     if not terms and not literals:
         return TermCoverage(1.0, 1.0, 1.0, 0.0, "")
@@ -116,7 +116,7 @@ def term_coverage(question: str, docs: Sequence[Document], vocabulary: Any) -> T
     total = sum(weight.values())
     texts = [indexed_text(d.page_content, d.metadata) for d in docs]
     per_chunk = [set(tokens) | {f"={lit}" for lit in code_literals(text)}
-                 for tokens, text in zip(tokenize_for_bm25(texts), texts, strict=True)]
+                 for tokens, text in zip(terms_of(texts), texts, strict=True)]
     union = set().union(*per_chunk) if per_chunk else set()
 
     def holds(term: str, present: set[str]) -> bool:

@@ -10,7 +10,8 @@ import pytest
 from langchain_core.documents import Document
 
 import rag.bm25 as bm25_module
-from rag.bm25 import Bm25Cache, Bm25Index, related_terms, tokenize_for_bm25
+from rag.bm25 import Bm25Cache, Bm25Index, related_terms
+from rag.text import terms_of
 from rag.errors import StoreError
 from rag.index import DocumentIndex
 from rag.settings import RetrievalSettings, Settings, StoreSettings
@@ -30,11 +31,11 @@ def _build(chunks: list[Document] = CHUNKS) -> Bm25Index:
 # -- the index itself (no store needed) ------------------------------------------------------
 def test_tokens_are_lowercased_stemmed_and_free_of_stopwords() -> None:
     # bm25s "en" is the 33-word Lucene list the SciFact run used: "are" is in it, "were" not.
-    assert tokenize_for_bm25(["The Pumps are PUMPING", "E104"]) == [["pump", "pump"], ["e104"]]
+    assert terms_of(["The Pumps are PUMPING", "E104"]) == [["pump", "pump"], ["e104"]]
 
 
 def test_versions_dates_and_codes_are_also_whole_tokens() -> None:
-    assert tokenize_for_bm25(["Kiln 2.4.1 shipped 2023-05-09; code HB-2."]) == [
+    assert terms_of(["Kiln 2.4.1 shipped 2023-05-09; code HB-2."]) == [
         ["kiln", "ship", "2023", "05", "09", "code", "hb", "2.4.1", "2023-05-09", "hb-2"]]
     notes = [Document(f"Release {v}\n\nRelease date: {d}. Fixes from the previous release.",
                       id=f"c-{v}") for v, d in (("7.10", "2024-02-01"), ("7.1", "2023-03-09"),
@@ -45,7 +46,7 @@ def test_versions_dates_and_codes_are_also_whole_tokens() -> None:
 
 
 def test_underscores_separate_words_so_record_keys_match_the_words_asked() -> None:
-    assert tokenize_for_bm25(["ip_rating: IPX6"]) == [["ip", "rate", "ipx6"]]
+    assert terms_of(["ip_rating: IPX6"]) == [["ip", "rate", "ipx6"]]
     records = [
         Document("physical.ip_rating: IPX6\nphysical.weight: 13.6 kg", id="c-m5x"),
         Document("Rate the app in the store.", id="c-app"),
@@ -217,7 +218,7 @@ def test_related_terms_join_forms_of_one_word_the_stemmer_leaves_apart():
     )
     # "weigh" / "weight", "delivered" / "delivery", "longest" / "long": one word each.
     for word in ("weigh", "delivered", "longest", "stores"):
-        (token,) = tokenize_for_bm25([word])[0]
+        (token,) = terms_of([word])[0]
         assert index.has_related_term(token), word
     # Not a form of any word there; nor a short token that merely begins one ("wei", "del").
     for token in ("employe", "wei", "del", "weightless"):

@@ -3,7 +3,6 @@
 from rag.context import (
     RECORD_PASSAGE_CHARS,
     Passage,
-    content_words,
     format_context,
     merge_short_spans,
     passage_spans,
@@ -27,16 +26,6 @@ def test_decimal_numbers_do_not_end_sentences():
     assert [text[s:e] for s, e in split_sentences(text)] == [
         "It needs 1.21 gigawatts.",
         "Then it flies.",
-    ]
-
-
-def test_content_words_drop_stop_words_and_keep_codes():
-    assert content_words("What does error E104 mean for the Aurora X2?") == [
-        "error",
-        "e104",
-        "mean",
-        "aurora",
-        "x2",
     ]
 
 

@@ -1,0 +1,42 @@
+"""One normaliser: the words every step compares, and the same match in each of them."""
+
+from rag.context import Passage
+from rag.grounding import check_grounding
+from rag.text import STOPWORDS, content_words, surface_words, term_overlap, terms
+
+
+def test_content_words_drop_stop_words_and_keep_codes():
+    assert content_words("What does error E104 mean for the Aurora X2?") == [
+        "error",
+        "e104",
+        "mean",
+        "aurora",
+        "x2",
+    ]
+
+
+def test_terms_are_stems_so_forms_of_a_word_match():
+    assert terms("The lamp stays lit") == terms("lamps stay lit") == ["lamp", "stay", "lit"]
+    # "stay" and "lit" of the question's "long", "lamp", "stay", "lit".
+    assert term_overlap(terms("How long does the lamp stay lit?"), "It stays lit for 4 hours.") \
+        == 0.5
+
+
+def test_terms_keep_versions_and_one_digit_numbers_but_drop_function_words():
+    assert terms("Which release was 7.1?") == ["releas", "7.1"]
+    assert "3" in terms("The default is 3.")
+    assert not STOPWORDS & {"not", "no", "nor"}  # negations change what an answer says
+    assert terms("It is not sealed") == ["not", "seal"]
+
+
+def test_surface_words_name_a_term_as_written():
+    assert surface_words("Thermostats, please")["thermostat"] == "Thermostats"
+
+
+def test_grounding_and_overlap_use_the_same_match():
+    passage = Passage(1, "The lamp stays lit for 4 hours on one charge.", 0.9, 0, 46)
+    # "stayed" and "stays" are one term: the answer's words are in the passage.
+    verdict = check_grounding("It stayed lit for 4 hours [1]", [passage],
+                              question="How long is the lamp lit?", min_support=0.6)
+    assert verdict.supported, verdict.reason
+    assert term_overlap(terms("stayed lit"), passage.text) == 1.0
