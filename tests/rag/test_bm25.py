@@ -11,10 +11,10 @@ from langchain_core.documents import Document
 
 import rag.bm25 as bm25_module
 from rag.bm25 import Bm25Cache, Bm25Index, related_terms
-from rag.text import terms_of
 from rag.errors import StoreError
 from rag.index import DocumentIndex
 from rag.settings import RetrievalSettings, Settings, StoreSettings
+from rag.text import terms_of
 
 CHUNKS = [
     Document("Error E104: the water pump has run dry.", id="c-e104"),
