@@ -53,7 +53,8 @@ def parse_image(data: bytes, name: str, limits: ParseLimits, ocr: OcrRun | None 
             readable = page.height >= MIN_TEXT_HEIGHT and not is_blank(page)
             text = ocr_image(page, ocr.options, deadline, name, f"page {number}", dpi) \
                 if readable else ""
-            ocr.report(OcrPage(name, number, number, frames, elapsed()), read=readable)
+            ocr.report(OcrPage(name, number, number, frames, elapsed(), read=readable),
+                       deadline)
             text = tidy_text(text)
             if text:
                 units.append(make_unit(text, f"page {number}", page=number, ocr=True))

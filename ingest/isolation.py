@@ -11,7 +11,10 @@ a worker process instead:
   elsewhere the time limit still holds. C code that cannot allocate may abort instead
   (pdfium does): the file then fails naming the signal and the memory limit;
 * it is killed when it runs ``KILL_GRACE_S`` past ``limits.max_seconds`` (the cooperative
-  :class:`ingest.limits.Deadline` usually stops it first, with the same message);
+  :class:`ingest.limits.Deadline` usually stops it first, with the same message). Each page
+  the worker reports read by OCR moves that time on by ``limits.ocr_seconds_per_page``, up to
+  ``limits.max_ocr_seconds`` (:meth:`ParseLimits.seconds_allowed`, which the worker's
+  deadline follows too): a long scan earns its time, a hostile file cannot run forever;
 * a parser bug or a crash fails that one file, with the reason.
 
 Workers are processes of their own (``python -m ingest.parse_worker``: never forked from the
@@ -40,14 +43,14 @@ from typing import Generic, TypeVar
 
 from ingest.errors import IngestError, NotADocumentError
 from ingest.limits import ParseLimits
-from ingest.ocr import OcrOptions, OcrPage
+from ingest.ocr import OcrOptions, OcrPage, time_hint
 from ingest.parsed import ParsedFile
 
 T = TypeVar("T")
 ParseOutcome = ParsedFile | IngestError
 ParseProgress = Callable[[OcrPage], None]
 
-# The cooperative deadline fires at max_seconds where a parser checks it; this is how much
+# The cooperative deadline fires at the time limit where a parser checks it; this is how much
 # longer a worker stuck inside one call gets before it is killed.
 KILL_GRACE_S = 1.0
 # Workers are replaced after this many files, so slow leaks in C libraries cannot build up.
@@ -71,9 +74,11 @@ def memory_reason(limits: ParseLimits) -> str:
     return f"parsing needed more than {limits.max_memory_mb:,} MB"
 
 
-def time_reason(limits: ParseLimits) -> str:
-    return (f"parsing took longer than the limit of {limits.max_seconds:g} s; the parser "
-            "process was stopped")
+def time_reason(limits: ParseLimits, ocr_pages: int = 0) -> str:
+    """Why a worker was stopped, after ``ocr_pages`` pages read by OCR."""
+    hint = f" ({time_hint(limits, ocr_pages)})" if ocr_pages else ""
+    return (f"parsing took longer than {limits.describe_time_limit(ocr_pages)}; the parser "
+            f"process was stopped{hint}")
 
 
 # -- the app side ----------------------------------------------------------------------------
@@ -148,7 +153,14 @@ class _Task(Generic[T]):
     outcome: ParseOutcome | None = None
     done: bool = False
     worker: _Worker | None = None
-    kill_at: float = 0.0
+    started: float = 0.0
+    ocr_pages: int = 0  # pages the worker reported read by OCR: each moves kill_at on
+
+    @property
+    def kill_at(self) -> float:
+        assert self.request is not None
+        limit = self.request.limits.seconds_allowed(self.ocr_pages)
+        return self.started + limit + KILL_GRACE_S
 
 
 class ParserPool:
@@ -252,7 +264,7 @@ class ParserPool:
                 worker.requests.send(task.request)
             worker.tasks += 1
             task.worker = worker
-            task.kill_at = time.monotonic() + task.request.limits.max_seconds + KILL_GRACE_S
+            task.started = time.monotonic()
 
     def _collect(self, window: deque[_Task[T]], progress: ParseProgress | None) -> None:
         """Wait for any running task to answer or overrun, and settle those that did; a
@@ -265,12 +277,13 @@ class ParserPool:
             worker, request = task.worker, task.request
             assert worker is not None and request is not None
             if worker.conn in ready:
-                received = self._receive(worker, request, progress)
+                received = self._receive(task, worker, request, progress)
                 if received is None:
                     continue
                 task.outcome, reuse = received
             elif now >= task.kill_at:
-                task.outcome, reuse = IngestError(request.name, time_reason(request.limits)), False
+                reason = time_reason(request.limits, task.ocr_pages)
+                task.outcome, reuse = IngestError(request.name, reason), False
             else:
                 continue
             task.done, task.worker = True, None
@@ -278,10 +291,10 @@ class ParserPool:
 
     @staticmethod
     def _receive(
-        worker: _Worker, request: ParseRequest, progress: ParseProgress | None
+        task: _Task[T], worker: _Worker, request: ParseRequest, progress: ParseProgress | None
     ) -> tuple[ParseOutcome, bool] | None:
         """The task's outcome and whether its worker may be reused; None for a progress
-        message, which is handed on."""
+        message, which is handed on (a page read by OCR moves the task's kill time on)."""
         try:
             kind, *body, retire = worker.conn.recv()
         except (EOFError, OSError):
@@ -290,6 +303,8 @@ class ParserPool:
                                              f"needed more than {request.limits.max_memory_mb:,} "
                                              "MB, or the parser crashed)"), False
         if kind == "progress":
+            if body[0].read:
+                task.ocr_pages += 1
             if progress is not None:
                 progress(body[0])
             return None

@@ -2,7 +2,8 @@
 
 Time and memory are enforced hard by :mod:`ingest.isolation` (the parse runs in a worker
 process that is killed when over); :class:`Deadline` adds cooperative checks between units so
-that a parser that gets there first stops with a precise message. The output caps (text and
+that a parser that gets there first stops with a precise message. Pages read by OCR earn a
+file more time (:meth:`ParseLimits.seconds_allowed`), on both sides alike. The output caps (text and
 locators, units) are checked by :func:`check_output` after every parse and by
 :meth:`Deadline.check` while records are being built.
 """
@@ -40,6 +41,8 @@ class ParseLimits:
     max_units: int = 100_000  # IngestSettings.max_units_per_file
     max_text_ratio: float = 5.0  # characters of text and locators per byte of input
     max_text_base_chars: int = 2_000_000  # allowed to every file on top of the ratio
+    ocr_seconds_per_page: float = 20.0  # IngestSettings.ocr_seconds_per_page
+    max_ocr_seconds: float = 1800.0  # IngestSettings.max_ocr_seconds_per_file
 
     @classmethod
     def from_megabytes(
@@ -54,6 +57,33 @@ class ParseLimits:
         fields by name (``max_memory_mb``, ``max_units``...)."""
         return cls(int(max_file_mb * _MB), max_seconds, max_json_depth, max_string_chars,
                    **caps)  # type: ignore[arg-type]
+
+    def seconds_allowed(self, ocr_pages: int = 0) -> float:
+        """The file's parse time limit once ``ocr_pages`` pages have been read by OCR.
+
+        Each page read adds ``ocr_seconds_per_page`` after it is read (so the worker and the
+        parent, which hears of a page when it is done, agree), up to ``max_ocr_seconds`` for
+        the whole file. A cap in seconds rather than pages because the worker's time is what
+        a hostile file costs: its page count is capped anyway (``max_units``), but 100,000
+        pages of allowance would be weeks. ``max_seconds`` above the cap still holds.
+        """
+        earned = self.max_seconds + ocr_pages * self.ocr_seconds_per_page
+        return min(earned, self.ocr_ceiling())
+
+    def ocr_ceiling(self) -> float:
+        """The most time a file may take however many pages OCR reads."""
+        return max(self.max_seconds, self.max_ocr_seconds)
+
+    def describe_time_limit(self, ocr_pages: int = 0) -> str:
+        """The time limit in words ("the limit of N s"), with what OCR pages added to it."""
+        seconds = self.seconds_allowed(ocr_pages)
+        if not ocr_pages or seconds == self.max_seconds:
+            return f"the limit of {seconds:g} s"
+        capped = f", at most {self.ocr_ceiling():g} s" if seconds >= self.ocr_ceiling() else ""
+        return (f"the limit of {seconds:g} s ({self.max_seconds:g} s + "
+                f"{self.ocr_seconds_per_page:g} s a page for {ocr_pages} "
+                f"page{'s' if ocr_pages > 1 else ''} read by OCR"
+                f"{capped})")
 
     def max_text_chars(self, size: int) -> int:
         """Characters of text and locators a file of ``size`` bytes may expand to."""
@@ -118,7 +148,8 @@ class Deadline:
     safely from Python; the worker process running the parse is killed when it overruns (see
     :mod:`ingest.isolation`). ``check(units)``, given the units built so far, also enforces
     the unit cap, and with the file's ``size`` known the text cap, before a million tiny
-    records have all been made.
+    records have all been made. Each page read by OCR moves the limit on
+    (:meth:`ocr_page_read`).
     """
 
     def __init__(self, name: str, limits: ParseLimits, size: int | None = None) -> None:
@@ -126,8 +157,20 @@ class Deadline:
         self._limits = limits
         self._size = size
         self._counted, self._chars = 0, 0  # units counted so far, and their characters
-        self._seconds = limits.max_seconds
-        self._end = time.monotonic() + limits.max_seconds
+        self._start = time.monotonic()
+        self.ocr_pages = 0  # pages read by OCR so far: each earns the file more time
+
+    @property
+    def limits(self) -> ParseLimits:
+        return self._limits
+
+    def ocr_page_read(self) -> None:
+        """One more page read by OCR: the limit moves on by its allowance (up to the cap)."""
+        self.ocr_pages += 1
+
+    @property
+    def _end(self) -> float:
+        return self._start + self._limits.seconds_allowed(self.ocr_pages)
 
     def check(self, units: Sequence[Document] = ()) -> None:
         if len(units) > self._limits.max_units:
@@ -145,4 +188,4 @@ class Deadline:
         return max(0.0, self._end - time.monotonic())
 
     def reason(self) -> str:
-        return f"parsing took longer than the limit of {self._seconds:g} s"
+        return f"parsing took longer than {self._limits.describe_time_limit(self.ocr_pages)}"

@@ -3,7 +3,9 @@
 Tesseract runs as a child process of the parser worker (Debian's ``tesseract-ocr``, installed
 by ``make ocr-deps``), fed the image on stdin, so its memory counts against the worker's cap
 (``RLIMIT_AS`` is inherited) and its time against the file's deadline: each call gets the
-time the file has left and is killed when it overruns. The worker leads its own process
+time the file has left and is killed when it overruns. Each page read earns the file
+``ParseLimits.ocr_seconds_per_page`` more (up to ``max_ocr_seconds``), so a long scan is not
+held to the time limit of any file. The worker leads its own process
 group, which :mod:`ingest.isolation` kills as a whole, so a worker stopped mid-page leaves no
 Tesseract behind.
 
@@ -30,7 +32,7 @@ from ingest.errors import IngestError
 if TYPE_CHECKING:
     from PIL import Image
 
-    from ingest.limits import Deadline
+    from ingest.limits import Deadline, ParseLimits
 
 # A page is read at this many pixels at most (a poster at 300 dpi would be ~1e9): larger pages
 # are read at a lower resolution. 40 M pixels is an A2 page at 300 dpi.
@@ -56,13 +58,16 @@ class OcrOptions:
 
 @dataclass(frozen=True)
 class OcrPage:
-    """Progress of one file's OCR, sent after each page: ``done`` of ``total`` pages."""
+    """Progress of one file's OCR, sent after each page: ``done`` of ``total`` pages;
+    ``read`` when Tesseract read it (a blank page is not sent to it), which earns the file its
+    time allowance, in the worker and in :mod:`ingest.isolation` alike."""
 
     file: str
     page: int
     done: int
     total: int
     seconds: float
+    read: bool = True
 
     def describe(self) -> str:
         return (f"OCR {self.file} page {self.page} ({self.done}/{self.total} pages without "
@@ -84,9 +89,11 @@ class OcrRun:
         """Why OCR cannot run here ("" when it can): Tesseract or a language is missing."""
         return unavailable_reason(self.options)
 
-    def report(self, page: OcrPage, read: bool) -> None:
-        """One page done; ``read`` when Tesseract ran on it (a blank page is not sent)."""
-        self.pages += read
+    def report(self, page: OcrPage, deadline: Deadline) -> None:
+        """One page done; a page Tesseract read counts and moves the file's deadline on."""
+        if page.read:
+            self.pages += 1
+            deadline.ocr_page_read()
         if self.progress is not None:
             self.progress(page)
 
@@ -161,9 +168,22 @@ def ocr_image(image: Image.Image, options: OcrOptions, deadline: Deadline, name:
 
 
 def out_of_time(name: str, deadline: Deadline, what: str) -> IngestError:
-    """The time limit's message, saying what OCR had done and how a long scan gets through."""
-    return IngestError(name, f"{deadline.reason()} ({what}; OCR takes seconds a page, so a long "
-                             "scan needs a higher RAG_INGEST__MAX_SECONDS_PER_FILE)")
+    """The time limit's message, saying what OCR had done and which setting lets it through."""
+    return IngestError(name, f"{deadline.reason()} ({what}; "
+                             f"{time_hint(deadline.limits, deadline.ocr_pages)})")
+
+
+def time_hint(limits: ParseLimits, ocr_pages: int) -> str:
+    """Which setting a scan that ran out of time after ``ocr_pages`` pages needs raised."""
+    if not ocr_pages:
+        return ("the first page read by OCR must fit in RAG_INGEST__MAX_SECONDS_PER_FILE, each "
+                "page read then adds RAG_INGEST__OCR_SECONDS_PER_PAGE: a page this slow needs "
+                "a higher RAG_INGEST__MAX_SECONDS_PER_FILE")
+    if limits.seconds_allowed(ocr_pages) >= limits.ocr_ceiling():
+        return ("RAG_INGEST__MAX_OCR_SECONDS_PER_FILE caps a file's time however many pages "
+                "OCR reads: a scan this long needs a higher one")
+    return (f"each page read by OCR adds RAG_INGEST__OCR_SECONDS_PER_PAGE "
+            f"({limits.ocr_seconds_per_page:g} s) to the limit: pages this slow need a higher one")
 
 
 def reflow(text: str) -> str:

@@ -2,7 +2,8 @@
 
 Started and stopped by :mod:`ingest.isolation`; reads :class:`ingest.isolation.ParseRequest`
 objects from one pipe and writes each outcome to the other, parsing under a memory cap. Before
-the outcome, a file read by OCR sends one ``("progress", OcrPage, False)`` per page.
+the outcome, a file read by OCR sends one ``("progress", OcrPage, False)`` per page; each
+page read moves the time the app allows the parse on (the worker's own deadline moves alike).
 """
 
 from __future__ import annotations

@@ -71,7 +71,8 @@ def ocr_pages(document: pdfium.PdfDocument, indexes: list[int], name: str, run: 
         blank = is_blank(image)
         what = f"page {index + 1}"
         texts[index] = "" if blank else ocr_image(image, run.options, deadline, name, what, dpi)
-        run.report(OcrPage(name, index + 1, done, len(indexes), elapsed()), read=not blank)
+        run.report(OcrPage(name, index + 1, done, len(indexes), elapsed(), read=not blank),
+                   deadline)
     return texts
 
 

@@ -503,6 +503,8 @@ class DocumentIndex:
             max_units=limits.max_units_per_file,
             max_text_ratio=limits.max_text_ratio,
             max_text_base_chars=limits.max_text_base_chars,
+            ocr_seconds_per_page=limits.ocr_seconds_per_page,
+            max_ocr_seconds=limits.max_ocr_seconds_per_file,
         )
 
     def _ocr_options(self) -> OcrOptions | None:

@@ -235,6 +235,22 @@ class IngestSettings(BaseModel):
     )
     # Tesseract's documentation: it reads best at 300 dpi or more; more costs time.
     ocr_dpi: int = Field(300, ge=72, le=600, description="Resolution PDF pages are OCR'd at.")
+    # Pages read by OCR earn their file time, so a long scan is not held to max_seconds_per_file:
+    # 20 s a page against 3.5 s measured (docs/ocr.md), so a slower machine still gets through.
+    ocr_seconds_per_page: float = Field(
+        20.0,
+        ge=0,
+        description="Seconds each page read by OCR adds to its file's parse time limit "
+        "(a page slower than this, once earlier pages' spare time is used, fails the file).",
+    )
+    # A cap in seconds rather than in pages: the worker's time is what a hostile file costs.
+    # 30 min holds a 500-page scan at the 3.5 s a page measured here.
+    max_ocr_seconds_per_file: float = Field(
+        1800.0,
+        gt=0,
+        description="The most time a file's parse may take however many pages OCR reads "
+        "(max_seconds_per_file still holds when it is higher).",
+    )
     flush_chunks: int = Field(
         512,
         ge=1,

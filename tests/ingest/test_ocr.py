@@ -5,6 +5,7 @@ picture, a PNG and a 2-page TIFF."""
 
 from __future__ import annotations
 
+import io
 import os
 import stat
 import time
@@ -16,7 +17,7 @@ from PIL import Image
 
 from ingest import IngestError, ParseLimits, parse_bytes, parse_file
 from ingest.errors import NotADocumentError
-from ingest.isolation import ParserPool
+from ingest.isolation import KILL_GRACE_S, ParserPool
 from ingest.limits import Deadline
 from ingest.ocr import MAX_OCR_PIXELS, OcrOptions, ocr_image
 from ingest.pdf_ocr import render_page
@@ -146,8 +147,10 @@ def test_tesseract_is_stopped_when_the_file_runs_out_of_time():
         ocr_image(image, OCR, Deadline("big.png", ParseLimits(max_seconds=0.3)), "big.png",
                   "page 1")
     assert caught.value.reason == (
-        "parsing took longer than the limit of 0.3 s (OCR of page 1 was stopped; OCR takes "
-        "seconds a page, so a long scan needs a higher RAG_INGEST__MAX_SECONDS_PER_FILE)")
+        "parsing took longer than the limit of 0.3 s (OCR of page 1 was stopped; the first page "
+        "read by OCR must fit in RAG_INGEST__MAX_SECONDS_PER_FILE, each page read then adds "
+        "RAG_INGEST__OCR_SECONDS_PER_PAGE: a page this slow needs a higher "
+        "RAG_INGEST__MAX_SECONDS_PER_FILE)")
     assert time.monotonic() - started < 2.0
 
 
@@ -196,3 +199,152 @@ def test_a_parse_worker_leads_its_process_group_which_stop_kills_whole():
     pool.close()
     with pytest.raises(ProcessLookupError):
         os.killpg(pid, 0)
+
+
+# -- pages read by OCR earn their file time ----------------------------------------------------
+def scanned_pdf(pages: int) -> bytes:
+    """A PDF of ``pages`` copies of the fax scan: every page goes to Tesseract."""
+    source = pdfium.PdfDocument(DATA / "scan_fax_g4.pdf")
+    document = pdfium.PdfDocument.new()
+    for _ in range(pages):
+        document.import_pages(source)
+    buffer = io.BytesIO()
+    document.save(buffer)
+    return buffer.getvalue()
+
+
+@pytest.fixture
+def paced_tesseract(tmp_path, monkeypatch):
+    """Put on PATH a ``tesseract`` whose n-th page takes the n-th of the ``delays`` given (the
+    last one for the pages after) and reads "Invoice page read slowly", or hangs for a delay
+    "hang"; it writes its pid to the file returned. With ``orphan``, a hanging page also
+    leaves a child holding Tesseract's output open, so the worker waits on it past its own
+    deadline and only the app's kill stops it."""
+
+    def install(delays: list[float | str], orphan: bool = False) -> Path:
+        pids = tmp_path / "pids"
+        table = tmp_path / "delays"
+        table.write_text("".join(f"{d}\n" for d in delays))
+        script = tmp_path / "bin" / "tesseract"
+        script.parent.mkdir()
+        script.write_text(
+            "#!/bin/sh\n"
+            'if [ "$1" = --list-langs ]; then echo "List of available languages (1):"; '
+            "echo eng; exit 0; fi\n"
+            f"echo $$ >> {pids}\n"
+            f"n=$(wc -l < {pids}); d=$(sed -n \"${{n}}p\" {table}); "
+            f"[ -n \"$d\" ] || d=$(tail -n 1 {table})\n"
+            "cat > /dev/null\n"
+            'if [ "$d" = hang ]; then '
+            + (f"sleep 120 & echo $! >> {pids}.orphans; " if orphan else "")
+            + "exec sleep 60; fi\n"
+            "sleep $d\n"
+            "echo 'Invoice page read slowly'\n"
+        )
+        script.chmod(script.stat().st_mode | stat.S_IEXEC)
+        monkeypatch.setenv("PATH", f"{script.parent}{os.pathsep}{os.environ['PATH']}")
+        return pids
+
+    return install
+
+
+def _running(pid: int) -> bool:
+    """Whether the process exists and is not a zombie (a killed orphan waits for init to reap
+    it)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state != "Z"
+
+
+def _all_gone(*files: Path) -> None:
+    pids = [int(pid) for file in files if file.exists() for pid in file.read_text().split()]
+    assert pids
+    until = time.monotonic() + 2.0
+    while any(map(_running, pids)) and time.monotonic() < until:
+        time.sleep(0.05)
+    assert [pid for pid in pids if _running(pid)] == []
+
+
+def test_a_scan_longer_than_the_file_limit_is_read_as_its_pages_earn_time(paced_tesseract):
+    pids = paced_tesseract([1.0])
+    limits = ParseLimits(max_seconds=2.0, ocr_seconds_per_page=3.0)
+    pool = ParserPool(1)  # started now: its worker sees the paced tesseract first on PATH
+    try:
+        pool.parse(b"warm up", "warm.txt")  # the worker's start-up is not the scan's time
+        started = time.monotonic()
+        pages = []
+        parsed = pool.parse(scanned_pdf(4), "contract.pdf", limits, OCR, pages.append)
+        elapsed = time.monotonic() - started
+    finally:
+        pool.close()
+    # Longer than the file limit and the kill grace: the app moved its kill time on too.
+    assert elapsed > limits.max_seconds + KILL_GRACE_S
+    assert parsed.ocr_pages == 4 and [p.page for p in pages] == [1, 2, 3, 4]
+    assert all(p.read for p in pages)
+    assert all("invoice page read slowly" in words(u.page_content) for u in parsed.units)
+    assert len(pids.read_text().split()) == 4
+
+
+def test_a_page_slower_than_its_allowance_fails_and_leaves_no_tesseract(paced_tesseract):
+    pids = paced_tesseract([1.0, 1.0, "hang"])  # the third page hangs
+    limits = ParseLimits(max_seconds=2.0, ocr_seconds_per_page=2.0)
+    pool = ParserPool(1)
+    try:
+        pool.parse(b"warm up", "warm.txt")
+        started = time.monotonic()
+        with pytest.raises(IngestError) as caught:
+            pool.parse(scanned_pdf(4), "contract.pdf", limits, OCR)
+        elapsed = time.monotonic() - started
+    finally:
+        pool.close()
+    assert caught.value.reason == (
+        "parsing took longer than the limit of 6 s (2 s + 2 s a page for 2 pages read by OCR) "
+        "(OCR of page 3 was stopped; each page read by OCR adds "
+        "RAG_INGEST__OCR_SECONDS_PER_PAGE (2 s) to the limit: pages this slow need a higher one)")
+    assert 4.0 < elapsed < 6.0 + KILL_GRACE_S + 2.0  # 2 pages earned 4 s; then stopped
+    _all_gone(pids)
+
+
+def test_the_app_kills_a_worker_stuck_past_the_time_its_pages_earned(paced_tesseract):
+    # Tesseract leaves a child holding its output open, so the worker, having stopped it at
+    # its own deadline, waits on that child: only the app's kill, moved on by the pages read,
+    # stops it, with all that the worker started.
+    pids = paced_tesseract([0.5, "hang"], orphan=True)
+    limits = ParseLimits(max_seconds=2.0, ocr_seconds_per_page=2.0)
+    pool = ParserPool(1)
+    try:
+        pool.parse(b"warm up", "warm.txt")
+        started = time.monotonic()
+        with pytest.raises(IngestError) as caught:
+            pool.parse(scanned_pdf(3), "contract.pdf", limits, OCR)
+        elapsed = time.monotonic() - started
+    finally:
+        pool.close()
+    assert caught.value.reason == (
+        "parsing took longer than the limit of 4 s (2 s + 2 s a page for 1 page read by OCR); "
+        "the parser process was stopped (each page read by OCR adds "
+        "RAG_INGEST__OCR_SECONDS_PER_PAGE (2 s) to the limit: pages this slow need a higher one)")
+    assert 4.0 + KILL_GRACE_S <= elapsed < 4.0 + KILL_GRACE_S + 2.0
+    _all_gone(pids, Path(f"{pids}.orphans"))
+
+
+def test_the_time_pages_earn_is_capped(paced_tesseract):
+    paced_tesseract([0.5])
+    limits = ParseLimits(max_seconds=1.5, ocr_seconds_per_page=10.0, max_ocr_seconds=3.0)
+    # The cap holds however many pages are reported (the app counts what the worker sends).
+    assert limits.seconds_allowed(0) == 1.5 and limits.seconds_allowed(1) == 3.0
+    assert limits.seconds_allowed(10**9) == 3.0
+    assert ParseLimits(max_seconds=5.0, max_ocr_seconds=3.0).seconds_allowed(7) == 5.0
+    started = time.monotonic()
+    with pytest.raises(IngestError) as caught:
+        parse_bytes(scanned_pdf(12), "long.pdf", limits, OCR)  # ~0.6 s a page: 7 s in all
+    reason = caught.value.reason
+    # Which page is stopped depends on the machine's speed; the limit and the hint do not.
+    assert reason.startswith("parsing took longer than the limit of 3 s (1.5 s + 10 s a page "
+                             "for ")
+    assert "read by OCR, at most 3 s) (" in reason
+    assert reason.endswith("; RAG_INGEST__MAX_OCR_SECONDS_PER_FILE caps a file's time however "
+                           "many pages OCR reads: a scan this long needs a higher one)")
+    assert 3.0 <= time.monotonic() - started < 3.0 + 1.0
