@@ -287,18 +287,24 @@ def test_a_scan_longer_than_the_file_limit_is_read_as_its_pages_earn_time(paced_
     assert len(pids.read_text().split()) == 4
 
 
-def test_a_page_slower_than_its_allowance_fails_and_leaves_no_tesseract(paced_tesseract):
-    pids = paced_tesseract([1.0, 1.0, "hang"])  # the third page hangs
+def _fail_in_pool(pdf: bytes) -> tuple[pytest.ExceptionInfo[IngestError], float]:
+    """Parse ``pdf`` in a real worker (2 s per file, 2 s earned per OCR page), expecting it to
+    fail: the error and the seconds it took, the worker's start-up not counted."""
     limits = ParseLimits(max_seconds=2.0, ocr_seconds_per_page=2.0)
     pool = ParserPool(1)
     try:
         pool.parse(b"warm up", "warm.txt")
         started = time.monotonic()
         with pytest.raises(IngestError) as caught:
-            pool.parse(scanned_pdf(4), "contract.pdf", limits, OCR)
-        elapsed = time.monotonic() - started
+            pool.parse(pdf, "contract.pdf", limits, OCR)
+        return caught, time.monotonic() - started
     finally:
         pool.close()
+
+
+def test_a_page_slower_than_its_allowance_fails_and_leaves_no_tesseract(paced_tesseract):
+    pids = paced_tesseract([1.0, 1.0, "hang"])  # the third page hangs
+    caught, elapsed = _fail_in_pool(scanned_pdf(4))
     assert caught.value.reason == (
         "parsing took longer than the limit of 6 s (2 s + 2 s a page for 2 pages read by OCR) "
         "(OCR of page 3 was stopped; each page read by OCR adds "
@@ -312,16 +318,7 @@ def test_the_app_kills_a_worker_stuck_past_the_time_its_pages_earned(paced_tesse
     # its own deadline, waits on that child: only the app's kill, moved on by the pages read,
     # stops it, with all that the worker started.
     pids = paced_tesseract([0.5, "hang"], orphan=True)
-    limits = ParseLimits(max_seconds=2.0, ocr_seconds_per_page=2.0)
-    pool = ParserPool(1)
-    try:
-        pool.parse(b"warm up", "warm.txt")
-        started = time.monotonic()
-        with pytest.raises(IngestError) as caught:
-            pool.parse(scanned_pdf(3), "contract.pdf", limits, OCR)
-        elapsed = time.monotonic() - started
-    finally:
-        pool.close()
+    caught, elapsed = _fail_in_pool(scanned_pdf(3))
     assert caught.value.reason == (
         "parsing took longer than the limit of 4 s (2 s + 2 s a page for 1 page read by OCR); "
         "the parser process was stopped (each page read by OCR adds "
