@@ -80,9 +80,10 @@ def chunk_header(title: str, where: str) -> str:
 
 
 def _where(unit: Document) -> str:
-    """Where a unit sits: a section path, or a record's context and identity."""
+    """Where a unit sits: a record's context and identity (an HTML table row's context holds
+    its section), or a section path."""
     meta = unit.metadata
-    if meta.get("section"):
+    if meta.get("section") and "record" not in meta:
         return str(meta["section"])
     parts = [str(meta.get(key) or "") for key in ("context", "record")]
     return " › ".join(p for p in parts if p)

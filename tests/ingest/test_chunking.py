@@ -6,6 +6,7 @@ import pytest
 from langchain_core.documents import Document
 
 from ingest import ParsedFile, chunk_units, parse_file
+from ingest.html import parse_html
 from ingest.records import indexed_text, record_at, records_in_chunk
 
 
@@ -208,3 +209,19 @@ def test_a_file_without_a_title_of_its_own_is_headed_by_its_place_in_the_folder(
     [chunk] = chunk_units(titled, source="s", doc_id="d", length_function=words,
                           chunk_tokens=50, overlap_tokens=0, place="docs/kiln.html")
     assert chunk.metadata["header"] == "Kiln guide"
+
+
+def test_html_table_rows_are_chunks_headed_by_table_and_row(limits):
+    rows = "".join(f"<tr id='r{i}'><td>kiln{i}</td><td>{1000 + i} C</td></tr>" for i in range(6))
+    html = (f"<title>Kilns</title><h2 id='k'>Kiln ranges</h2><p>Pick a kiln by its heat.</p>"
+            f"<table summary='Kiln Ranges'><tr><th>Kind</th><th>Top</th></tr>{rows}</table>"
+            ).encode()
+    chunks = _chunk(parse_html(html, "k.html", limits), size=40, overlap=0)
+    table = [c for c in chunks if c.metadata["locator"].startswith("Kiln ranges#r")]
+    assert len(table) == 6 and all("Pick a kiln" not in c.page_content for c in table)
+    # The header names the table and the row, not only the section.
+    third = table[3]
+    assert third.page_content == "Kind: kiln3 | Top: 1003 C"
+    assert third.metadata["header"] == "Kilns — Kiln ranges › Kiln Ranges › Kind: kiln3"
+    assert third.metadata["locator"] == "Kiln ranges#r3"
+    assert chunks[0].metadata["header"] == "Kilns — Kiln ranges"  # prose: the section path
