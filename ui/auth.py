@@ -9,6 +9,9 @@ without it is refused before anything is drawn (``rag.auth.check_serving``).
 
 from __future__ import annotations
 
+import threading
+import time
+
 import streamlit as st
 
 from rag.auth import User, check_serving, load_auth_config
@@ -24,6 +27,15 @@ _NOTICE = "sign_in_notice"
 _PER_USER_KEYS = ("conversation_id", "pending_answer")
 _FIELDS = {"Form name": "Sign in", "Username": "User name", "Password": "Password",
            "Login": "Sign in"}
+
+
+# Sign-outs this server process has seen: user name -> when. A sign-in cookie issued before its
+# user's last sign-out is refused, so signing out holds even while the browser still sends the
+# cookie (the page component deletes it a moment later; a reload in between signed the user
+# back in). Signing out ends that user's cookies in every browser. Kept in memory: a restart
+# forgets it, and a cookie then lasts until it expires.
+_SIGNED_OUT: dict[str, float] = {}
+_SIGNED_OUT_LOCK = threading.Lock()
 
 
 def current_user() -> User | None:
@@ -61,6 +73,8 @@ def require_sign_in(settings: Settings) -> User | None:
         config.credentials, config.cookie_name, config.cookie_key, config.cookie_expiry_days,
         auto_hash=False,  # add_user hashed them; a plain password in the file is refused
     )
+    if not st.session_state.get("authentication_status") and _cookie_signed_out(config):
+        st.session_state["logout"] = True  # the library then ignores the cookie
     try:
         authenticator.login(location="main", key="sign_in", fields=_FIELDS)
     except LoginError:  # a cookie naming a user no longer in the file
@@ -103,8 +117,31 @@ def _render_signed_in(user: User, authenticator) -> None:
             _sign_out(authenticator)
 
 
+def _cookie_signed_out(config) -> bool:
+    """Whether the request's sign-in cookie was issued before its user last signed out."""
+    import jwt  # streamlit-authenticator's own JWT library; only when sign-in is on
+
+    raw = st.context.cookies.get(config.cookie_name)
+    if not raw:
+        return False
+    try:
+        token = jwt.decode(raw, config.cookie_key, algorithms=["HS256"])
+    except jwt.PyJWTError:
+        return False  # not ours: the library refuses it too
+    with _SIGNED_OUT_LOCK:
+        signed_out = _SIGNED_OUT.get(str(token.get("username")))
+    if signed_out is None or not isinstance(token.get("exp_date"), int | float):
+        return False
+    issued = token["exp_date"] - config.cookie_expiry_days * 86400
+    return issued <= signed_out
+
+
 def _sign_out(authenticator, notice: str | None = None) -> None:
     """End the sign-in and redraw with the form (the cookie goes in that run)."""
+    user = current_user()
+    if user is not None:
+        with _SIGNED_OUT_LOCK:
+            _SIGNED_OUT[user.username] = time.time()
     authenticator.logout(location="unrendered")
     _forget_user()
     st.session_state[_DELETE_COOKIE] = True

@@ -141,8 +141,13 @@ def test_two_users_see_only_their_own_chats_and_a_visitor_only_the_form(browser,
     alice.reload()
     alice.get_by_test_id("stSidebar").get_by_text(ALICE_QUESTION).wait_for()
     assert BOB_TITLE not in alice.content()
+    signed_in_cookies = alice.context.cookies()
     _click_until(alice, alice.get_by_role("button", name="Sign out"),
                  alice.get_by_role("textbox", name="Password"))
+    # The browser deletes the cookie a moment after signing out; a reload before that (or a
+    # copy of the cookie) must not sign her back in: the server refuses a cookie issued
+    # before its user's sign-out.
+    alice.context.add_cookies(signed_in_cookies)
     alice.reload()
     alice.get_by_role("textbox", name="Password").wait_for()
     assert alice.get_by_test_id("stChatInputTextArea").count() == 0
