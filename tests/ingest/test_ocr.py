@@ -155,21 +155,9 @@ def test_tesseract_is_stopped_when_the_file_runs_out_of_time():
 
 
 @pytest.fixture
-def slow_tesseract(tmp_path, monkeypatch) -> Path:
+def slow_tesseract(paced_tesseract) -> Path:
     """A ``tesseract`` on PATH that knows English and then hangs, writing its pid to a file."""
-    pids = tmp_path / "pids"
-    script = tmp_path / "bin" / "tesseract"
-    script.parent.mkdir()
-    script.write_text(
-        "#!/bin/sh\n"
-        'if [ "$1" = --list-langs ]; then echo "List of available languages (1):"; '
-        "echo eng; exit 0; fi\n"
-        f"echo $$ >> {pids}\n"
-        "exec sleep 60\n"
-    )
-    script.chmod(script.stat().st_mode | stat.S_IEXEC)
-    monkeypatch.setenv("PATH", f"{script.parent}{os.pathsep}{os.environ['PATH']}")
-    return pids
+    return paced_tesseract(["hang"])
 
 
 def test_a_parse_worker_over_its_time_leaves_no_tesseract_running(slow_tesseract):
