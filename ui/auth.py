@@ -73,7 +73,8 @@ def require_sign_in(settings: Settings) -> User | None:
         config.credentials, config.cookie_name, config.cookie_key, config.cookie_expiry_days,
         auto_hash=False,  # add_user hashed them; a plain password in the file is refused
     )
-    if not st.session_state.get("authentication_status") and _cookie_signed_out(config):
+    if not st.session_state.get("authentication_status") and _cookie_signed_out(
+            authenticator, config.cookie_expiry_days):
         st.session_state["logout"] = True  # the library then ignores the cookie
     try:
         authenticator.login(location="main", key="sign_in", fields=_FIELDS)
@@ -117,23 +118,16 @@ def _render_signed_in(user: User, authenticator) -> None:
             _sign_out(authenticator)
 
 
-def _cookie_signed_out(config) -> bool:
-    """Whether the request's sign-in cookie was issued before its user last signed out."""
-    import jwt  # streamlit-authenticator's own JWT library; only when sign-in is on
-
-    raw = st.context.cookies.get(config.cookie_name)
-    if not raw:
+def _cookie_signed_out(authenticator, expiry_days: float) -> bool:
+    """Whether the request's sign-in cookie (read and verified by the library) was issued
+    before its user last signed out."""
+    token = authenticator.cookie_controller.get_cookie()
+    if not token or not isinstance(token.get("exp_date"), int | float):
         return False
-    try:
-        token = jwt.decode(raw, config.cookie_key, algorithms=["HS256"])
-    except jwt.PyJWTError:
-        return False  # not ours: the library refuses it too
     with _SIGNED_OUT_LOCK:
         signed_out = _SIGNED_OUT.get(str(token.get("username")))
-    if signed_out is None or not isinstance(token.get("exp_date"), int | float):
-        return False
-    issued = token["exp_date"] - config.cookie_expiry_days * 86400
-    return issued <= signed_out
+    issued = token["exp_date"] - expiry_days * 86400
+    return signed_out is not None and issued <= signed_out
 
 
 def _sign_out(authenticator, notice: str | None = None) -> None:
