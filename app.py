@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from rag.warmup import warm_up
+from rag.answer.warmup import warm_up
 from ui.auth import require_sign_in
 from ui.errors import error_boundary
 from ui.sidebar import CHAT_PAGE, base_settings, render_sidebar

@@ -31,7 +31,7 @@ def llm_latency(args: dict) -> dict:
 
     from bench.ours import read_texts
     from rag.llm.local import LocalChatModel
-    from rag.presets import load_decoding_preset
+    from rag.llm.presets import load_decoding_preset
 
     decoding = load_decoding_preset("greedy")
     model = LocalChatModel.from_decoding(decoding, cache_dir=Path(args["cache_dir"]))

@@ -159,9 +159,9 @@ def build_folder(documents: Path, target: Path, files: Sequence[str],
 
 def measure_retrieval(realdocs: Path, work: Path, scanned: bool) -> dict[str, Any]:
     from rag.eval.realdocs import answerable, load_realdocs, query_text
-    from rag.index import DocumentIndex
-    from rag.retrieval import retrieve
+    from rag.retrieval.modes import retrieve
     from rag.settings import Settings, StoreSettings
+    from rag.store.index import DocumentIndex
 
     corpus = load_realdocs(realdocs)
     items = [i for i in answerable(corpus.items) if i.format == "pdf"]

@@ -1,6 +1,6 @@
 """Throughput of the int8 ONNX embedding backend against fp32 torch, for ``make bench``.
 
-The export and the encoder live in :mod:`rag.onnx_embeddings` (the app's ``onnx-int8``
+The export and the encoder live in :mod:`rag.store.onnx_export` (the app's ``onnx-int8``
 embedding backend); this task runs in .venv-bench, which has onnx and onnxruntime.
 """
 
@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from rag.onnx_embeddings import FP32_FILE, OnnxEncoder, export_int8_onnx
+from rag.store.onnx_export import FP32_FILE, OnnxEncoder, export_int8_onnx
 
 
 def onnx_throughput(args: dict) -> dict:

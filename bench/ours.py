@@ -47,7 +47,7 @@ def chunk_corpus(args: dict) -> dict:
     figure is on exactly the chunks our ingestion produces.
     """
     from ingest import chunk_units, parse_file
-    from rag.embeddings import get_embeddings
+    from rag.store.embeddings import get_embeddings
 
     settings = bench_settings()
     embeddings = get_embeddings(settings)
@@ -90,7 +90,7 @@ def read_texts(path: str, limit: int | None = None) -> list[str]:
 
 def raw_embedding(args: dict) -> dict:
     """The limit: the configured model alone encoding the chunk texts, nothing else."""
-    from rag.embeddings import get_embeddings
+    from rag.store.embeddings import get_embeddings
 
     settings = bench_settings()
     texts = read_texts(args["texts"], args.get("limit"))
@@ -115,8 +115,8 @@ def raw_embedding(args: dict) -> dict:
 
 def ingest(args: dict) -> dict:
     """Our ingestion end to end into an on-disk collection (first run or unchanged re-run)."""
-    from rag.embeddings import get_embeddings
-    from rag.index import DocumentIndex
+    from rag.store.embeddings import get_embeddings
+    from rag.store.index import DocumentIndex
 
     settings = bench_settings(args["index_dir"])
     start = time.perf_counter()
@@ -183,9 +183,9 @@ def _percentile(values: list[float], q: float) -> float:
 
 def retrieval_latency(args: dict) -> dict:
     """p50/p95 of retrieve() per mode on an existing index; RSS at rest afterwards."""
-    from rag.embeddings import get_embeddings
-    from rag.index import DocumentIndex
-    from rag.retrieval import retrieve
+    from rag.retrieval.modes import retrieve
+    from rag.store.embeddings import get_embeddings
+    from rag.store.index import DocumentIndex
 
     settings = bench_settings(args["index_dir"])
     get_embeddings(settings).embed_query("warm-up")
@@ -218,8 +218,8 @@ def retrieval_latency(args: dict) -> dict:
 def first_answer(args: dict) -> dict:
     """A fresh process answering one question: imports, index, model load, retrieval, LLM."""
     started = time.perf_counter()
-    from rag.chain import AskRequest, ChatService
-    from rag.index import DocumentIndex
+    from rag.answer.chain import AskRequest, ChatService
+    from rag.store.index import DocumentIndex
 
     imported = time.perf_counter()
     settings = bench_settings(args["index_dir"], cache_dir=Path(args["cache_dir"]))
@@ -238,9 +238,9 @@ def first_answer(args: dict) -> dict:
 def search_queries(args: dict) -> dict:
     """The top ``k`` chunks per query and mode on an existing index, for scoring by the parent
     (the realdocs comparison scores ours and the tutorial's results with the same code)."""
-    from rag.embeddings import get_embeddings
-    from rag.index import DocumentIndex
-    from rag.retrieval import retrieve
+    from rag.retrieval.modes import retrieve
+    from rag.store.embeddings import get_embeddings
+    from rag.store.index import DocumentIndex
 
     settings = bench_settings(args["index_dir"])
     get_embeddings(settings).embed_query("warm-up")

@@ -166,7 +166,7 @@ def run_once(plan: BenchPlan, once: dict, smallest_texts: Path, index: Path) -> 
         plan, "fresh process to first answer", "first_answer",
         {"index_dir": str(index), "cache_dir": str(cache), "question": question}))
     if BENCH_VENV_PYTHON.exists():
-        from rag.embeddings import default_model_path
+        from rag.store.embeddings import default_model_path
 
         _saved(plan, once, "onnx", _step(plan, "ONNX int8 vs fp32 embedding", "onnx_embed", {
             "model_path": str(default_model_path()), "texts": str(smallest_texts),

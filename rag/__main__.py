@@ -1,8 +1,8 @@
-"""``python -m rag``: the command line (see :mod:`rag.cli`)."""
+"""``python -m rag``: the command line (see :mod:`rag.cli.main`)."""
 
 import sys
 
-from rag.cli import main
+from rag.cli.main import main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -16,7 +16,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 StoreMode = Literal["memory", "disk", "server"]
 RetrievalMode = Literal["dense", "mmr", "bm25", "hybrid"]
-# Keys of rag.embeddings.EMBEDDING_BACKENDS (a test keeps the two in step).
+# Keys of rag.store.embeddings.EMBEDDING_BACKENDS (a test keeps the two in step).
 EmbeddingBackendName = Literal["torch", "onnx-int8"]
 
 
@@ -261,7 +261,8 @@ class IngestSettings(BaseModel):
 
 
 class AuthSettings(BaseModel):
-    # Unset keeps today's one-user loopback app; serving any other address needs it (rag.auth).
+    # Unset keeps today's one-user loopback app; serving any other address needs it
+    # (rag.access.users).
     config_file: Path | None = Field(
         None,
         description="YAML file of users (bcrypt-hashed passwords, roles) and the sign-in "

@@ -21,15 +21,15 @@ os.environ.update(OFFLINE_ENV)
 # The suite's one shared model is the fp32 torch backend, whatever the app's default: the
 # expected rankings and scores were set with it, and a Settings(cache_dir=tmp_path) on the
 # onnx-int8 backend would export the model again in every such test. The onnx-int8 backend
-# has its own tests (tests/rag/test_onnx_embeddings.py); subprocesses inherit this too.
+# has its own tests (tests/rag/store/test_onnx_embeddings.py); subprocesses inherit this too.
 os.environ["RAG_EMBEDDING__BACKEND"] = "torch"
 
 
 @pytest.fixture(scope="session")
 def embeddings():
     """The packaged all-MiniLM-L6-v2 (real model), loaded once and shared by every test."""
-    from rag.embeddings import get_embeddings
     from rag.settings import EmbeddingSettings, Settings
+    from rag.store.embeddings import get_embeddings
 
     model = get_embeddings(Settings(embedding=EmbeddingSettings(backend="torch")))
     model.embed_query("warm-up")  # load now, so the first test's timing is not the load

@@ -4,7 +4,7 @@ With ``auth.config_file`` unset the app is the one-user loopback app it always w
 chats owned by "", every control shown. With it set, a visitor sees the sign-in form and
 nothing else until signed in; chats then belong to the user name and the server-wide controls
 (store, endpoints, keys, model folders) are shown to admins only. Serving beyond loopback
-without it is refused before anything is drawn (``rag.auth.check_serving``).
+without it is refused before anything is drawn (``rag.access.users.check_serving``).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import time
 
 import streamlit as st
 
-from rag.auth import User, check_serving, load_auth_config
+from rag.access.users import User, check_serving, load_auth_config
 from rag.settings import Settings
 from ui.untrusted import inert_markdown
 

@@ -9,7 +9,7 @@ from pydantic import SecretStr
 
 from rag.endpoints import user_llm_settings
 from rag.errors import ConfigError
-from rag.presets import DecodingPreset
+from rag.llm.presets import DecodingPreset
 from rag.settings import LLMSettings, Settings
 from ui.errors import error_boundary, show_error
 from ui.untrusted import inert_markdown

@@ -8,10 +8,10 @@ from pathlib import Path
 import streamlit as st
 
 from ingest.errors import IngestError
-from rag.jobs import JobSnapshot, forget_job, get_job, start_ingest_job
-from rag.reingest import reingest_paths
 from rag.settings import Settings
-from rag.uploads import remove_upload_copy, save_upload
+from rag.store.ingest_jobs import JobSnapshot, forget_job, get_job, start_ingest_job
+from rag.store.reingest import reingest_paths
+from rag.store.uploads import remove_upload_copy, save_upload
 from ui.errors import error_boundary
 from ui.library import may_manage_collection
 from ui.resources import get_index, store_location
@@ -250,7 +250,7 @@ def _render_debugger(settings: Settings, collection: str, k: int) -> None:
                           placeholder="Type what you would ask…")
     if not query.strip():
         return
-    from rag.retrieval import retrieve
+    from rag.retrieval.modes import retrieve
 
     index = get_index(settings, collection)
     chunks = retrieve(index, query.strip(), mode="hybrid", k=max(k, 10),

@@ -21,7 +21,7 @@ import streamlit as st
 from ingest.errors import IngestError
 from rag.eval.ab import MEASURES, RETRIEVAL, ABConfig, EvalRun, plan_run
 from rag.eval.datasets import GoldItem, load_gold
-from rag.presets import list_decoding_presets, list_prompt_presets
+from rag.llm.presets import list_decoding_presets, list_prompt_presets
 from rag.settings import Settings
 from ui.errors import error_boundary, mask_secrets, session_api_keys
 from ui.evaluate_corpus import render_corpus_check, running_corpus_job
@@ -143,7 +143,7 @@ def _running() -> bool:
 
 def _render_config(side: str, settings: Settings, measure: str, disabled: bool) -> ABConfig:
     from rag.llm import BACKENDS
-    from rag.retrieval import RETRIEVAL_MODES
+    from rag.retrieval.modes import RETRIEVAL_MODES
 
     modes = list(RETRIEVAL_MODES)
     st.markdown(f"**Configuration {side}**")

@@ -1,14 +1,15 @@
 """The Evaluate page's corpus check: is data/corpus (what the shipped gold set asks about) in
 the collection, and if not, ingest it in a background job.
 
-The ingest runs as a *named* job (``rag.jobs.start_named_ingest_job``), not in the script run.
-It used to run inside the script run that carried the Ingest click, and Streamlit's fast reruns
-lose such work: a click on Run replaces the running script run with a new one. Clicked before
-that run reached the ingest, the ingest never happened (0 of 14 files after 16 s in the browser);
-clicked later, it went on unseen while the new run found the corpus missing, offered it again
-and evaluated against whatever was there. Now the button's callback (run first thing in the next
-script run) starts the job, every later run (or another session on the collection) finds it by
-name, a run waits for it, and Run stays off while the corpus is missing and no ingest is going.
+The ingest runs as a *named* job (``rag.store.ingest_jobs.start_named_ingest_job``), not in the
+script run. It used to run inside the script run that carried the Ingest click, and Streamlit's
+fast reruns lose such work: a click on Run replaces the running script run with a new one.
+Clicked before that run reached the ingest, the ingest never happened (0 of 14 files after 16 s
+in the browser); clicked later, it went on unseen while the new run found the corpus missing,
+offered it again and evaluated against whatever was there. Now the button's callback (run first
+thing in the next script run) starts the job, every later run (or another session on the
+collection) finds it by name, a run waits for it, and Run stays off while the corpus is missing
+and no ingest is going.
 """
 
 from __future__ import annotations
@@ -18,8 +19,8 @@ from typing import Any
 
 import streamlit as st
 
-from rag.jobs import IngestJob, JobSnapshot, named_job, start_named_ingest_job
 from rag.settings import Settings
+from rag.store.ingest_jobs import IngestJob, JobSnapshot, named_job, start_named_ingest_job
 from ui.errors import error_boundary
 from ui.resources import store_location
 from ui.untrusted import inert_markdown

@@ -1,6 +1,6 @@
 """Sidebar library section: which collection to use, create one, delete one (with confirmation).
 
-With sign-in on, the list holds only what the user may see (rag.collection_access): their own
+With sign-in on, the list holds only what the user may see (rag.access.collection_owners): their own
 collections, shared ones and those without an owner; a new one is private to its creator until
 shared, and only its owner or an admin shares or deletes it.
 """
@@ -11,7 +11,7 @@ import re
 
 import streamlit as st
 
-from rag.collection_access import CollectionOwners, may_manage
+from rag.access.collection_owners import CollectionOwners, may_manage
 from rag.errors import ConfigError
 from rag.settings import Settings
 from ui.auth import current_user
@@ -24,8 +24,8 @@ _COLLECTION_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{1,61}[A-Za-z0-9]$")
 
 
 def list_collections(settings: Settings) -> list[str]:
-    from rag.store import get_client
-    from rag.store import list_collections as store_collections
+    from rag.store.clients import get_client
+    from rag.store.clients import list_collections as store_collections
 
     return store_collections(get_client(settings))
 

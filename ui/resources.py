@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import streamlit as st
 
-from rag.chain import ChatService
-from rag.history import ChatHistory, history_path
+from rag.answer.chain import ChatService
+from rag.answer.history import ChatHistory, history_path
 from rag.settings import Settings
 
 
 def store_location(settings: Settings) -> str:
     """Where the vector store lives, as shown to the user."""
-    from rag.store import store_location as location
+    from rag.store.clients import store_location as location
 
     return location(settings.store)
 
@@ -29,7 +29,7 @@ def _index_key(settings: Settings, collection: str) -> str:
 
 @st.cache_resource(show_spinner=False, max_entries=16)
 def _cached_index(key: str, _settings: Settings, collection: str):
-    from rag.index import DocumentIndex  # heavy imports wait until the first page has painted
+    from rag.store.index import DocumentIndex  # heavy imports wait until the first page has painted
 
     return DocumentIndex(_settings, collection=collection)
 

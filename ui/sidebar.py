@@ -13,14 +13,14 @@ from typing import Any, get_args
 
 import streamlit as st
 
-from rag.presets import (
+from rag.llm.presets import (
     list_decoding_presets,
     list_prompt_presets,
     load_decoding_preset,
     load_prompt_preset,
 )
 from rag.settings import Settings, StoreMode, StoreSettings
-from rag.uploads import for_owner
+from rag.store.uploads import for_owner
 from ui import backends, library
 from ui.auth import current_owner, may_change_server_settings
 from ui.errors import error_boundary
@@ -148,7 +148,7 @@ def _render_presets(
 
 # -- retrieval -------------------------------------------------------------------------------
 def _render_retrieval(base: Settings) -> tuple[str, int, float]:
-    from rag.retrieval import RETRIEVAL_MODES
+    from rag.retrieval.modes import RETRIEVAL_MODES
 
     modes = list(RETRIEVAL_MODES)
     mode = st.selectbox(
@@ -188,7 +188,7 @@ def _render_store(base: Settings) -> StoreSettings:
         )
     else:
         st.caption(":material/info: In-memory collections vanish when the app restarts.")
-    from rag.store import user_store_settings
+    from rag.store.clients import user_store_settings
 
     return user_store_settings(base.store, update)  # the token goes to the configured server only
 

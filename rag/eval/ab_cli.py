@@ -68,8 +68,8 @@ def side_config(args: argparse.Namespace, side: str, settings: Settings) -> Any:
     from rag.errors import ConfigError
     from rag.eval.ab import ABConfig
     from rag.llm import BACKENDS
-    from rag.presets import list_decoding_presets, list_prompt_presets
-    from rag.retrieval import RETRIEVAL_MODES
+    from rag.llm.presets import list_decoding_presets, list_prompt_presets
+    from rag.retrieval.modes import RETRIEVAL_MODES
 
     chosen = {
         "mode": getattr(args, f"mode_{side}") or settings.retrieval.mode,

@@ -1,6 +1,6 @@
 """Answer evaluation (issue 9): our default path vs the tutorial baseline, same retrieval.
 
-Each configuration asks every question through the real :class:`rag.chain.ChatService`. The
+Each configuration asks every question through the real :class:`rag.answer.chain.ChatService`. The
 tutorial baseline is the prompt most tutorials teach with whole chunks (k=4), no refusal
 threshold and no grounding fallback: it is scored on the model's own text (``Answer.generated``,
 what the chain produced before its grounding check), so no chain switch is needed for it.
@@ -44,7 +44,7 @@ class QAItem:
     question: str
     references: tuple[str, ...]
     answerable: bool
-    is_relevant: Callable[[Any], bool]  # rag.chain.Source -> relevant?
+    is_relevant: Callable[[Any], bool]  # rag.answer.chain.Source -> relevant?
     follows: str | None = None  # id of the question this follow-up is asked after
 
 
@@ -218,8 +218,8 @@ def summarise_answers(config: str, rows: Sequence[AnswerRow]) -> AnswerSummary:
 
 def _ask_row(service: Any, config: AnswerConfig, item: QAItem,
              history: tuple[tuple[str, str], ...] = ()) -> AnswerRow:
-    from rag.chain import AskRequest
-    from rag.grounding import cited_numbers, is_decline
+    from rag.answer.chain import AskRequest
+    from rag.answer.grounding import cited_numbers, is_decline
 
     start = time.perf_counter()
     answer = service.ask(AskRequest(question=item.question, history=history,
@@ -256,7 +256,7 @@ def evaluate_answers(
     progress: Callable[[str, int, int], None] | None = None,
 ) -> AnswerEval:
     """Ask every question under every configuration (one untimed warm-up question each)."""
-    from rag.chain import ChatService
+    from rag.answer.chain import ChatService
 
     rows: list[AnswerRow] = []
     summaries: list[AnswerSummary] = []

@@ -7,7 +7,8 @@
     python -m rag eval ../shared/realdocs [--modes ...] [--answers]   # documents/ + questions.jsonl
 
 Tables go to stdout, progress to stderr; JSON and PNG files are written under ``--out``.
-Registered in ``rag.cli`` through :func:`add_subcommands`; ``python -m rag.eval`` runs it alone.
+Registered in ``rag.cli.main`` through :func:`add_subcommands`; ``python -m rag.eval`` runs it
+alone.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ ANSWER_METRICS = ("answerable ok", "unans. declined", "false decline", "citation
 
 
 def add_subcommands(subparsers: Any, common: argparse.ArgumentParser) -> None:
-    """Register ``eval`` (the ``rag.cli`` convention: list this module in COMMAND_MODULES)."""
+    """Register ``eval`` (the ``rag.cli.main`` convention: list this module in COMMAND_MODULES)."""
     parser = subparsers.add_parser(
         "eval",
         parents=[common],
@@ -75,7 +76,7 @@ def add_eval_arguments(parser: argparse.ArgumentParser) -> None:
 def _modes(text: str) -> list[str]:
     from rag.errors import ConfigError
     from rag.eval.retrieval_eval import RERANK_MODE
-    from rag.retrieval import RETRIEVAL_MODES
+    from rag.retrieval.modes import RETRIEVAL_MODES
 
     if text.strip().lower() == "none":
         return []

@@ -96,6 +96,7 @@ def run_fit(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _fit(args: argparse.Namespace, settings: Settings, progress: Any) -> int:
+    from rag.answer.refusal import DEFAULT_MODEL_PATH, RefusalFeatures, load_refusal_model
     from rag.errors import ConfigError
     from rag.eval.refusal_fit import (
         MAX_FALSE_DECLINE,
@@ -105,7 +106,6 @@ def _fit(args: argparse.Namespace, settings: Settings, progress: Any) -> int:
         split_items,
         with_extract_best,
     )
-    from rag.refusal import DEFAULT_MODEL_PATH, RefusalFeatures, load_refusal_model
 
     sets = _sets(args, settings)
     if not sets:
@@ -142,8 +142,8 @@ def _fit(args: argparse.Namespace, settings: Settings, progress: Any) -> int:
 
 def _fit_scorer(args: argparse.Namespace, assessed: list[Any],
                 splits: dict[str, tuple[set[str], set[str]]]) -> Any:
+    from rag.answer.extract import DEFAULT_SCORER_PATH, load_answer_scorer
     from rag.eval.scorer_fit import fit_scorer, scorer_figures
-    from rag.extract import DEFAULT_SCORER_PATH, load_answer_scorer
 
     train = [r for r in assessed if r.id in splits[r.set][0]]
     scorer = fit_scorer(train)
@@ -172,8 +172,8 @@ def _fit_scorer(args: argparse.Namespace, assessed: list[Any],
 
 
 def _read_features(path: Path) -> dict[str, list[Any]]:
+    from rag.answer.refusal import RefusalFeatures
     from rag.eval.refusal_fit import Assessed
-    from rag.refusal import RefusalFeatures
 
     if not path.is_file():
         return {}

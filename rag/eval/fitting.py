@@ -1,10 +1,10 @@
-"""Fitting a :class:`rag.logistic.Logistic` (scikit-learn, only when fitting)."""
+"""Fitting a :class:`rag.answer.logistic.Logistic` (scikit-learn, only when fitting)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from rag.logistic import Logistic
+from rag.answer.logistic import Logistic
 
 
 def fit_logistic(names: Sequence[str], rows: Sequence[Sequence[float]], labels: Sequence[int],

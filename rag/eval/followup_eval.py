@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from rag.answer.followup import rewrite_by_llm, rewrite_by_rule
 from rag.eval.relevance import locator_covers, same_source
-from rag.followup import rewrite_by_llm, rewrite_by_rule
 from rag.settings import Settings, get_settings
 
 Rewriter = Callable[[str, tuple[tuple[str, str], ...]], str]
@@ -36,7 +36,7 @@ class FollowupResult:
 
 def _hit(index: Any, query: str, relevant: Sequence[dict[str, str]], k: int, settings: Settings
          ) -> bool:
-    from rag.retrieval import retrieve
+    from rag.retrieval.modes import retrieve
 
     for chunk in retrieve(index, query, mode="hybrid", k=k, settings=settings):
         meta = chunk.doc.metadata
@@ -76,9 +76,9 @@ def measure_followups(
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from rag.index import DocumentIndex
     from rag.llm import get_chat_model
-    from rag.presets import load_decoding_preset
+    from rag.llm.presets import load_decoding_preset
+    from rag.store.index import DocumentIndex
 
     parser = argparse.ArgumentParser(prog="python -m rag.eval.followup_eval")
     parser.add_argument("followups", nargs="?", type=Path,

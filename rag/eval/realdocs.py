@@ -266,7 +266,7 @@ def record_locator(meta: Mapping[str, Any], text: str, item: RealDocsItem, place
 def query_text(item: RealDocsItem, items: Mapping[str, RealDocsItem]) -> str:
     """What the app searches for: a follow-up carries its previous question's terms (the
     local backend's rule), so retrieval is scored the way a conversation would run."""
-    from rag.followup import rewrite_by_rule
+    from rag.answer.followup import rewrite_by_rule
 
     if item.follow_up_of and item.follow_up_of in items:
         previous = items[item.follow_up_of]

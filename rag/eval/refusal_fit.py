@@ -1,4 +1,4 @@
-"""Fitting the refusal model (rag/refusal.py) on the train halves of several evaluation sets.
+"""Fitting the refusal model (rag/answer/refusal.py) on the train halves of several evaluation sets.
 
 Each set is split in two by question (a fixed seed; a follow-up stays with the question it
 follows); the model is fitted on the pooled train halves and judged on the held-out halves,
@@ -17,10 +17,10 @@ from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
 
+from rag.answer.refusal import RefusalFeatures, RefusalModel
 from rag.eval.answer_eval import QAItem
 from rag.eval.fitting import fit_logistic
 from rag.eval.metrics import contains_answer, mean
-from rag.refusal import RefusalFeatures, RefusalModel
 from rag.settings import Settings
 
 SPLIT_SEED = 20261206
@@ -73,8 +73,8 @@ def assess(
     progress: Callable[[str, int, int], None] | None = None,
 ) -> list[Assessed]:
     """Run the chain's preparation (no LLM, no refusal) for every question of one set."""
-    from rag.chain import AskRequest, ChatService
-    from rag.extract import span_feature_rows
+    from rag.answer.chain import AskRequest, ChatService
+    from rag.answer.extract import span_feature_rows
 
     quiet = settings.model_copy(
         update={"answer": settings.answer.model_copy(update={"refuse": False})}
@@ -106,7 +106,7 @@ def assess(
 
 def with_extract_best(row: Assessed, scorer: Any) -> Assessed:
     """``row`` with the refusal signal ``extract_best`` of ``scorer`` (an
-    :class:`rag.extract.AnswerScorer`), computed from the candidates' stored features as the
+    :class:`rag.answer.extract.AnswerScorer`), computed from the candidates' stored features as the
     chain computes it from the candidates themselves."""
     best = scorer.best_probability(f for _, _, f in row.candidates)
     return replace(row, features=replace(row.features, extract_best=best))

@@ -145,8 +145,8 @@ def mode_searchers(
     Every mode ranks ``depth`` chunks with no score floor (``min_score=0``) so modes compare on
     the same footing; ``hybrid+rerank`` reranks the hybrid candidates (``fetch_k`` of them).
     """
-    from rag.rerank import RERANKER_OFF, get_reranker
-    from rag.retrieval import retrieve
+    from rag.retrieval.modes import retrieve
+    from rag.retrieval.rerank import RERANKER_OFF, get_reranker
 
     fetch_k = max(settings.retrieval.fetch_k, depth)
     searchers: dict[str, Searcher] = {}

@@ -114,7 +114,7 @@ def gold_qa_items(items: Sequence[GoldItem]) -> list[QAItem]:
 
 def open_gold_index(corpus: Path, settings: Settings) -> tuple[Any, str]:
     """The corpus folder ingested into its own collection (unchanged files are skipped)."""
-    from rag.index import DocumentIndex
+    from rag.store.index import DocumentIndex
 
     index = DocumentIndex(settings)
     report = index.ingest_paths([corpus])
@@ -186,7 +186,7 @@ def beir_documents(data: BeirDataset) -> list[Document]:
 def open_beir_index(data: BeirDataset, settings: Settings,
                     progress: Progress | None = None) -> Any:
     """The benchmark corpus in its own collection, embedded once (re-runs reuse it)."""
-    from rag.index import DocumentIndex
+    from rag.store.index import DocumentIndex
 
     index = DocumentIndex(settings)
     add_records(index, data.name, beir_documents(data), progress)
@@ -202,7 +202,7 @@ def add_records(
     the whole corpus (its hash over all record ids and texts) is written last, as the index
     does per file, so ``index.version()`` changes with the corpus and the BM25 cache follows.
     """
-    from rag.index import document_id
+    from rag.store.index import document_id
 
     corpus_hash = hashlib.sha256()
     for doc in docs:

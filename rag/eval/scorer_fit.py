@@ -1,4 +1,5 @@
-"""Fitting the answer scorer (rag/extract.py) on the train halves, judged on the held-out ones.
+"""Fitting the answer scorer (rag/answer/extract.py) on the train halves, judged on the held-out
+ones.
 
 The candidates of a question are the best scored sentences of its retrieved chunks, as the
 chain ranked them (:class:`rag.eval.refusal_fit.Assessed`); a candidate is positive when it
@@ -13,10 +14,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from rag.answer.extract import SPAN_FEATURES, AnswerScorer
 from rag.eval.fitting import fit_logistic
 from rag.eval.metrics import contains_answer, mean
 from rag.eval.refusal_fit import Assessed
-from rag.extract import SPAN_FEATURES, AnswerScorer
 
 Option = tuple[int, str, tuple[float, ...]]  # (citation number, text, span features)
 

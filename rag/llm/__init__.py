@@ -2,7 +2,11 @@
 
 ``get_chat_model(settings, decoding)`` returns a streaming LangChain chat model for the
 backend named by ``settings.llm.backend``. Backend modules are imported on first use so that
-importing this package loads neither torch nor any client.
+importing this package loads neither torch nor any client. :mod:`rag.llm.presets` holds the
+prompt and decoding presets the backends and the answer pipeline read.
+
+May import only the modules at the top of ``rag`` (settings, errors, endpoints); retrieval
+and the store are not its business.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from types import MappingProxyType
 from langchain_core.language_models import BaseChatModel
 
 from rag.errors import BackendError, ConfigError
-from rag.presets import DecodingPreset, load_decoding_preset
+from rag.llm.presets import DecodingPreset, load_decoding_preset
 from rag.settings import Settings, get_settings
 
 BackendFactory = Callable[[Settings, DecodingPreset], BaseChatModel]

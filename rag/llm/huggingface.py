@@ -46,7 +46,7 @@ from pydantic import model_validator
 from rag.errors import BackendError, ConfigError
 from rag.llm.errors import describe_status, wrap_backend_errors
 from rag.llm.openai import NO_KEY_PLACEHOLDER, GuardedChatModel, decoding_params
-from rag.presets import DecodingPreset
+from rag.llm.presets import DecodingPreset
 from rag.settings import Settings
 
 UNSUPPORTED = {

@@ -30,7 +30,7 @@ from pydantic import AliasChoices, ConfigDict, Field, PrivateAttr
 
 from rag.errors import BackendError, ConfigError
 from rag.llm.base import StreamingChatModel
-from rag.presets import DecodingPreset
+from rag.llm.presets import DecodingPreset
 
 PACKAGED_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 # How the weights are held in memory. Decoding one token reads every weight once, so on a CPU

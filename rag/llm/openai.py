@@ -18,7 +18,7 @@ from langchain_openai.chat_models.base import BaseChatOpenAI
 from rag.endpoints import OPENAI_DEFAULT_URL, server_key
 from rag.errors import ConfigError
 from rag.llm.errors import finished_stream, has_finish_reason, stream_cut, wrap_backend_errors
-from rag.presets import DecodingPreset
+from rag.llm.presets import DecodingPreset
 from rag.settings import Settings, get_settings
 
 # Local OpenAI-compatible servers need no key, but the client insists on one.

@@ -11,8 +11,8 @@ from urllib.parse import urlsplit
 import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
-from rag.auth import add_user
-from rag.history import ChatHistory
+from rag.access.users import add_user
+from rag.answer.history import ChatHistory
 from tests.browser.conftest import screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]

@@ -1,7 +1,7 @@
 """Files built to hurt a parser, made on the fly (a few KB each, none stored in the repo).
 
 Shared by the parser-process tests (``tests/ingest/test_isolation.py``) and the batch tests
-through the index (``tests/rag/test_index_hostile.py``).
+through the index (``tests/rag/store/test_index_hostile.py``).
 """
 
 from __future__ import annotations

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from rag.embeddings import LocalEmbeddings
 from rag.llm.local import convert_gguf, packaged_gguf_path
 from rag.settings import ChunkSettings, IngestSettings, Settings, StoreSettings
+from rag.store.embeddings import LocalEmbeddings
 from tests.servers.processes import free_port, stop_process, wait_for_http
 
 CHROMA = Path(sys.executable).parent / "chroma"

@@ -1,7 +1,7 @@
 """One normaliser: the words every step compares, and the same match in each of them."""
 
-from rag.context import Passage
-from rag.grounding import check_grounding
+from rag.answer.context import Passage
+from rag.answer.grounding import check_grounding
 from rag.text import STOPWORDS, content_words, surface_words, term_overlap, terms
 
 

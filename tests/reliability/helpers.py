@@ -16,8 +16,8 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-from rag.index import DocumentIndex
 from rag.settings import ChunkSettings, IngestSettings, Settings, StoreSettings
+from rag.store.index import DocumentIndex
 
 REPO = Path(__file__).resolve().parents[2]
 DATA = REPO / "tests" / "data"
@@ -213,7 +213,7 @@ def check_consistent(index: DocumentIndex) -> IndexState:
 
 def check_bm25_matches_store(index: DocumentIndex, settings: Settings, queries: list[str]) -> int:
     """Every BM25 hit names a chunk the store holds; returns how many hits were checked."""
-    from rag.bm25 import bm25_search
+    from rag.store.bm25 import bm25_search
 
     stored = {str(c.id) for c in index.iter_chunks()}
     checked = 0

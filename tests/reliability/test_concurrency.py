@@ -15,7 +15,7 @@ import time
 
 import pytest
 
-from rag.index import DocumentIndex
+from rag.store.index import DocumentIndex
 from tests.reliability.helpers import (
     check_bm25_matches_store,
     check_consistent,
@@ -33,8 +33,8 @@ READER = textwrap.dedent(
     """
     import sys, time
     from pathlib import Path
-    from rag.bm25 import bm25_search
-    from rag.index import DocumentIndex
+    from rag.store.bm25 import bm25_search
+    from rag.store.index import DocumentIndex
     from rag.settings import Settings
 
     stop = Path(sys.argv[1])
@@ -156,7 +156,7 @@ def test_two_threads_sharing_one_index_like_two_app_sessions(tmp_path, monkeypat
             assert report.failed == 0, report.summary()
 
     def browse() -> None:
-        from rag.bm25 import bm25_search
+        from rag.store.bm25 import bm25_search
 
         while not done.is_set():
             index.list_documents()

@@ -22,7 +22,7 @@ import time
 import pytest
 
 from rag.errors import StoreError
-from rag.index import DocumentIndex, document_id
+from rag.store.index import DocumentIndex, document_id
 from tests.reliability.helpers import (
     ProgressWatch,
     check_bm25_matches_store,

@@ -3,7 +3,7 @@ folder all the way to the index, no page renders document text as HTML, and a co
 deleted only after its confirmation box is ticked.
 
 Function-level checks of ``sanitize_filename`` / ``save_upload`` (symlinks included) are in
-tests/rag/test_uploads.py; the escaped ``<script>`` snippet is tested in tests/ui/test_app.py
+tests/rag/store/test_uploads.py; the escaped ``<script>`` snippet is tested in tests/ui/test_app.py
 (test_script_in_a_document_snippet_is_shown_as_text_not_html). Not repeated here.
 """
 
@@ -79,8 +79,8 @@ def test_hostile_upload_names_land_inside_the_upload_folder_and_index(tmp_path, 
         assert ".." not in path.name and "\\" not in path.name
     assert not (tmp_path / "escape-up.md").exists() and not Path("/etc/passwd-abs.txt").exists()
 
-    from rag.index import DocumentIndex
     from rag.settings import Settings, StoreSettings
+    from rag.store.index import DocumentIndex
 
     index = DocumentIndex(
         Settings(store=StoreSettings(mode="disk", path=root / "index", collection="uploads")),
@@ -106,8 +106,8 @@ def test_no_page_renders_text_as_html_except_the_escaped_snippet():
 
 @pytest.fixture
 def app_with_a_collection(tmp_path, monkeypatch, embeddings):
-    from rag.index import DocumentIndex
     from rag.settings import Settings
+    from rag.store.index import DocumentIndex
 
     env = {
         "RAG_DATA_DIR": str(tmp_path / "data"),
@@ -128,7 +128,7 @@ def app_with_a_collection(tmp_path, monkeypatch, embeddings):
 
 @pytest.mark.slow
 def test_collection_is_deleted_only_after_confirmation(app_with_a_collection):
-    from rag.store import list_collections
+    from rag.store.clients import list_collections
 
     index = app_with_a_collection
     at = AppTest.from_file(str(REPO / "app.py"), default_timeout=300).run()

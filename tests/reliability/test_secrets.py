@@ -20,12 +20,12 @@ import pytest
 from pydantic import SecretStr
 from streamlit.testing.v1 import AppTest
 
-from rag.chain import AskRequest, ChatService
+from rag.answer.chain import AskRequest, ChatService
+from rag.answer.history import ChatHistory, history_path
 from rag.errors import BackendError
-from rag.history import ChatHistory, history_path
-from rag.index import DocumentIndex
 from rag.llm import check_connection
 from rag.settings import ChunkSettings, IngestSettings, LLMSettings, Settings, StoreSettings
+from rag.store.index import DocumentIndex
 from tests.reliability.helpers import REPO, rag_env, run_rag
 from tests.servers.openai_stub import openai_stub
 

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from rag.errors import StoreError
-from rag.index import DocumentIndex
 from rag.settings import ChunkSettings, Settings, StoreSettings
+from rag.store.index import DocumentIndex
 from tests.rag.conftest import CHROMA, free_port, unique_collection, wait_for_heartbeat
 from tests.reliability.helpers import check_consistent, make_corpus
 from tests.servers.processes import stop_process

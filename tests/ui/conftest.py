@@ -62,8 +62,8 @@ def corpus_dir(app_env):
 @pytest.fixture(scope="module")
 def ingested(app_env, corpus_dir):
     """The small corpus ingested into the app's default collection (real index, real model)."""
-    from rag.index import DocumentIndex
     from rag.settings import Settings
+    from rag.store.index import DocumentIndex
 
     report = DocumentIndex(Settings()).ingest_paths(sorted(corpus_dir.iterdir()))
     assert {r.status for r in report.files} == {"ingested"}, report

@@ -8,9 +8,9 @@ import json
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from rag.grounding import NOT_IN_DOCUMENTS
+from rag.answer.grounding import NOT_IN_DOCUMENTS
 from rag.llm import BACKENDS
-from rag.presets import list_prompt_presets, load_decoding_preset, load_prompt_preset
+from rag.llm.presets import list_prompt_presets, load_decoding_preset, load_prompt_preset
 from tests.servers.processes import free_port
 from tests.ui.conftest import APP
 
@@ -161,7 +161,7 @@ def test_chat_turn_with_the_local_model_is_answered_cited_and_persisted(app_env,
 
 def test_script_in_a_document_snippet_is_shown_as_text_not_html():
     def page() -> None:
-        from rag.chain import Source
+        from rag.answer.chain import Source
         from ui.sources import render_sources
 
         snippet = "Log. <script>window.__pwned = 1</script> The lamp is lit at dusk."

@@ -9,8 +9,8 @@ import pytest
 from streamlit import config as streamlit_config
 from streamlit.testing.v1 import AppTest
 
-from rag.auth import add_user, remove_user
-from rag.history import ChatHistory, history_path
+from rag.access.users import add_user, remove_user
+from rag.answer.history import ChatHistory, history_path
 from rag.settings import Settings
 from tests.ui.conftest import APP
 from tests.ui.test_app import all_text
@@ -179,8 +179,8 @@ def test_a_new_collection_is_private_to_its_creator_until_shared(sign_in_on):
 
 
 def test_in_another_users_shared_collection_documents_cannot_be_deleted(sign_in_on, app_env):
-    from rag.collection_access import CollectionOwners
-    from rag.index import DocumentIndex
+    from rag.access.collection_owners import CollectionOwners
+    from rag.store.index import DocumentIndex
 
     CollectionOwners.from_settings(Settings()).claim("alice-shared", "alice")
     CollectionOwners.from_settings(Settings()).set_shared("alice-shared", True)

@@ -11,8 +11,8 @@ import threading
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from rag.jobs import named_job, start_named_ingest_job
 from rag.settings import Settings
+from rag.store.ingest_jobs import named_job, start_named_ingest_job
 from tests.ui.conftest import APP
 from ui.evaluate_corpus import corpus_files, corpus_job_name, running_corpus_job
 from ui.resources import get_index

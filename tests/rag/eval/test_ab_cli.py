@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from rag import cli
+from rag.cli import main as cli
 from rag.eval.ab_cli import run_eval_ab
 from tests.servers.openai_stub import OpenAIStub
 

@@ -1,6 +1,6 @@
 from pathlib import Path
 
-from rag import cli
+from rag.cli import main as cli
 from rag.eval.cli import run_eval
 
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from rag.answer.followup import rewrite_by_rule
 from rag.eval.followup_eval import measure_followups
-from rag.followup import rewrite_by_rule
-from rag.index import DocumentIndex
 from rag.settings import Settings, StoreSettings
+from rag.store.index import DocumentIndex
 from tests.rag.conftest import unique_collection
 
 

@@ -76,7 +76,7 @@ def test_beir_run_on_synthetic_corpus(tmp_path):
         assert summary.ndcg_at_10 == 1.0  # one obvious document per query
     # A second run finds every record stored and embeds nothing.
     from rag.eval.runs import add_records, beir_documents, collection_name, with_collection
-    from rag.index import DocumentIndex
+    from rag.store.index import DocumentIndex
 
     assert collection_name(data.name) == "eval_toy_beir"
     index = DocumentIndex(with_collection(settings, "eval_toy_beir"))

@@ -15,7 +15,7 @@ from pydantic import SecretStr
 from rag.errors import BackendError, ConfigError
 from rag.llm import check_connection, get_chat_model
 from rag.llm.huggingface import HFEndpointChatModel
-from rag.presets import load_decoding_preset
+from rag.llm.presets import load_decoding_preset
 from rag.settings import LLMSettings, Settings
 from tests.servers.http_stub import TEST_API_KEY as SECRET_KEY
 from tests.servers.tgi_stub import TGIStub

@@ -12,7 +12,7 @@ from langchain_core.messages import HumanMessage, SystemMessage
 
 from rag.llm import check_connection, get_chat_model
 from rag.llm.local import LocalChatModel, convert_gguf, converted_folder, packaged_gguf_path
-from rag.presets import load_decoding_preset
+from rag.llm.presets import load_decoding_preset
 from rag.settings import Settings
 
 pytestmark = pytest.mark.slow

@@ -19,7 +19,7 @@ from rag.llm import (
 from rag.llm.huggingface import HFEndpointChatModel
 from rag.llm.local import LocalChatModel
 from rag.llm.openai import GuardedChatOpenAI
-from rag.presets import load_decoding_preset
+from rag.llm.presets import load_decoding_preset
 from rag.settings import LLMSettings, Settings
 
 

@@ -10,7 +10,7 @@ import pytest
 from langchain_core.messages import HumanMessage
 
 from rag.llm import check_connection, get_chat_model
-from rag.presets import load_decoding_preset
+from rag.llm.presets import load_decoding_preset
 from rag.settings import LLMSettings, Settings
 from tests.servers.transformers_serve import transformers_serve
 

