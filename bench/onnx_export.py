@@ -1,7 +1,8 @@
 """Throughput of the int8 ONNX embedding backend against fp32 torch, for ``make bench``.
 
-The export and the encoder live in :mod:`rag.store.onnx_export` (the app's ``onnx-int8``
-embedding backend); this task runs in .venv-bench, which has onnx and onnxruntime.
+The export and the encoder live in :mod:`rag.store.onnx_export` and
+:mod:`rag.store.onnx_encoder` (the app's ``onnx-int8`` embedding backend); this task runs in
+.venv-bench, which has onnx and onnxruntime.
 """
 
 from __future__ import annotations
@@ -11,7 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
-from rag.store.onnx_export import FP32_FILE, OnnxEncoder, export_int8_onnx
+from rag.store.onnx_encoder import OnnxEncoder
+from rag.store.onnx_export import FP32_FILE, export_int8_onnx
 
 
 def onnx_throughput(args: dict) -> dict:

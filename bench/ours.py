@@ -218,7 +218,8 @@ def retrieval_latency(args: dict) -> dict:
 def first_answer(args: dict) -> dict:
     """A fresh process answering one question: imports, index, model load, retrieval, LLM."""
     started = time.perf_counter()
-    from rag.answer.chain import AskRequest, ChatService
+    from rag.answer.chain import ChatService
+    from rag.answer.reply import AskRequest
     from rag.store.index import DocumentIndex
 
     imported = time.perf_counter()

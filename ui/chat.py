@@ -9,9 +9,9 @@ from dataclasses import dataclass, field
 
 import streamlit as st
 
-from rag.answer.chain import PATH_LABELS, Answer, AskRequest, Source
 from rag.answer.history import ChatHistory, ChatMessage
 from rag.answer.questions import check_question_length
+from rag.answer.reply import PATH_LABELS, Answer, AskRequest, Source
 from ui.auth import current_owner
 from ui.errors import error_boundary, show_error
 from ui.resources import get_history, get_service

@@ -12,7 +12,7 @@ from pathlib import PurePath
 
 import streamlit as st
 
-from rag.answer.chain import Source
+from rag.answer.reply import Source
 from ui.untrusted import inert_markdown
 
 _SNIPPET_STYLE = (

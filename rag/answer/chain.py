@@ -12,144 +12,33 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field, replace
-from pathlib import Path
-from typing import Any, Literal, TypeVar
+from collections.abc import Iterator
+from dataclasses import replace
+from typing import Any
 
 from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import BaseMessage
 from langchain_core.output_parsers import StrOutputParser
 from langchain_core.runnables import Runnable, RunnableLambda
 
-from rag.answer.context import Passage, format_context, score_sentences, select_passages
-from rag.answer.extract import (
-    DEFAULT_SCORER_PATH,
-    Candidate,
-    candidates,
-    extract_reply,
-    load_answer_scorer,
-)
+from rag.answer.checks import judge_answerable, verify_reply
+from rag.answer.context import format_context, select_passages
 from rag.answer.followup import rewrite_by_llm, rewrite_by_rule
-from rag.answer.grounding import NOT_IN_DOCUMENTS, check_grounding, is_decline
 from rag.answer.questions import check_question_length
-from rag.answer.refusal import (
-    DEFAULT_MODEL_PATH,
-    RefusalFeatures,
-    load_refusal_model,
-    refusal_features,
-    term_coverage,
+from rag.answer.reply import (
+    Answer,
+    AnswerStream,
+    AskRequest,
+    PreparedQuestion,
+    ReplyPath,
+    Source,
+    sources_of,
+    with_answer_span,
 )
 from rag.errors import BackendError, RagError
 from rag.llm.presets import DecodingPreset, PromptPreset, load_decoding_preset, load_prompt_preset
 from rag.retrieval.expand import expand_neighbours
 from rag.retrieval.modes import RetrievedChunk, retrieve
 from rag.settings import Settings, get_settings
-
-T = TypeVar("T")
-
-# A missing word is named to the user only when it is specific (rarer in English than about
-# once per million words, see rag.answer.refusal.specificity): a common word missing is no reason a
-# user can act on.
-MISSING_TERM_SHOWN = 0.5
-
-# Sentences the answer scorer chooses among: the closest ones (the scorer was fitted on as many).
-EXTRACT_CANDIDATES = 20
-
-ReplyPath = Literal["generated", "quoted", "declined"]
-PATH_LABELS: dict[str, str] = {
-    "generated": "generated and verified against the sources",
-    "quoted": "quoted from the sources (no generated answer could be verified)",
-    "declined": "declined: the documents do not contain the answer",
-}
-
-
-@dataclass(frozen=True)
-class AskRequest:
-    """One question with the per-request choices the UI and CLI expose."""
-
-    question: str
-    history: tuple[tuple[str, str], ...] = ()  # (question, answer) pairs, oldest first
-    prompt_preset: str | None = None
-    decoding_preset: str | None = None
-    decoding_overrides: tuple[tuple[str, Any], ...] = ()  # e.g. (("temperature", 0.3),)
-    retrieval_mode: str | None = None
-    k: int | None = None
-    min_score: float | None = None
-
-
-@dataclass(frozen=True)
-class Source:
-    """A numbered source of an answer: what [n] points at."""
-
-    number: int
-    doc_id: str
-    source: str
-    title: str
-    format: str
-    locator: str
-    score: float
-    snippet: str
-    highlights: tuple[tuple[int, int], ...]  # character spans of the passages the LLM saw
-    chunk_id: str
-    header: str = ""  # title and section or record identity the chunk was indexed under
-    answer_span: tuple[int, int] | None = None  # where in the snippet the reply's answer is
-    ocr: bool = False  # the text was read by OCR from a page image (it may hold misread words)
-
-
-@dataclass(frozen=True)
-class Answer:
-    question: str
-    standalone_question: str
-    text: str
-    path: ReplyPath
-    sources: tuple[Source, ...]
-    cited: tuple[int, ...]
-    generated: str  # what the model produced, before the grounding check ("" if not called)
-    reason: str  # why this path was taken
-    relevance: float  # best dense closeness of the retrieved chunks to the question
-    timings: dict[str, float] = field(default_factory=dict)
-    answerable: float | None = None  # the refusal model's probability that the documents answer
-
-    @property
-    def path_label(self) -> str:
-        return PATH_LABELS[self.path]
-
-
-@dataclass(frozen=True)
-class _Prepared:
-    request: AskRequest
-    standalone: str
-    preset: PromptPreset  # loaded once per question: presets are files a user may edit
-    decoding: DecodingPreset
-    chunks: tuple[RetrievedChunk, ...] = ()
-    ranked: tuple[Passage, ...] = ()  # every sentence of the retrieved chunks, closest first
-    options: tuple[Candidate, ...] = ()  # what the answer scorer chooses among
-    features: RefusalFeatures | None = None
-    answerable: float | None = None
-    passages: tuple[Passage, ...] = ()
-    messages: tuple[BaseMessage, ...] = ()
-    relevance: float = 0.0
-    decline_reason: str = ""
-    decline_reply: str = NOT_IN_DOCUMENTS
-    timings: tuple[tuple[str, float], ...] = ()
-
-
-class AnswerStream:
-    """Iterate for the reply's text pieces as they are generated; ``.answer`` when done.
-
-    When ``.answer.path`` is not "generated", the grounding check replaced the streamed text
-    (with a quote or a refusal) and the UI re-renders ``.answer.text``.
-    """
-
-    def __init__(self, run: Callable[[list[Answer]], Iterator[str]]) -> None:
-        self._run = run
-        self.answer: Answer | None = None
-
-    def __iter__(self) -> Iterator[str]:
-        holder: list[Answer] = []
-        yield from self._run(holder)
-        self.answer = holder[0]
 
 
 class ChatService:
@@ -205,8 +94,8 @@ class ChatService:
 
         return get_chat_model(self.settings, decoding)
 
-    # -- the preparation steps (runnables) ------------------------------------------------
-    def _rewrite(self, request: AskRequest) -> _Prepared:
+    # -- the preparation steps (runnables) -----------------------------------------------
+    def _rewrite(self, request: AskRequest) -> PreparedQuestion:
         start = time.perf_counter()
         preset = load_prompt_preset(request.prompt_preset or self.settings.prompt_preset)
         decoding = self._decoding(request, preset)
@@ -217,12 +106,12 @@ class ChatService:
                 standalone = rewrite_by_llm(standalone, request.history, model)
             else:
                 standalone = rewrite_by_rule(standalone, request.history)
-        return _Prepared(
+        return PreparedQuestion(
             request, standalone, preset, decoding,
             timings=(("rewrite", time.perf_counter() - start),),
         )
 
-    def _retrieve(self, prepared: _Prepared) -> _Prepared:
+    def _retrieve(self, prepared: PreparedQuestion) -> PreparedQuestion:
         start = time.perf_counter()
         r = prepared.request
         cfg = self.settings.retrieval
@@ -259,64 +148,11 @@ class ChatService:
             timings=(*prepared.timings, ("retrieve", time.perf_counter() - start)),
         )
 
-    def _judge(self, prepared: _Prepared) -> _Prepared:
-        """Score every sentence of the retrieved chunks (the answer candidates), then ask the
-        refusal model whether the documents answer (rag/answer/refusal.py says from what)."""
-        if not prepared.chunks:
-            return prepared
-        start = time.perf_counter()
-        from rag.store.bm25 import get_bm25_cache
-        from rag.store.embeddings import get_embeddings
+    def _judge(self, prepared: PreparedQuestion) -> PreparedQuestion:
+        """Do the documents answer? (rag/answer/checks.py)"""
+        return judge_answerable(prepared, self.index, self.settings)
 
-        docs = [c.doc for c in prepared.chunks]
-        ranked = score_sentences(prepared.standalone, docs, get_embeddings(self.settings))
-        vocabulary = get_bm25_cache().index_for(self.index, self.settings)
-        coverage = term_coverage(prepared.standalone, docs, vocabulary)
-        from ingest.records import record_spans
-
-        options = candidates(ranked, [d.page_content for d in docs], EXTRACT_CANDIDATES,
-                             [[end for _, end, _ in record_spans(d.metadata)] for d in docs])
-        scorer = self._fitted(self.settings.answer.answer_scorer or DEFAULT_SCORER_PATH,
-                              load_answer_scorer)
-        features = refusal_features(
-            prepared.relevance, ranked[0].score if ranked else 0.0, coverage,
-            scorer.confidence(prepared.standalone, options) if scorer is not None else 0.0,
-        )
-        model = self._fitted(self.settings.answer.refusal_model or DEFAULT_MODEL_PATH,
-                             load_refusal_model)
-        answerable = model.probability(features) if model is not None else None
-        reason, reply = "", NOT_IN_DOCUMENTS
-        if model is not None and answerable is not None and self.settings.answer.refuse \
-                and answerable < model.threshold:
-            reason = (
-                f"the refusal model gives {answerable:.0%} that the documents answer "
-                f"(threshold {model.threshold:.0%})"
-            )
-            if coverage.missing_term and coverage.rarest_missing >= MISSING_TERM_SHOWN:
-                # A reason the user can act on: the most specific word no passage found holds.
-                reason += f"; no passage found mentions \"{coverage.missing_term}\""
-                reply = (
-                    f"{NOT_IN_DOCUMENTS[:-1]}: no passage found mentions "
-                    f"\"{coverage.missing_term}\"."
-                )
-        return replace(
-            prepared,
-            ranked=tuple(ranked),
-            options=tuple(options),
-            features=features,
-            answerable=answerable,
-            decline_reason=reason,
-            decline_reply=reply,
-            timings=(*prepared.timings, ("refusal", time.perf_counter() - start)),
-        )
-
-    def _fitted(self, path: Path, load: Callable[[Path], T]) -> T | None:
-        """A fitted model (refusal model, answer scorer) from ``path``: required while refusal
-        is on; with it off, used when the file exists and skipped otherwise, since the fitter
-        runs the chain this way before there is one (its figures are still reported)."""
-        return load(path) if self.settings.answer.refuse or path.is_file() else None
-
-    def _expand(self, prepared: _Prepared) -> _Prepared:
+    def _expand(self, prepared: PreparedQuestion) -> PreparedQuestion:
         # After the refusal check, so the relevance it judges is that of the retrieved chunks.
         neighbours = self.settings.retrieval.expand_neighbours
         if prepared.decline_reason or neighbours == 0:
@@ -333,7 +169,7 @@ class ChatService:
             timings=(*prepared.timings, ("expand", time.perf_counter() - start)),
         )
 
-    def _select(self, prepared: _Prepared) -> _Prepared:
+    def _select(self, prepared: PreparedQuestion) -> PreparedQuestion:
         if prepared.decline_reason:
             return prepared
         start = time.perf_counter()
@@ -356,7 +192,7 @@ class ChatService:
             timings=(*prepared.timings, ("select", time.perf_counter() - start)),
         )
 
-    def _render(self, prepared: _Prepared) -> _Prepared:
+    def _render(self, prepared: PreparedQuestion) -> PreparedQuestion:
         if prepared.decline_reason:
             return prepared
         history = self._trimmed_history(prepared.request) if self._strategy() == "chunks" else []
@@ -378,7 +214,7 @@ class ChatService:
         # The embedding tokenizer is loaded anyway; wordpiece counts are close to BPE counts.
         return get_embeddings(self.settings).count_tokens(text)
 
-    def _context_budget(self, prepared: _Prepared) -> int:
+    def _context_budget(self, prepared: PreparedQuestion) -> int:
         fixed = self._count_tokens(prepared.preset.fixed_text()) + self._count_tokens(
             prepared.request.question
         )
@@ -415,9 +251,9 @@ class ChatService:
         if not request.question.strip():
             raise RagError("The question is empty.")
         check_question_length(request.question, self.settings)
-        prepared: _Prepared = self.prepare_chain.invoke(request)
+        prepared: PreparedQuestion = self.prepare_chain.invoke(request)
         timings = dict(prepared.timings)
-        sources = _sources(prepared.chunks, prepared.passages)
+        sources = sources_of(prepared.chunks, prepared.passages)
         if prepared.decline_reason:
             yield prepared.decline_reply
             out.append(self._answer(prepared, prepared.decline_reply, "declined", sources, (), "",
@@ -444,67 +280,17 @@ class ChatService:
             token_stream.close()  # stops a local generation thread when the user pressed Stop
         timings["generate"] = time.perf_counter() - gen_start
         generated = "".join(pieces).strip()
-        text, path, cited, reason, basis = self._verify(generated, prepared)
+        text, path, cited, reason, basis = verify_reply(
+            generated, prepared, self.settings, small=self._strategy() == "sentences"
+        )
         if basis is not None:
-            sources = _with_answer_span(sources, basis)
+            sources = with_answer_span(sources, basis)
         out.append(self._answer(prepared, text, path, sources, cited, generated, reason,
                                 timings, started))
 
-    def _verify(
-        self, generated: str, prepared: _Prepared
-    ) -> tuple[str, ReplyPath, tuple[int, ...], str, Passage | None]:
-        """The reply: the model's answer when the sources support it, else the sentence the
-        answer scorer (rag/answer/extract.py) judges most likely to answer, quoted with its source.
-        Also returns the passage the reply rests on, to highlight in its source."""
-        question, passages = prepared.standalone, prepared.passages
-        scorer = load_answer_scorer(self.settings.answer.answer_scorer or DEFAULT_SCORER_PATH)
-        extracted = scorer.best(question, self._candidates(prepared))
-        small = self._strategy() == "sentences"
-        if is_decline(generated):
-            # The refusal model already judged that the documents answer. A large model that
-            # read whole chunks and disagrees is believed; a small one's "no" is not (it says
-            # so of passages that answer), and the best sentence is quoted instead.
-            if small and extracted is not None:
-                return (extract_reply(extracted), "quoted", (extracted.number,),
-                        "the model found no answer; the best sentence is quoted", extracted)
-            return NOT_IN_DOCUMENTS, "declined", (), "the model found no answer in the context", \
-                None
-        # Sentences for a small model: its answer must agree with the one sentence that best
-        # answers the question by itself (measured: on the dev set every answer of SmolLM2's
-        # that passed the looser all-cited-passages check and was wrong took its fact from
-        # another sentence). Whole chunks for a large model: it may combine them.
-        anchor = scorer.best(question, [Candidate(p) for p in passages]) if small else None
-        verdict = check_grounding(
-            prepared.preset.answer_part(generated),
-            passages,
-            question=question,
-            min_support=self.settings.answer.min_support,
-            anchor=anchor,
-        )
-        if verdict.supported:
-            cited = verdict.cited
-            text = generated
-            if not cited and verdict.best is not None:
-                cited = (verdict.best.number,)
-                text = f"{generated} [{verdict.best.number}]"
-            return text, "generated", cited, verdict.reason, anchor or verdict.best
-        if extracted is None:
-            return NOT_IN_DOCUMENTS, "declined", (), verdict.reason, None
-        # The generated answer is not trusted, so neither is its choice of citation: lead with
-        # the sentence that best answers the question.
-        return (extract_reply(extracted), "quoted", (extracted.number,), verdict.reason,
-                extracted)
-
-    @staticmethod
-    def _candidates(prepared: _Prepared) -> list[Candidate]:
-        """What the answer scorer chooses among: the closest sentences, alone and with the
-        sentence after each (or, after neighbour expansion renumbered the chunks, the
-        passages the model was shown)."""
-        return list(prepared.options) or [Candidate(p) for p in prepared.passages]
-
     def _answer(
         self,
-        prepared: _Prepared,
+        prepared: PreparedQuestion,
         text: str,
         path: ReplyPath,
         sources: tuple[Source, ...],
@@ -534,43 +320,3 @@ def _bind_decoding(model: BaseChatModel, decoding: DecodingPreset) -> BaseChatMo
     """Apply a decoding preset to a ready-made model when it knows how."""
     apply = getattr(model, "with_decoding", None)
     return apply(decoding) if apply is not None else model
-
-
-def _with_answer_span(sources: tuple[Source, ...], basis: Passage) -> tuple[Source, ...]:
-    return tuple(
-        replace(s, answer_span=(basis.start, basis.end)) if s.number == basis.number else s
-        for s in sources
-    )
-
-
-def _sources(
-    chunks: Sequence[RetrievedChunk], passages: Sequence[Passage]
-) -> tuple[Source, ...]:
-    spans: dict[int, list[tuple[int, int]]] = {}
-    for p in passages:
-        spans.setdefault(p.number, []).append((p.start, p.end))
-    from ingest.records import HEADER_KEY, record_at
-
-    out = []
-    for number, chunk in enumerate(chunks, start=1):
-        meta = chunk.doc.metadata
-        shown = sorted(spans.get(number, []))
-        # A chunk packing several records cites the record the passage came from.
-        locator = record_at(meta, shown[0][0]) if shown else str(meta.get("locator", ""))
-        out.append(
-            Source(
-                number=number,
-                doc_id=str(meta.get("doc_id", "")),
-                source=str(meta.get("source", "")),
-                title=str(meta.get("title", "")),
-                format=str(meta.get("format", "")),
-                locator=locator,
-                score=float(chunk.dense_score if chunk.dense_score is not None else chunk.score),
-                snippet=chunk.doc.page_content,
-                highlights=tuple(shown),
-                chunk_id=str(meta.get("chunk_id", chunk.doc.id or "")),
-                header=str(meta.get(HEADER_KEY, "")),
-                ocr=bool(meta.get("ocr", False)),
-            )
-        )
-    return tuple(out)

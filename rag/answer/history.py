@@ -24,7 +24,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Literal
 
-from rag.answer.chain import PATH_LABELS, Source
+from rag.answer.reply import PATH_LABELS, Source
 from rag.errors import RagError
 from rag.settings import Settings, get_settings
 from rag.sqlite_db import connect

@@ -16,7 +16,7 @@ from rag.answer.questions import check_question_length
 from rag.settings import Settings
 
 if TYPE_CHECKING:
-    from rag.answer.chain import AnswerStream
+    from rag.answer.reply import AnswerStream
 
 _SNIPPET_CHARS = 200
 WITHDRAWN = "the text above is not supported by the sources"
@@ -51,7 +51,8 @@ def settings_for_ask(args: argparse.Namespace, settings: Settings) -> Settings:
 
 
 def run_ask(args: argparse.Namespace, settings: Settings) -> int:
-    from rag.answer.chain import AskRequest, ChatService
+    from rag.answer.chain import ChatService
+    from rag.answer.reply import AskRequest
     from rag.store.index import DocumentIndex
 
     # Before the index and models load: a refused question costs nothing.

@@ -53,7 +53,8 @@ def _cell(text: str) -> str:
 def examples_table(index: Any, questions: Sequence[str], settings: Settings,
                    chat_model: Any = None) -> str:
     """The Markdown table of the app's replies to ``questions`` over ``index``."""
-    from rag.answer.chain import AskRequest, ChatService
+    from rag.answer.chain import ChatService
+    from rag.answer.reply import AskRequest
 
     service = ChatService(index, chat_model=chat_model, settings=settings)
     rows = ["| Question | The app's reply | How | Cited source · locator |",

@@ -197,7 +197,8 @@ def config_settings(settings: Settings, config: ABConfig) -> Settings:
 
 def ask_one(index: Any, settings: Settings, config: ABConfig, item: QAItem) -> AnswerRow:
     """One question through the real ChatService, scored by the harness."""
-    from rag.answer.chain import AskRequest, ChatService
+    from rag.answer.chain import ChatService
+    from rag.answer.reply import AskRequest
 
     # A fresh service per question is cheap: it holds no model (the LLM factory caches it).
     service = ChatService(index, settings=config_settings(settings, config))

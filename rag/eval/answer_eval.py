@@ -44,7 +44,7 @@ class QAItem:
     question: str
     references: tuple[str, ...]
     answerable: bool
-    is_relevant: Callable[[Any], bool]  # rag.answer.chain.Source -> relevant?
+    is_relevant: Callable[[Any], bool]  # rag.answer.reply.Source -> relevant?
     follows: str | None = None  # id of the question this follow-up is asked after
 
 
@@ -218,8 +218,8 @@ def summarise_answers(config: str, rows: Sequence[AnswerRow]) -> AnswerSummary:
 
 def _ask_row(service: Any, config: AnswerConfig, item: QAItem,
              history: tuple[tuple[str, str], ...] = ()) -> AnswerRow:
-    from rag.answer.chain import AskRequest
     from rag.answer.grounding import cited_numbers, is_decline
+    from rag.answer.reply import AskRequest
 
     start = time.perf_counter()
     answer = service.ask(AskRequest(question=item.question, history=history,

@@ -73,8 +73,9 @@ def assess(
     progress: Callable[[str, int, int], None] | None = None,
 ) -> list[Assessed]:
     """Run the chain's preparation (no LLM, no refusal) for every question of one set."""
-    from rag.answer.chain import AskRequest, ChatService
+    from rag.answer.chain import ChatService
     from rag.answer.extract import span_feature_rows
+    from rag.answer.reply import AskRequest
 
     quiet = settings.model_copy(
         update={"answer": settings.answer.model_copy(update={"refuse": False})}

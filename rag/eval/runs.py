@@ -202,7 +202,7 @@ def add_records(
     the whole corpus (its hash over all record ids and texts) is written last, as the index
     does per file, so ``index.version()`` changes with the corpus and the BM25 cache follows.
     """
-    from rag.store.index import document_id
+    from rag.store.sources import document_id
 
     corpus_hash = hashlib.sha256()
     for doc in docs:

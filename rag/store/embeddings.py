@@ -82,7 +82,7 @@ def _load_torch(model: str, device: str, cache_dir: Path | None) -> SentenceEnco
 
 @lru_cache(maxsize=4)
 def _load_onnx_int8(model: str, device: str, cache_dir: Path | None) -> SentenceEncoder:
-    from rag.store.onnx_export import load_int8_encoder
+    from rag.store.onnx_encoder import load_int8_encoder
 
     if cache_dir is None:
         cache_dir = get_settings().cache_dir

@@ -23,7 +23,8 @@ from ingest.errors import IngestError
 from rag.errors import RagError
 
 if TYPE_CHECKING:
-    from rag.store.index import DocumentIndex, IngestProgress, IngestReport
+    from rag.store.index import DocumentIndex
+    from rag.store.results import IngestProgress, IngestReport
 
 log = logging.getLogger(__name__)
 

@@ -1,4 +1,5 @@
-"""An int8 ONNX export of a local sentence-transformers model, and an encoder that runs it.
+"""An int8 ONNX export of a local sentence-transformers model (:mod:`rag.store.onnx_encoder`
+runs it).
 
 Why not sentence-transformers' own ``backend="onnx"`` and ``export_dynamic_quantized_onnx_model``:
 both go through optimum's ``optimum.onnxruntime``, which now lives in ``optimum-onnx``; its only
@@ -15,8 +16,9 @@ here uses what is installed, in three steps:
    ~7 points on this model.
 
 Mean pooling and L2 normalisation, which sentence-transformers does after the encoder, are done
-in numpy by :class:`OnnxEncoder`. Activations are quantised per batch (dynamic quantisation), so
-a text's vector moves slightly (cosine > 0.99) with the texts it is batched with.
+in numpy by :class:`rag.store.onnx_encoder.OnnxEncoder`. Activations are quantised per batch
+(dynamic quantisation), so a text's vector moves slightly (cosine > 0.99) with the texts it is
+batched with.
 
 Exports are made from the installed weights only (nothing is downloaded) into a temporary
 folder that is renamed into place once complete, with a manifest (sizes and sha256 of every
@@ -41,14 +43,9 @@ import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
-
-import numpy as np
+from typing import Any
 
 from rag.errors import ConfigError
-
-if TYPE_CHECKING:
-    from transformers import PreTrainedTokenizerBase
 
 # Bump when the export changes (opset, quantisation options, files): the cache key includes
 # it, so an old export is never loaded by new code.
@@ -69,7 +66,6 @@ DEFAULT_MAX_SEQ_LENGTH = 256
 _export_lock = threading.Lock()  # threads of one process export a folder once
 
 
-# -- export ----------------------------------------------------------------------------------
 def _check_mean_pooling(model_path: Path) -> None:
     pooling = model_path / "1_Pooling" / "config.json"
     if not pooling.is_file():
@@ -288,7 +284,7 @@ def export_int8_onnx(
         built.mkdir()
         try:
             raw = export_fp32_onnx(model_path, built / "model_unfused.onnx")
-            fp32 = fuse_bert_graph(raw, built / FP32_FILE, _read_json(model_path / "config.json"))
+            fp32 = fuse_bert_graph(raw, built / FP32_FILE, read_json(model_path / "config.json"))
             raw.unlink()
             quantise_int8(fp32, built / INT8_FILE)
         except Exception as exc:  # torch/onnx raise many kinds: one message naming the model
@@ -323,100 +319,13 @@ def export_key(model_path: Path | str) -> str:
     return f"{readable}-v{EXPORTER_VERSION}-{digest}"
 
 
+def read_json(path: Path) -> Any:
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+
+
 def cached_int8_export(model_path: Path | str, cache_dir: Path | str) -> Path:
     """``model_qint8.onnx`` of ``model_path`` under ``cache_dir/onnx/<key>``, exported on first
     use and reused after (by this and any other process)."""
     out_dir = Path(cache_dir) / "onnx" / export_key(model_path)
     with _export_lock:
         return export_int8_onnx(model_path, out_dir)
-
-
-# -- inference -------------------------------------------------------------------------------
-class OnnxEncoder:
-    """Sentence embeddings (mean pooled) from an exported encoder via onnxruntime.
-
-    Offers the part of SentenceTransformer's interface the app uses: ``encode``,
-    ``tokenizer``, ``get_embedding_dimension()`` and ``max_seq_length``.
-    """
-
-    def __init__(self, onnx_file: Path | str, *, threads: int = 0) -> None:
-        import onnxruntime as ort
-        from transformers import AutoTokenizer
-
-        onnx_file = Path(onnx_file)
-        folder = onnx_file.parent
-        st_config = _read_json(folder / "sentence_bert_config.json")
-        self.max_seq_length = int(st_config.get("max_seq_length") or DEFAULT_MAX_SEQ_LENGTH)
-        modules = _read_json(folder / "modules.json") or []
-        # The packaged model ends in a Normalize module: its vectors are unit length whatever
-        # the caller asks, as with sentence-transformers.
-        self.normalises = any(str(m.get("type", "")).endswith("Normalize") for m in modules)
-        self._dimension = int(_read_json(folder / "config.json").get("hidden_size") or 0)
-        options = ort.SessionOptions()
-        if threads:
-            options.intra_op_num_threads = threads
-        self.session = ort.InferenceSession(
-            str(onnx_file), options, providers=["CPUExecutionProvider"]
-        )
-        self.tokenizer: PreTrainedTokenizerBase = AutoTokenizer.from_pretrained(
-            str(folder), model_max_length=self.max_seq_length
-        )
-        # A fast tokenizer called with padding/truncation from two threads at once can fail
-        # ("Already borrowed"); the index and the chat share one encoder.
-        self._tokenizer_lock = threading.Lock()
-
-    def get_embedding_dimension(self) -> int:
-        return self._dimension
-
-    def encode(
-        self,
-        sentences: str | list[str],
-        batch_size: int = 32,
-        show_progress_bar: bool | None = None,
-        convert_to_numpy: bool = True,
-        normalize_embeddings: bool = False,
-    ) -> np.ndarray:
-        """Vectors of ``sentences`` in input order (one vector for a single string).
-
-        ``show_progress_bar`` is accepted for compatibility and never shows one.
-        """
-        if not convert_to_numpy:
-            raise ValueError("OnnxEncoder.encode returns numpy arrays only")
-        if isinstance(sentences, str):
-            single = self.encode([sentences], batch_size, normalize_embeddings=normalize_embeddings)
-            return single[0]
-        texts = list(sentences)
-        vectors = np.empty((len(texts), self._dimension), dtype=np.float32)
-        # Longest first in batches of similar lengths pads less, as sentence-transformers does.
-        order = sorted(range(len(texts)), key=lambda i: len(texts[i]), reverse=True)
-        for start in range(0, len(order), batch_size):
-            rows = order[start:start + batch_size]
-            vectors[rows] = self._encode_batch([texts[i] for i in rows])
-        if normalize_embeddings or self.normalises:
-            norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-            vectors = vectors / np.clip(norms, 1e-12, None)
-        return vectors
-
-    def _encode_batch(self, batch: list[str]) -> np.ndarray:
-        with self._tokenizer_lock:
-            encoded = self.tokenizer(
-                batch, padding=True, truncation="longest_first", max_length=self.max_seq_length,
-                return_tensors="np",
-            )
-        feeds = {name: encoded[name].astype(np.int64) for name in INPUT_NAMES}
-        hidden = self.session.run(None, feeds)[0]
-        mask = encoded["attention_mask"][..., None].astype(np.float32)
-        return (hidden * mask).sum(axis=1) / np.clip(mask.sum(axis=1), 1e-9, None)
-
-
-def _read_json(path: Path) -> Any:
-    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
-
-
-def load_int8_encoder(model_path: Path | str, cache_dir: Path | str) -> OnnxEncoder:
-    """The int8 encoder of ``model_path``, exported into ``cache_dir`` on first use."""
-    onnx_file = cached_int8_export(model_path, cache_dir)
-    try:
-        return OnnxEncoder(onnx_file)
-    except Exception as exc:  # onnxruntime/tokenizers errors: one message naming the file
-        raise ConfigError(f"cannot load the int8 ONNX model {onnx_file}: {exc}") from exc

@@ -30,7 +30,7 @@ def allowed_roots(settings: Settings) -> list[Path]:
 def reingest_path(source: str, settings: Settings) -> Path:
     """The file a registry ``source`` names, if a re-ingest may read it; else
     :class:`ReingestRefused` saying why. Relative sources are relative to the working folder,
-    as :func:`rag.store.index.source_key` wrote them."""
+    as :func:`rag.store.sources.source_key` wrote them."""
     try:
         resolved = Path(source).resolve(strict=True)
     except (OSError, RuntimeError) as exc:  # missing, or a symbolic-link loop

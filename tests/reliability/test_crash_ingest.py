@@ -22,7 +22,8 @@ import time
 import pytest
 
 from rag.errors import StoreError
-from rag.store.index import DocumentIndex, document_id
+from rag.store.index import DocumentIndex
+from rag.store.sources import document_id
 from tests.reliability.helpers import (
     ProgressWatch,
     check_bm25_matches_store,

@@ -20,8 +20,9 @@ import pytest
 from pydantic import SecretStr
 from streamlit.testing.v1 import AppTest
 
-from rag.answer.chain import AskRequest, ChatService
+from rag.answer.chain import ChatService
 from rag.answer.history import ChatHistory, history_path
+from rag.answer.reply import AskRequest
 from rag.errors import BackendError
 from rag.llm import check_connection
 from rag.settings import ChunkSettings, IngestSettings, LLMSettings, Settings, StoreSettings

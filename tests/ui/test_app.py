@@ -161,7 +161,7 @@ def test_chat_turn_with_the_local_model_is_answered_cited_and_persisted(app_env,
 
 def test_script_in_a_document_snippet_is_shown_as_text_not_html():
     def page() -> None:
-        from rag.answer.chain import Source
+        from rag.answer.reply import Source
         from ui.sources import render_sources
 
         snippet = "Log. <script>window.__pwned = 1</script> The lamp is lit at dusk."

@@ -31,7 +31,8 @@ def _reingest(at: AppTest, source_name: str) -> AppTest:
 
 def test_a_planted_source_is_refused_and_an_upload_is_re_read(app_env, monkeypatch):
     from rag.settings import Settings
-    from rag.store.index import DocumentIndex, document_id
+    from rag.store.index import DocumentIndex
+    from rag.store.sources import document_id
 
     uploads = app_env / "uploads"
     uploads.mkdir(exist_ok=True)

@@ -29,7 +29,7 @@ def test_answer_span_alone_and_document_markup_stays_text():
 
 
 def _render_ocr_and_plain_sources() -> None:
-    from rag.answer.chain import Source
+    from rag.answer.reply import Source
     from ui.sources import render_sources
 
     common = dict(doc_id="d", title="", format="pdf", score=0.5, highlights=(), chunk_id="c")

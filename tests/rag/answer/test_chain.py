@@ -15,8 +15,9 @@ from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage, SystemMessage
 from pydantic import Field
 
-from rag.answer.chain import AskRequest, ChatService
+from rag.answer.chain import ChatService
 from rag.answer.grounding import NOT_IN_DOCUMENTS
+from rag.answer.reply import AskRequest
 from rag.llm.presets import list_prompt_presets, load_prompt_preset
 from rag.settings import AnswerSettings, Settings, StoreSettings
 from rag.store.index import DocumentIndex

@@ -5,8 +5,8 @@ import threading
 
 import pytest
 
-from rag.answer.chain import Source
 from rag.answer.history import DEFAULT_TITLE, ChatHistory, history_path
+from rag.answer.reply import Source
 from rag.errors import RagError
 from rag.settings import Settings
 

@@ -12,7 +12,8 @@ import pytest
 from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage
 
-from rag.answer.chain import AskRequest, ChatService
+from rag.answer.chain import ChatService
+from rag.answer.reply import AskRequest
 from rag.cli.ask import WITHDRAWN, write_answer
 from rag.settings import Settings, StoreSettings
 from rag.store.index import DocumentIndex

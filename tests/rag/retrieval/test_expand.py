@@ -14,7 +14,8 @@ import pytest
 from langchain_core.documents import Document
 
 from ingest import ParseLimits, parse_bytes
-from rag.answer.chain import AskRequest, ChatService
+from rag.answer.chain import ChatService
+from rag.answer.reply import AskRequest
 from rag.errors import ConfigError
 from rag.retrieval.expand import expand_neighbours, join_overlapping, overlap_length
 from rag.retrieval.modes import RetrievedChunk

@@ -14,14 +14,9 @@ from langchain_core.documents import Document
 
 from rag.errors import EmbeddingMismatchError, RagError
 from rag.store.clients import EMBEDDING_MODEL_KEY, get_client
-from rag.store.index import (
-    DocumentIndex,
-    IngestProgress,
-    chunk_ids,
-    document_id,
-    source_key,
-    walk_paths,
-)
+from rag.store.index import DocumentIndex
+from rag.store.results import IngestProgress
+from rag.store.sources import chunk_ids, document_id, source_key, walk_paths
 
 pytestmark = pytest.mark.slow
 

@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from rag.store.index import DocumentIndex, IngestProgress, document_id
+from rag.store.index import DocumentIndex
+from rag.store.results import IngestProgress
+from rag.store.sources import document_id
 from tests.rag.conftest import make_settings
 
 pytestmark = pytest.mark.slow

@@ -116,8 +116,8 @@ def test_unchanged_files_are_reported_unchanged_by_a_second_job(tmp_path, index)
 
 def test_progress_text_names_the_page_being_read_by_ocr():
     from ingest.ocr import OcrPage
-    from rag.store.index import IngestProgress
     from rag.store.ingest_jobs import JobSnapshot
+    from rag.store.results import IngestProgress
 
     event = IngestProgress(files_done=1, files_total=3, chunks_done=12, chunks_per_s=4.0,
                            current="uploads/scan.pdf", ocr=OcrPage("uploads/scan.pdf", 7, 2, 5,

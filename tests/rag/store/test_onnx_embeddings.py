@@ -31,11 +31,11 @@ from rag.store.embeddings import (
     get_embeddings,
 )
 from rag.store.index import DocumentIndex
+from rag.store.onnx_encoder import OnnxEncoder
 from rag.store.onnx_export import (
     FP32_FILE,
     INT8_FILE,
     MANIFEST_FILE,
-    OnnxEncoder,
     cached_int8_export,
     export_int8_onnx,
     export_key,

@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 
 from rag.settings import IngestSettings
-from rag.store.index import DocumentIndex, document_id
+from rag.store.index import DocumentIndex
 from rag.store.reingest import ReingestRefused, reingest_path, reingest_paths
+from rag.store.sources import document_id
 from tests.rag.conftest import make_settings
 
 
