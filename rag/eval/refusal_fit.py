@@ -74,6 +74,7 @@ def assess(
 ) -> list[Assessed]:
     """Run the chain's preparation (no LLM, no refusal) for every question of one set."""
     from rag.answer.chain import ChatService
+    from rag.answer.checks import candidates_of
     from rag.answer.extract import span_feature_rows
     from rag.answer.reply import AskRequest
 
@@ -92,7 +93,7 @@ def assess(
              if item.answerable and contains_answer(p.text, item.references)),
             None,
         )
-        options = service._candidates(prepared)
+        options = candidates_of(prepared)
         candidates = tuple(
             (c.passage.number, c.passage.text, tuple(row)) for c, row in
             zip(options, span_feature_rows(prepared.standalone, options), strict=True)
