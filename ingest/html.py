@@ -152,6 +152,10 @@ class _SectionCollector:
     def write(self, text: str) -> None:
         if text:
             self.parts.append(text)
+            if not text.isspace():
+                # A target followed by text marks that text, not the next heading (DocBook's
+                # index anchors inside a parameter's term, many paragraphs before it).
+                self.recent_id = ""
 
     @property
     def section(self) -> str:

@@ -196,6 +196,15 @@ def test_prev_next_bars_are_chrome(kiln):
     assert "Prev" not in text and "Next" not in text
 
 
+def test_an_index_anchor_followed_by_text_does_not_become_the_next_headings_id(limits):
+    # DocBook puts empty index anchors in the text; only one right before a heading cites it.
+    html = (b"<div id='a'><h2>A</h2><p>width<a id='idx-9'></a> of a kiln.</p></div>"
+            b"<div id='b'><h2>B</h2><p>Text of B.</p></div>"
+            b"<span id='c-target'></span><h2>C</h2><p>Text of C.</p>")
+    units = parse_html(html, "a.html", limits).units
+    assert [u.metadata["locator"] for u in units] == ["A#a", "B#b", "C#c-target"]
+
+
 def test_a_table_without_a_header_row_stays_text(limits):
     html = b"<h1>Thanks</h1><table><tr><td>Ada</td><td>Grace</td></tr></table>"
     units = parse_html(html, "t.html", limits).units
