@@ -30,7 +30,13 @@ _DROPPED_TAGS = frozenset(
     "script style nav header footer aside noscript form template svg iframe button "
     "select textarea canvas object".split()
 )
-_BOILERPLATE_ROLES = frozenset({"navigation", "banner", "contentinfo", "search"})
+# "complementary" is the role of <aside>, dropped by its tag too: a page's sidebar.
+_BOILERPLATE_ROLES = frozenset({"navigation", "banner", "contentinfo", "search",
+                                "complementary"})
+# Ids a page layout gives its sidebar column (Sphinx themes: <div id="sidebar"> around the
+# site's table of contents and a "Last update" date). Ids, not classes: DocBook and docutils
+# render a "sidebar" box of the text itself as class="sidebar".
+_BOILERPLATE_IDS = frozenset({"sidebar"})
 # Class names of page chrome that carries no role: DocBook's "Prev | Up | Home | Next" bars,
 # breadcrumb trails.
 _BOILERPLATE_CLASSES = frozenset({"navheader", "navfooter", "nav", "navbar", "breadcrumb",
@@ -52,6 +58,8 @@ def _is_boilerplate(element: etree._Element) -> bool:
     if element.tag in _DROPPED_TAGS:
         return True
     if (element.get("role") or "").lower() in _BOILERPLATE_ROLES:
+        return True
+    if (element.get("id") or "").lower() in _BOILERPLATE_IDS:
         return True
     if element.get("hidden") is not None or element.get("aria-hidden") == "true":
         return True

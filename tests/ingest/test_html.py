@@ -205,6 +205,16 @@ def test_an_index_anchor_followed_by_text_does_not_become_the_next_headings_id(l
     assert [u.metadata["locator"] for u in units] == ["A#a", "B#b", "C#c-target"]
 
 
+def test_the_page_layouts_sidebar_is_chrome_but_a_sidebar_box_in_the_text_is_not(limits):
+    html = (b"<h2 id='g'>Glazes</h2><p>Dip the pot.</p>"
+            b"<div class='sidebar'><p>Box: wax the foot first.</p></div>"
+            b"<div id='sidebar'><h3>Last update:</h3><p>Nov 11, 2026</p></div>"
+            b"<div role='complementary'><p>Related pages</p></div>")
+    units = parse_html(html, "g.html", limits).units
+    assert [u.page_content for u in units] == [
+        "Glazes\n\nDip the pot.\n\nBox: wax the foot first."]
+
+
 def test_a_table_without_a_header_row_stays_text(limits):
     html = b"<h1>Thanks</h1><table><tr><td>Ada</td><td>Grace</td></tr></table>"
     units = parse_html(html, "t.html", limits).units
