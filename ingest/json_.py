@@ -22,6 +22,7 @@ from typing import Any
 
 from langchain_core.documents import Document
 
+from ingest.codes import code_names, with_name
 from ingest.errors import IngestError
 from ingest.json_load import decode_json_text, load_json
 from ingest.limits import Deadline, ParseLimits, check_size
@@ -58,9 +59,10 @@ def render_record(value: Any) -> str:
         path, item = stack.pop()
         if isinstance(item, dict):
             # Paths are cut as they grow: long keys nested deep would otherwise repeat in
-            # full on every line below them.
-            children = [(elide_middle(f"{path}.{key}") if path else elide_middle(str(key)), v)
-                        for key, v in item.items()]
+            # full on every line below them. Keys that are codes carry their names.
+            names = code_names(map(str, item))
+            children = [(elide_middle(f"{path}.{label}") if path else elide_middle(label), v)
+                        for label, v in ((with_name(str(k), names), v) for k, v in item.items())]
             stack.extend(reversed(children))
         elif isinstance(item, list) and not _is_scalar_list(item):
             children = [(elide_middle(f"{path}.{index}") if path else str(index), v)
@@ -103,57 +105,83 @@ def _named_fields(record: dict) -> list[str]:
             if _IDENTITY_KEY.search(f.split(":", 1)[0].strip("_@-"))]
 
 
-def record_label(pointer: str, record: Any) -> str:
-    """Whose record this is: its own key under its parent ("IS"; not an array index) and its
-    identifying fields; the document root by its identifying fields alone."""
+def record_label(pointer: str, record: Any, name: str = "") -> str:
+    """Whose record this is: its own key under its parent ("IS"; not an array index, with the
+    key's name when it is a code, see :mod:`ingest.codes`) and its identifying fields; the
+    document root by its identifying fields alone."""
     last = unescape_pointer_token(pointer.rsplit("/", 1)[-1]) if pointer else ""
-    own = [last] if last and not last.isdigit() else []
+    own = [f"{last} ({name})" if name else last] if last and not last.isdigit() else []
     fields = [] if not isinstance(record, dict) else (
         _named_fields(record) if own else identity_fields(record))
     return elide_middle(" · ".join([*own, *fields]))
 
 
-def record_metadata(pointer: str, record: Any, above: tuple[str, ...]) -> dict[str, str]:
+def record_metadata(pointer: str, record: Any, above: tuple[str, ...],
+                    name: str = "") -> dict[str, str]:
     """``record``, ``context`` (the labels of the records above, nearest last, so a nested
     object still names the record it belongs to) and ``parent`` (see module doc)."""
     if not pointer:
         return {}
-    found = {"record": record_label(pointer, record),
+    found = {"record": record_label(pointer, record, name),
              "context": " › ".join([a for a in above if a][-CONTEXT_KEYS:]),
              "parent": pointer.rsplit("/", 1)[0]}
     return {key: value for key, value in found.items() if value or key == "parent"}
 
 
+def _nested_keys(item: dict) -> list[str]:
+    """Keys of an object's nested records (not its own scalar fields)."""
+    return [str(k) for k, v in item.items() if _is_container(v) and not _is_scalar_list(v)]
+
+
+def _code_names_by_key(value: Any) -> dict[str, dict[str, str]]:
+    """Codes among the keys of nested records, pooled over every object held under the same
+    key ("languagePopulation" of each territory): one object alone often has too few keys to
+    tell codes from words. See :mod:`ingest.codes`."""
+    pooled: dict[str, list[str]] = {}
+    stack: list[tuple[str, Any]] = [("", value)]
+    while stack:
+        key, item = stack.pop()
+        if isinstance(item, dict):
+            pooled.setdefault(key, []).extend(_nested_keys(item))
+            stack.extend((str(k), v) for k, v in item.items() if isinstance(v, dict))
+    return {key: names for key, keys in pooled.items() if (names := code_names(keys))}
+
+
 def json_units(value: Any, deadline: Deadline) -> list[Document]:
     units: list[Document] = []
+    names_by_key = _code_names_by_key(value)
 
-    def add(pointer: str, text: str, record: Any, above: tuple[str, ...]) -> None:
+    def add(pointer: str, text: str, record: Any, above: tuple[str, ...], name: str = "") -> None:
         if text:
             units.append(make_unit(text, pointer, pointer=pointer,
-                                   **record_metadata(pointer, record, above)))
+                                   **record_metadata(pointer, record, above, name)))
             if len(units) % 1000 == 0:
                 deadline.check(units)
 
-    stack: list[tuple[str, Any, tuple[str, ...]]] = [("", value, ())]
+    # (pointer, value, labels of the records above, the key's name when it is a code)
+    stack: list[tuple[str, Any, tuple[str, ...], str]] = [("", value, (), "")]
     while stack:
-        pointer, item, above = stack.pop()
+        pointer, item, above, name = stack.pop()
         if isinstance(item, dict):
             own = {k: v for k, v in item.items() if not _is_container(v) or _is_scalar_list(v)}
-            add(pointer, render_record(own), own, above)
-            inner = (*above, record_label(pointer, own))
+            add(pointer, render_record(own), own, above, name)
+            inner = (*above, record_label(pointer, own, name))
+            key = unescape_pointer_token(pointer.rsplit("/", 1)[-1]) if pointer else ""
+            names = names_by_key.get(key, {})
             # Pointers are cut as they grow (see ingest.parsed.elide_middle).
-            nested = [(elide_middle(f"{pointer}/{escape_pointer_token(k)}"), v, inner)
-                      for k, v in item.items() if k not in own]
+            nested = [(elide_middle(f"{pointer}/{escape_pointer_token(k)}"), v, inner,
+                       names.get(str(k), "")) for k, v in item.items() if k not in own]
             stack.extend(reversed(nested))
         elif isinstance(item, list) and not _is_scalar_list(item):
-            add(pointer, render_record([v for v in item if not _is_container(v)]), None, above)
-            inner = (*above, record_label(pointer, None))
+            add(pointer, render_record([v for v in item if not _is_container(v)]), None, above,
+                name)
+            inner = (*above, record_label(pointer, None, name))
             for index, record in enumerate(item):
                 if _is_container(record):
                     add(elide_middle(f"{pointer}/{index}"), render_record(record), record,
                         inner)
         else:
-            add(pointer, render_record(item), None, above)
+            add(pointer, render_record(item), None, above, name)
     return units
 
 

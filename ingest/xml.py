@@ -21,10 +21,11 @@ the same way. A root without children is one unit. Names are local names (namesp
 from __future__ import annotations
 
 import re
-from collections import Counter
+from collections import Counter, defaultdict
 
 from lxml import etree
 
+from ingest.codes import code_names
 from ingest.errors import IngestError
 from ingest.limits import Deadline, ParseLimits, check_size
 from ingest.parsed import ParsedFile, display_stem, elide_middle, make_unit
@@ -105,12 +106,34 @@ def _attribute_lines(element: etree._Element, prefix: str = "") -> list[str]:
             if _clean(value)]
 
 
-def _leaf_line(child: etree._Element) -> str:
-    """A leaf child as one line, its attributes beside its text: "territory [type=DE]: Yr
-    Almaen". One line per leaf keeps a record's attributes with its own text when a long list
-    of leaves is split into chunks."""
+# (tag, attribute, value) -> the English name of a value that is a standard code
+CodeNames = dict[tuple[str, str, str], str]
+
+
+def _code_attribute_names(elements: list[etree._Element]) -> CodeNames:
+    """Names for attribute values that are codes of one standard across same-named siblings
+    (``<territory type="DE">`` among other territories: "Germany"; see :mod:`ingest.codes`)."""
+    values: defaultdict[tuple[str, str], list[str]] = defaultdict(list)
+    for element in elements:
+        for key, value in element.attrib.items():
+            values[(_local(element.tag), _local(key))].append(_clean(value))
+    return {(tag, attribute, value): name
+            for (tag, attribute), found in values.items()
+            for value, name in code_names(found).items()}
+
+
+def _attribute_text(element: etree._Element, key: str, names: CodeNames) -> str:
+    value = _clean(element.attrib[key])
+    name = names.get((_local(element.tag), _local(key), value))
+    return f"{_local(key)}={value} ({name})" if name else f"{_local(key)}={value}"
+
+
+def _leaf_line(child: etree._Element, names: CodeNames) -> str:
+    """A leaf child as one line, its attributes beside its text: "territory [type=DE
+    (Germany)]: Yr Almaen". One line per leaf keeps a record's attributes with its own text
+    when a long list of leaves is split into chunks."""
     tag = _local(child.tag)
-    attributes = ", ".join(f"{_local(k)}={_clean(v)}" for k, v in child.attrib.items()
+    attributes = ", ".join(_attribute_text(child, k, names) for k, v in child.attrib.items()
                            if _clean(v))
     label = f"{tag} [{attributes}]" if attributes else tag
     text = _clean(child.text)
@@ -142,9 +165,10 @@ def _unit_text(element: etree._Element, limits: ParseLimits, name: str) -> str:
         return "\n".join([*lines, _prose_text(element)])
     if _clean(element.text):
         lines.append(_clean(element.text))
+    names = _code_attribute_names([c for c in _children(element) if not _children(c)])
     for child in element:
         if _is_element(child) and not _children(child):
-            line = _leaf_line(child)
+            line = _leaf_line(child, names)
             if line:
                 lines.append(line)
         elif _comment_text(child):
@@ -161,15 +185,16 @@ _IDENTITY_CHARS = 60
 _CONTEXT_STEPS = 3
 
 
-def _identity(element: etree._Element) -> str:
-    """The element with its identifying attributes, and its identifying leaf child ("CcyNtry"
-    is known by its "CtryNm: ALBANIA"). Empty for prose, which its section's title places."""
+def _identity(element: etree._Element, names: CodeNames) -> str:
+    """The element with its identifying attributes (a code with its name, ``names`` being its
+    siblings' :func:`_code_attribute_names`), and its identifying leaf child ("CcyNtry" is
+    known by its "CtryNm: ALBANIA"). Empty for prose, which its section's title places."""
     if _is_prose(element):
         return ""
-    attributes = [f"{_local(k)}={_clean(v)}" for k, v in element.attrib.items()
+    attributes = [_attribute_text(element, k, names) for k, v in element.attrib.items()
                   if _IDENTITY_NAME.search(_local(k)) and 0 < len(_clean(v)) <= _IDENTITY_CHARS]
     if not attributes:
-        attributes = [f"{_local(k)}={_clean(v)}" for k, v in element.attrib.items()
+        attributes = [_attribute_text(element, k, names) for k, v in element.attrib.items()
                       if 0 < len(_clean(v)) <= _IDENTITY_CHARS][:1]
     children = _children(element)
     counts = Counter(_local(c.tag) for c in children)
@@ -214,10 +239,15 @@ def xml_units(root: etree._Element, name: str, limits: ParseLimits, deadline: De
     stack = [(root, f"/{_local(root.tag)}")]
     identities: dict[etree._Element, str] = {}  # an element's identity, worked out once
     section_paths: dict[etree._Element, str] = {}  # likewise a section's path
+    sibling_names: dict[etree._Element | None, CodeNames] = {}  # codes among a parent's children
 
     def identity(element: etree._Element) -> str:
         if element not in identities:
-            identities[element] = _identity(element)
+            parent = element.getparent()
+            if parent not in sibling_names:
+                sibling_names[parent] = _code_attribute_names(
+                    _children(parent) if parent is not None else [])
+            identities[element] = _identity(element, sibling_names[parent])
         return identities[element]
 
     while stack:
@@ -236,7 +266,7 @@ def xml_units(root: etree._Element, name: str, limits: ParseLimits, deadline: De
                 if section not in section_paths:
                     section_paths[section] = elide_middle(section.getroottree().getpath(section))
                 parent = section_paths[section]
-            units.append(make_unit(text, path, xpath=path, record=_identity(element),
+            units.append(make_unit(text, path, xpath=path, record=identity(element),
                                    context=context, parent=parent))
             if len(units) % 1000 == 0:
                 deadline.check(units)
