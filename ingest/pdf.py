@@ -15,6 +15,7 @@ from ingest.limits import Deadline, ParseLimits, check_size
 from ingest.ocr import OcrRun
 from ingest.parsed import ParsedFile, display_stem, make_unit, tidy_text
 from ingest.pdf_ocr import ocr_pages, pages_without_text
+from ingest.pdf_running import drop_running_lines
 from ingest.pdf_text import page_text
 
 _PASSWORD_ERROR = 4  # FPDF_ERR_PASSWORD
@@ -123,7 +124,8 @@ def parse_pdf(data: bytes, name: str, limits: ParseLimits, ocr: OcrRun | None = 
         why_not = "OCR is off" if ocr is None else ocr.unavailable()
         read = {} if why_not else ocr_pages(document, scanned, name, ocr, deadline)
         units = []
-        for index, (text, section) in enumerate(zip(texts, sections, strict=True)):
+        for index, (text, section) in enumerate(zip(drop_running_lines(texts), sections,
+                                                    strict=True)):
             extra: dict[str, str | bool] = {"section": section} if section else {}
             if read.get(index):
                 text, extra["ocr"] = tidy_text(read[index]), True
