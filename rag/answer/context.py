@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from langchain_core.documents import Document
 from langchain_core.embeddings import Embeddings
@@ -106,7 +106,26 @@ def passage_spans(chunk: Document) -> list[tuple[int, int]]:
     if record and 3 <= len(stripped) <= RECORD_PASSAGE_CHARS:
         start = text.index(stripped)
         return [(start, start + len(stripped))]
-    return merge_short_spans(split_sentences(text))
+    headings = _headings(chunk.metadata)
+    return merge_short_spans([(s, e) for s, e in split_sentences(text)
+                              if _heading_key(text[s:e]) not in headings])
+
+
+# Separators of a section path ("Guide > Install > Linux"; records and tables use " › ").
+_SECTION_SEPARATOR = re.compile(r" > | › ")
+
+
+def _heading_key(text: str) -> str:
+    return " ".join(text.split()).strip(" ¶#").casefold()
+
+
+def _headings(meta: Mapping[str, Any]) -> set[str]:
+    """The chunk's title and section headings, as :func:`_heading_key` spells them. A line of
+    the chunk that is one of them is not a passage: the source's header shows it already, and
+    alone or glued to the sentence after it, it is close to any question about its topic while
+    answering none."""
+    path = [str(meta.get("title") or ""), *_SECTION_SEPARATOR.split(str(meta.get("section") or ""))]
+    return {key for key in map(_heading_key, path) if key}
 
 
 def _cosine(a: Sequence[float], b: Sequence[float]) -> float:

@@ -168,8 +168,10 @@ def test_prompt_has_sentences_question_last_and_numbered(index):
     service(index, model).ask(AskRequest("How long does the Model X kettle take to boil?"))
     final = model.sent[0][-1].content
     assert final.rstrip().endswith("Question: How long does the Model X kettle take to boil?")
-    # A short heading line travels with the sentence after it; line breaks are collapsed.
-    assert "[1] Boiling The Model X kettle boils one litre of water in 3 minutes." in final
+    # The chunk's own heading ("Boiling", its section) is not a passage: the source's header
+    # names it. Line breaks are collapsed.
+    assert "[1] The Model X kettle boils one litre of water in 3 minutes." in final
+    assert "Boiling" not in final
 
 
 def test_remote_backends_get_whole_chunks(index):

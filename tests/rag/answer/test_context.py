@@ -62,3 +62,21 @@ def test_a_short_record_is_one_passage_and_prose_is_split():
     assert len(passage_spans(Document(RECORD, metadata={"format": "markdown"}))) > 1
     long_record = "\n".join([RECORD] * (RECORD_PASSAGE_CHARS // len(RECORD) + 1))
     assert len(passage_spans(Document(long_record, metadata={"format": "json"}))) > 1
+
+
+def test_a_line_that_is_the_chunks_heading_is_no_passage():
+    from langchain_core.documents import Document
+
+    text = ("Charging the Trailblazer\n\nA full charge takes about two hours from an ordinary wall "
+            "socket.\n\nStorage\n\nKeep it somewhere dry and away from frost and sunlight.")
+    chunk = Document(text, metadata={"format": "html", "title": "Trailblazer Manual",
+                                     "section": "Power › Charging the Trailblazer ¶"})
+    passages = [text[s:e] for s, e in passage_spans(chunk)]
+    # The heading is in the source's header already: not quoted, not glued to what follows.
+    assert passages[0] == "A full charge takes about two hours from an ordinary wall socket."
+    assert all("Charging the Trailblazer" not in p for p in passages)
+    # A short line that is not the chunk's heading still leads the sentence after it.
+    assert "Storage\n\nKeep it somewhere dry and away from frost and sunlight." in passages
+    # Without a section, the first line is glued to the next sentence as before.
+    plain = Document(text, metadata={"format": "html"})
+    assert text[slice(*passage_spans(plain)[0])].startswith("Charging the Trailblazer")
