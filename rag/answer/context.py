@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from langchain_core.documents import Document
@@ -36,6 +36,12 @@ class Passage:
     score: float  # closeness to the question (cosine, plus lexical bonus)
     start: int  # character offset inside the chunk, for highlighting
     end: int
+    heading: str = ""  # the section it sits under, when its text does not say it (not shown)
+
+    @property
+    def read_as(self) -> str:
+        """The text as it is compared with the question: under its heading."""
+        return f"{self.heading}: {self.text}" if self.heading else self.text
 
 
 def split_sentences(text: str) -> list[tuple[int, int]]:
@@ -119,6 +125,12 @@ def _heading_key(text: str) -> str:
     return " ".join(text.split()).strip(" ¶#").casefold()
 
 
+def section_heading(meta: Mapping[str, Any]) -> str:
+    """The deepest heading of the chunk's section path ("" without one)."""
+    parts = [p.strip(" ¶#") for p in _SECTION_SEPARATOR.split(str(meta.get("section") or ""))]
+    return " ".join(parts[-1].split()) if parts and parts[-1] else ""
+
+
 def _headings(meta: Mapping[str, Any]) -> set[str]:
     """The chunk's title and section headings, as :func:`_heading_key` spells them. A line of
     the chunk that is one of them is not a passage: the source's header shows it already, and
@@ -146,26 +158,24 @@ def score_sentences(
 
     Chunk ``i`` carries citation number ``i + 1``.
     """
-    spans: list[tuple[int, int, int]] = []  # (chunk number, start, end)
-    texts: list[str] = []
+    unscored: list[Passage] = []
     for number, chunk in enumerate(chunks, start=1):
+        heading = section_heading(chunk.metadata)
         for start, end in passage_spans(chunk):
-            spans.append((number, start, end))
-            texts.append(chunk.page_content[start:end])
-    if not texts:
+            text = chunk.page_content[start:end]
+            under = heading if heading and heading.casefold() not in text.casefold() else ""
+            unscored.append(Passage(number, text, 0.0, start, end, under))
+    if not unscored:
         return []
     qvec = embeddings.embed_query(question)
-    svecs = embeddings.embed_documents(texts)
+    # Each passage is read under its section's heading: "Default: True" under "APPEND_SLASH"
+    # answers a question about that setting, while the heading line itself is no passage
+    # (see _headings) and no sentence of the section gets an edge from sitting next to it.
+    svecs = embeddings.embed_documents([p.read_as for p in unscored])
     asked = terms(question)
     passages = [
-        Passage(
-            number=number,
-            text=text,
-            score=_cosine(qvec, svec) + lexical_weight * term_overlap(asked, text),
-            start=start,
-            end=end,
-        )
-        for (number, start, end), text, svec in zip(spans, texts, svecs, strict=True)
+        replace(p, score=_cosine(qvec, svec) + lexical_weight * term_overlap(asked, p.read_as))
+        for p, svec in zip(unscored, svecs, strict=True)
     ]
     passages.sort(key=lambda p: p.score, reverse=True)
     return passages

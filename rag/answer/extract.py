@@ -78,7 +78,8 @@ def candidates(ranked: Sequence[Passage], chunk_texts: Sequence[str], limit: int
             if any(passage.end <= end <= after.start for end in ends):
                 continue
             text = chunk_texts[passage.number - 1][passage.start:after.end]
-            pair = Passage(passage.number, text, passage.score, passage.start, after.end)
+            pair = Passage(passage.number, text, passage.score, passage.start, after.end,
+                           passage.heading)
             out.append(Candidate(pair, after.score))
     return out
 
@@ -101,7 +102,7 @@ def span_feature_rows(question: str, options: Sequence[Candidate]) -> list[list[
             passage.score,
             candidate.next_score or 0.0,
             0.0 if candidate.next_score is None else 1.0,
-            term_overlap(asked_terms, passage.text),
+            term_overlap(asked_terms, passage.read_as),
             1.0 / max(passage.number, 1),
             1.0 if numbers - asked else 0.0,
             1.0 if passage.text.split("\n", 1)[0].rstrip().rstrip("*").endswith("?") else 0.0,

@@ -80,3 +80,21 @@ def test_a_line_that_is_the_chunks_heading_is_no_passage():
     # Without a section, the first line is glued to the next sentence as before.
     plain = Document(text, metadata={"format": "html"})
     assert text[slice(*passage_spans(plain)[0])].startswith("Charging the Trailblazer")
+
+
+def test_a_sentence_is_read_under_its_sections_heading(embeddings):
+    from langchain_core.documents import Document
+
+    from rag.context import score_sentences
+
+    text = "TRAIL_TIMEOUT\n\nDefault: 45 (seconds).\n\nThe setting is read once at start-up."
+    other = "Default: 10 (seconds).\n\nThe setting is read once at start-up."
+    chunks = [Document(other, metadata={"format": "html", "section": "Settings › PATH_DEPTH"}),
+              Document(text, metadata={"format": "html", "section": "Settings › TRAIL_TIMEOUT"})]
+    ranked = score_sentences("What is the default TRAIL_TIMEOUT?", chunks, embeddings)
+    best = ranked[0]
+    # The same words under two headings: the one under the asked-for heading wins, and the
+    # quote starts with the sentence (the heading line itself is no passage).
+    assert best.number == 2 and best.text.startswith("Default: 45 (seconds).")
+    assert best.heading == "TRAIL_TIMEOUT" and best.read_as.startswith("TRAIL_TIMEOUT: ")
+    assert all(p.text != "TRAIL_TIMEOUT" for p in ranked)
