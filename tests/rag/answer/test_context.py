@@ -85,7 +85,7 @@ def test_a_line_that_is_the_chunks_heading_is_no_passage():
 def test_a_sentence_is_read_under_its_sections_heading(embeddings):
     from langchain_core.documents import Document
 
-    from rag.context import score_sentences
+    from rag.answer.context import score_sentences
 
     text = "TRAIL_TIMEOUT\n\nDefault: 45 (seconds).\n\nThe setting is read once at start-up."
     other = "Default: 10 (seconds).\n\nThe setting is read once at start-up."
