@@ -317,7 +317,8 @@ def open_collection(client: ClientAPI, name: str, embeddings: NamedEmbeddings) -
 
 def _mismatch_advice(built_with: str, current: str) -> str:
     """What the user can do about a collection built with other embeddings."""
-    # Backends other than torch record "<model>+<backend>" (rag.store.embeddings.model_name).
+    # Backends other than torch record "<model>+<backend>"
+    # (rag.store.embeddings.LocalEmbeddings.model_name).
     built_model, _, built_backend = built_with.partition("+")
     current_model = current.partition("+")[0]
     if built_model == current_model:
