@@ -21,7 +21,7 @@ from rag.settings import Settings
 
 START, END = "<!-- examples:start -->", "<!-- examples:end -->"
 REPLY_CHARS = 160
-HOW = {"generated": "generated, verified", "quoted": "extracted", "declined": "declined"}
+HOW = {"generated": "generated, verified", "quoted": "quoted", "declined": "declined"}
 
 
 def add_subcommands(subparsers: Any, common: argparse.ArgumentParser) -> None:
