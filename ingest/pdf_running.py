@@ -30,8 +30,11 @@ def _mask(line: str) -> str:
 
 
 def _edges(lines: list[str]) -> list[tuple[tuple[str, str], str]]:
-    """((edge, masked line), line) of the lines a running head or foot may be."""
+    """((edge, masked line), line) of the lines a running head or foot may be: none on a page
+    with a single line, which is that page's text whatever its shape."""
     lines = [line for line in lines if line.strip()]
+    if len(lines) < 2:
+        return []
     found = [("top", line) for line in lines[:EDGE_LINES]]
     found += [("bottom", line) for line in lines[-EDGE_LINES:]]
     return [((edge, _mask(line)), line) for edge, line in found

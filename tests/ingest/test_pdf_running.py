@@ -42,3 +42,8 @@ def test_lines_without_letters_or_digits_and_long_lines_stay():
 
 def test_pages_without_text_stay_empty():
     assert drop_running_lines(["", "x", ""]) == ["", "x", ""]
+
+
+def test_a_page_that_is_one_line_keeps_it():
+    pages = [f"Text on page {n}." for n in range(1, 6)]
+    assert drop_running_lines(pages) == pages
