@@ -8,9 +8,10 @@ title. A line is a running one when, with its numbers masked, it stands at the s
 least :data:`MIN_PAGES` pages (a chapter's running head repeats only on that chapter's pages)
 and each of its numbers is either the same on all of them ("5.4") or moves with the page
 ("21" on the page after "20"): a templated page whose first line carries its own figures
-("Item 12: 40 kg") keeps them.
-It is kept on the first page that has it, so what it says is still indexed once, and dropped
-from the others (a table header repeated on continuation pages goes the same way).
+("Item 12: 40 kg") keeps them. It is kept on the first page that has it and dropped from the
+others' text (a table header repeated on continuation pages goes the same way); what it says (a
+chapter or section name) goes into the header of those pages' chunks instead, where it is
+context for search and never quoted.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ EDGE_LINES = 2  # how many lines at each edge may be running (a title line over 
 MAX_CHARS = 120  # longer lines are text, not a running head
 STEADY_SHARE = 0.8  # of the pages a line is on, where its numbers must follow the rule
 _DIGITS = re.compile(r"\d+")
+# A page number standing alone at either end of a running line ("52 gnuplot 5.4", "... 71").
+_PAGE_NUMBER = re.compile(r"^\d+\s+|\s+\d+$|^\d+$")
 
 
 def _mask(line: str) -> str:
@@ -57,8 +60,10 @@ def _moves_with_pages(seen: list[tuple[int, tuple[int, ...]]]) -> bool:
     return True
 
 
-def drop_running_lines(pages: list[str]) -> list[str]:
-    """``pages`` with their running heads and feet removed (see the module doc)."""
+def drop_running_lines(pages: list[str]) -> tuple[list[str], list[str]]:
+    """``pages`` with their running heads and feet removed (see the module doc), and for each
+    page what its removed lines said without their page numbers ("5.11. Non-Maintainer
+    Uploads (NMUs)"): the section a page is in, which its chunks carry in their header."""
     page_lines = [page.split("\n") for page in pages]
     occurrences: defaultdict[tuple[str, str], list[tuple[int, tuple[int, ...]]]] = (
         defaultdict(list))
@@ -68,11 +73,11 @@ def drop_running_lines(pages: list[str]) -> list[str]:
     running = {key for key, seen in occurrences.items()
                if len(seen) >= MIN_PAGES and _moves_with_pages(seen)}
     if not running:
-        return pages
+        return pages, [""] * len(pages)
     seen: set[tuple[str, str]] = set()
-    out = []
+    texts, contexts = [], []
     for lines in page_lines:
-        keep = list(lines)
+        keep, removed = list(lines), []
         for edge, index in (("top", 0), ("bottom", -1)):  # outermost line first
             for _ in range(EDGE_LINES):
                 while keep and not keep[index].strip():
@@ -81,9 +86,11 @@ def drop_running_lines(pages: list[str]) -> list[str]:
                     break
                 if not _drop((edge, _mask(keep[index])), seen):
                     break
-                keep.pop(index)
-        out.append("\n".join(keep).strip("\n"))
-    return out
+                removed.append(_PAGE_NUMBER.sub("", keep.pop(index)).strip())
+        texts.append("\n".join(keep).strip("\n"))
+        said = (r for r in removed if any(c.isalpha() for c in r))
+        contexts.append(" · ".join(dict.fromkeys(said)))
+    return texts, contexts
 
 
 def _drop(key: tuple[str, str], seen: set[tuple[str, str]]) -> bool:
