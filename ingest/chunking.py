@@ -83,12 +83,8 @@ def _where(unit: Document) -> str:
     """Where a unit sits: a record's context and identity (an HTML table row's context holds
     its section), or a section path."""
     meta = unit.metadata
-    running = str(meta.get("running") or "")  # a PDF page's running head, if not the section
     if meta.get("section") and "record" not in meta:
-        section = str(meta["section"])
-        return f"{section} › {running}" if running and running not in section else section
-    if running:
-        return running
+        return str(meta["section"])
     parts = [str(meta.get(key) or "") for key in ("context", "record")]
     return " › ".join(p for p in parts if p)
 

@@ -15,7 +15,6 @@ from ingest.limits import Deadline, ParseLimits, check_size
 from ingest.ocr import OcrRun
 from ingest.parsed import ParsedFile, display_stem, make_unit, tidy_text
 from ingest.pdf_ocr import ocr_pages, pages_without_text
-from ingest.pdf_running import drop_running_lines
 from ingest.pdf_text import page_text
 
 _PASSWORD_ERROR = 4  # FPDF_ERR_PASSWORD
@@ -104,8 +103,6 @@ def parse_pdf(data: bytes, name: str, limits: ParseLimits, ocr: OcrRun | None = 
 
     With an outline, metadata ``section`` too: the heading path the page falls under
     ("Chapter > Section"); pages before the first outline entry, or without one, have none.
-    ``running``: what the page's running head or foot said, dropped from its text
-    (:mod:`ingest.pdf_running`).
     Pages without a usable text layer are read by OCR when ``ocr`` is given (and Tesseract
     is there), their units marked ``ocr: True``; otherwise a warning counts them, and a file
     with no text at all fails saying how to turn OCR on.
@@ -126,11 +123,8 @@ def parse_pdf(data: bytes, name: str, limits: ParseLimits, ocr: OcrRun | None = 
         why_not = "OCR is off" if ocr is None else ocr.unavailable()
         read = {} if why_not else ocr_pages(document, scanned, name, ocr, deadline)
         units = []
-        texts, running = drop_running_lines(texts)
         for index, (text, section) in enumerate(zip(texts, sections, strict=True)):
             extra: dict[str, str | bool] = {"section": section} if section else {}
-            if running[index]:
-                extra["running"] = running[index]
             if read.get(index):
                 text, extra["ocr"] = tidy_text(read[index]), True
             if text:

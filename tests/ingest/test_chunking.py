@@ -225,16 +225,3 @@ def test_html_table_rows_are_chunks_headed_by_table_and_row(limits):
     assert third.metadata["header"] == "Kilns — Kiln ranges › Kiln Ranges › Kind: kiln3"
     assert third.metadata["locator"] == "Kiln ranges#r3"
     assert chunks[0].metadata["header"] == "Kilns — Kiln ranges"  # prose: the section path
-
-
-def test_a_pdf_pages_running_head_is_in_its_header_not_its_text():
-    page = Document("Soak the seeds overnight.", metadata={
-        "locator": "page 7", "page": 7, "section": "Growing > Seeds",
-        "running": "3.2 Sowing in spring"})
-    bare = Document("Water daily.", metadata={"locator": "page 8", "page": 8,
-                                              "running": "3.2 Sowing in spring"})
-    chunks = _chunk(ParsedFile(format="pdf", title="Garden", units=[page, bare]), size=40)
-    assert chunks[0].metadata["header"] == "Garden — Growing > Seeds › 3.2 Sowing in spring"
-    assert chunks[1].metadata["header"] == "Garden — 3.2 Sowing in spring"
-    assert all("Sowing" not in c.page_content for c in chunks)
-    assert "Sowing" in indexed_text(chunks[0].page_content, chunks[0].metadata)
