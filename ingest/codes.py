@@ -102,7 +102,12 @@ def _looks_like_code(key: str) -> bool:
         or _LOCALE.fullmatch(key))
 
 
+def named(code: str, name: str) -> str:
+    """``"IS (Iceland)"``: a code as every parser writes it with its name; ``code`` alone when
+    ``name`` is empty."""
+    return f"{code} ({name})" if name else code
+
+
 def with_name(key: str, names: dict[str, str]) -> str:
-    """``"IS (Iceland)"`` when ``key`` has a name in ``names``, else ``key``."""
-    name = names.get(key)
-    return f"{key} ({name})" if name else key
+    """``key`` with its name in ``names`` (see :func:`named`)."""
+    return named(key, names.get(key, ""))

@@ -22,7 +22,7 @@ from typing import Any
 
 from langchain_core.documents import Document
 
-from ingest.codes import code_names, with_name
+from ingest.codes import code_names, named, with_name
 from ingest.errors import IngestError
 from ingest.json_load import decode_json_text, load_json
 from ingest.limits import Deadline, ParseLimits, check_size
@@ -105,12 +105,17 @@ def _named_fields(record: dict) -> list[str]:
             if _IDENTITY_KEY.search(f.split(":", 1)[0].strip("_@-"))]
 
 
+def _own_key(pointer: str) -> str:
+    """The key (or array index) a pointer ends in; "" for the document root."""
+    return unescape_pointer_token(pointer.rsplit("/", 1)[-1]) if pointer else ""
+
+
 def record_label(pointer: str, record: Any, name: str = "") -> str:
     """Whose record this is: its own key under its parent ("IS"; not an array index, with the
     key's name when it is a code, see :mod:`ingest.codes`) and its identifying fields; the
     document root by its identifying fields alone."""
-    last = unescape_pointer_token(pointer.rsplit("/", 1)[-1]) if pointer else ""
-    own = [f"{last} ({name})" if name else last] if last and not last.isdigit() else []
+    last = _own_key(pointer)
+    own = [named(last, name)] if last and not last.isdigit() else []
     fields = [] if not isinstance(record, dict) else (
         _named_fields(record) if own else identity_fields(record))
     return elide_middle(" · ".join([*own, *fields]))
@@ -166,8 +171,7 @@ def json_units(value: Any, deadline: Deadline) -> list[Document]:
             own = {k: v for k, v in item.items() if not _is_container(v) or _is_scalar_list(v)}
             add(pointer, render_record(own), own, above, name)
             inner = (*above, record_label(pointer, own, name))
-            key = unescape_pointer_token(pointer.rsplit("/", 1)[-1]) if pointer else ""
-            names = names_by_key.get(key, {})
+            names = names_by_key.get(_own_key(pointer), {})
             # Pointers are cut as they grow (see ingest.parsed.elide_middle).
             nested = [(elide_middle(f"{pointer}/{escape_pointer_token(k)}"), v, inner,
                        names.get(str(k), "")) for k, v in item.items() if k not in own]

@@ -25,7 +25,7 @@ from collections import Counter, defaultdict
 
 from lxml import etree
 
-from ingest.codes import code_names
+from ingest.codes import code_names, named
 from ingest.errors import IngestError
 from ingest.limits import Deadline, ParseLimits, check_size
 from ingest.parsed import ParsedFile, display_stem, elide_middle, make_unit
@@ -125,7 +125,7 @@ def _code_attribute_names(elements: list[etree._Element]) -> CodeNames:
 def _attribute_text(element: etree._Element, key: str, names: CodeNames) -> str:
     value = _clean(element.attrib[key])
     name = names.get((_local(element.tag), _local(key), value))
-    return f"{_local(key)}={value} ({name})" if name else f"{_local(key)}={value}"
+    return f"{_local(key)}={named(value, name)}"
 
 
 def _leaf_line(child: etree._Element, names: CodeNames) -> str:

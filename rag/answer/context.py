@@ -125,10 +125,16 @@ def _heading_key(text: str) -> str:
     return " ".join(text.split()).strip(" ¶#").casefold()
 
 
+def _section_path(meta: Mapping[str, Any]) -> list[str]:
+    """The headings of the chunk's section path, outermost first ([] without one)."""
+    section = str(meta.get("section") or "")
+    return _SECTION_SEPARATOR.split(section) if section else []
+
+
 def section_heading(meta: Mapping[str, Any]) -> str:
     """The deepest heading of the chunk's section path ("" without one)."""
-    parts = [p.strip(" ¶#") for p in _SECTION_SEPARATOR.split(str(meta.get("section") or ""))]
-    return " ".join(parts[-1].split()) if parts and parts[-1] else ""
+    path = _section_path(meta)
+    return " ".join(path[-1].strip(" ¶#").split()) if path else ""
 
 
 def _headings(meta: Mapping[str, Any]) -> set[str]:
@@ -136,7 +142,7 @@ def _headings(meta: Mapping[str, Any]) -> set[str]:
     the chunk that is one of them is not a passage: the source's header shows it already, and
     alone or glued to the sentence after it, it is close to any question about its topic while
     answering none."""
-    path = [str(meta.get("title") or ""), *_SECTION_SEPARATOR.split(str(meta.get("section") or ""))]
+    path = [str(meta.get("title") or ""), *_section_path(meta)]
     return {key for key in map(_heading_key, path) if key}
 
 
