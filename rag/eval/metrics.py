@@ -110,14 +110,29 @@ def token_f1(prediction: str, references: Sequence[str]) -> float:
 def contains_answer(reply: str, references: Sequence[str]) -> bool:
     """Whether a normalised reference (answer or alias) occurs in the normalised reply.
 
-    Matched on whole tokens, so "10" is not found inside "2010".
+    Matched on whole tokens, so "10" is not found inside "2010"; punctuation separates tokens
+    here (SQuAD's normalisation deletes it), so "de_facto_official" is found in
+    "status=de_facto_official" and "Rollo" in "Rollo's". A reference of punctuation only (an
+    emoticon) is looked for as it is written, case-insensitively.
     """
-    padded = f" {normalize_answer(reply)} "
+    padded = f" {_words(reply)} "
     for ref in references:
-        norm = normalize_answer(ref)
+        norm = _words(ref)
         if norm and f" {norm} " in padded:
             return True
+        if not norm and ref.strip() and collapse_spaces(ref) in collapse_spaces(reply):
+            return True
     return False
+
+
+def _words(text: str) -> str:
+    text = "".join(" " if ch in _PUNCTUATION else ch for ch in text.lower())
+    return " ".join(_ARTICLES.sub(" ", text).split())
+
+
+def collapse_spaces(text: str) -> str:
+    """Case-folded with runs of whitespace as one space."""
+    return " ".join(text.split()).casefold()
 
 
 def citation_correctness(cited_relevant: Sequence[bool]) -> float | None:

@@ -15,7 +15,6 @@ right passage under a wrong page or record is a wrong citation.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -23,9 +22,9 @@ from pathlib import Path
 from typing import Any
 
 from rag.errors import ConfigError
+from rag.eval.metrics import collapse_spaces as collapse
 from rag.eval.relevance import same_source
 
-_SPACES = re.compile(r"\s+")
 _ANCHOR = "#"
 _SECTION_SEPARATOR = " > "
 
@@ -111,15 +110,17 @@ def load_realdocs(root: Path) -> RealDocs:
     return RealDocs(root=root, items=tuple(items))
 
 
-def collapse(text: str) -> str:
-    return _SPACES.sub(" ", text).strip().casefold()
-
-
 def text_supports(text: str, item: RealDocsItem, place: Place) -> bool:
     """The README's rule: the passage contains the answer (or an alias) or the evidence."""
-    body = collapse(text)
-    needles = [*item.references, place.evidence]
-    return any(collapse(n) and collapse(n) in body for n in needles)
+    return answer_found(text, [*item.references, place.evidence])
+
+
+def answer_found(reply: str, references: Sequence[str]) -> bool:
+    """The README's rule for answers: the reply contains the answer or an alias, compared
+    case-insensitively with whitespace collapsed (as text, not as whole words: the README's
+    rule, which :func:`rag.eval.metrics.contains_answer` is stricter than)."""
+    body = collapse(reply)
+    return any(collapse(n) and collapse(n) in body for n in references)
 
 
 def supporting_place(meta: Mapping[str, Any], text: str, item: RealDocsItem) -> Place | None:

@@ -21,6 +21,7 @@ from rag.eval.metrics import mean
 from rag.eval.realdocs import (
     RealDocs,
     RealDocsItem,
+    answer_found,
     answerable,
     locator_matches,
     query_text,
@@ -74,7 +75,7 @@ def realdocs_qa_items(items: Sequence[RealDocsItem]) -> list[QAItem]:
         return lambda s: any(same_source(s.source, p.file) for p in item.places)
 
     return [QAItem(i.id, i.question, i.references, not i.unanswerable, relevant_source(i),
-                   follows=i.follow_up_of) for i in items]
+                   follows=i.follow_up_of, answer_rule=answer_found) for i in items]
 
 
 def first_correct(item: RealDocsItem, chunks: Sequence[Any], documents: Path

@@ -86,6 +86,18 @@ def test_contains_answer_on_whole_normalised_tokens():
     assert not contains_answer("anything", [""])
 
 
+def test_contains_answer_splits_tokens_at_punctuation():
+    assert contains_answer("region [status=shared_by_treaty]", ["shared_by_treaty"])
+    assert contains_answer("Valid until 1999-12-31.", ["1999-12-31"])
+    assert contains_answer("Tolkien's books", ["Tolkien"])
+    assert not contains_answer("Valid until 1999-12-31.", ["1999-12-3"])
+
+
+def test_contains_answer_finds_a_reference_of_punctuation_only_as_written():
+    assert contains_answer("smiley: :-]", [":-]"])
+    assert not contains_answer("smiley: :-(", [":-]"])
+
+
 def test_citation_correctness_is_share_of_relevant_citations():
     assert citation_correctness([T, F, T, T]) == 0.75
     assert citation_correctness([F]) == 0.0

@@ -7,8 +7,10 @@ import pytest
 from langchain_core.documents import Document
 
 from rag.errors import ConfigError
+from rag.eval.answer_eval import score_reply
 from rag.eval.realdocs import (
     Place,
+    answer_found,
     html_locator_matches,
     json_locator_matches,
     load_realdocs,
@@ -96,6 +98,19 @@ def test_scoring_rule_needs_the_file_and_the_answer_or_evidence(realdocs):
     right = {"source": "/somewhere/documents/kiln.html"}
     assert supporting_place(right, "for two hours", item) == place
     assert supporting_place({"source": "other.html"}, "for two hours", item) is None
+
+
+def test_answers_are_scored_by_the_readme_rule_as_text(realdocs):
+    # The README compares case-insensitively with whitespace collapsed, as text: stricter
+    # whole-word matching is the other sets' rule (rag.eval.metrics.contains_answer).
+    assert answer_found("The limit is\n 64  KiB per row", ["64 kib"])
+    assert answer_found("written in 2010", ["10"])
+    assert not answer_found("written in 2010", ["2011"])
+    assert not answer_found("anything", [""])
+    item = {i.id: i for i in realdocs_qa_items(load_realdocs(realdocs).items)}["j1"]
+    row = score_reply(item, "ours", reply="Owl Wharf: platforms=2;", path="quoted",
+                      declined=False, cited_sources=(), seconds=0.1)
+    assert row.correct
 
 
 def test_json_locator_is_the_record_or_the_leaf_never_the_root():
