@@ -1,4 +1,5 @@
-"""Retrieval modes: dense, MMR, BM25 and hybrid (reciprocal rank fusion of dense and BM25).
+"""Retrieval modes: dense, MMR, BM25 and hybrid (dense and BM25 fused, by a convex combination of
+their scores or by reciprocal rank fusion).
 
 Every mode returns :class:`RetrievedChunk` rows carrying the ranks and scores of both
 retrievers, so the UI's retrieval debugger can show BM25 / dense / fused ranks side by side.
@@ -11,7 +12,12 @@ Score conventions (what ``RetrievedChunk.score`` means per mode):
 - ``bm25``: BM25 score divided by the best BM25 score of the query (1.0 for the top hit), for
   display only. ``min_score`` does not apply: it is a cosine threshold and means nothing on a
   keyword scale. A chunk sharing no term with the query is never returned.
-- ``hybrid``: the weighted RRF score. ``min_score`` gates the *dense vote* only: a dense
+- ``hybrid``: the fused score: with ``fusion="convex"`` (the default)
+  ``dense_share * cosine + (1 - dense_share) * BM25 / the query's best BM25`` (a chunk BM25
+  did not find adds 0 there), with ``fusion="rrf"`` the weighted RRF score. Scores fuse
+  better than ranks here: RRF gives BM25's clear first hit (the one chunk holding a version
+  or code asked for) no more than a chunk both lists rank middling, while the scores keep how
+  far ahead it is. ``min_score`` gates the *dense vote* only: a dense
   candidate below it gets no dense rank, but a chunk the BM25 ranking finds is kept, because
   exact-token matches (error codes, part numbers) are exactly the hits with weak cosine
   similarity that hybrid retrieval exists to recover.
@@ -23,7 +29,7 @@ cosine similarity of the query vector and the chunk's stored vector), so the ans
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -89,6 +95,23 @@ def reciprocal_rank_fusion(
             seen.add(item)
             fused[item] = fused.get(item, 0.0) + weight / (k + rank)
     first_seen = {item: n for n, item in enumerate(fused)}
+    return sorted(fused.items(), key=lambda pair: (-pair[1], first_seen[pair[0]]))
+
+
+def convex_fusion(
+    cosines: Mapping[str, float], bm25_scores: Mapping[str, float], dense_share: float
+) -> list[tuple[str, float]]:
+    """Fuse two scored candidate sets: ``dense_share * cosine + (1 - dense_share) * bm25 /
+    max(bm25)`` (BM25 scaled by the query's best, so 0..1 like the cosine; a candidate without
+    a BM25 score adds 0). Every candidate needs a cosine; ids only in ``bm25_scores`` are
+    skipped. Returns (id, score) best first; ties keep the order of ``cosines``."""
+    top = max(bm25_scores.values(), default=0.0)
+    fused = {
+        cid: dense_share * cos
+        + (1.0 - dense_share) * (bm25_scores.get(cid, 0.0) / top if top > 0 else 0.0)
+        for cid, cos in cosines.items()
+    }
+    first_seen = {cid: n for n, cid in enumerate(fused)}
     return sorted(fused.items(), key=lambda pair: (-pair[1], first_seen[pair[0]]))
 
 
@@ -188,14 +211,20 @@ def _hybrid(request: _Request) -> list[RetrievedChunk]:
     bm25_hits = bm25_search(request.index, request.query, fetch_k, request.settings)
     dense_ids = [_id(c.doc) for c in dense]
     bm25_ids = [h.chunk_id for h in bm25_hits]
-    fused = reciprocal_rank_fusion(
-        [dense_ids, bm25_ids], [cfg.dense_weight, cfg.bm25_weight], cfg.rrf_k
-    )
-
     dense_by_id = {_id(c.doc): (n, c) for n, c in enumerate(dense, start=1)}
     bm25_by_id = {h.chunk_id: (n, h) for n, h in enumerate(bm25_hits, start=1)}
     # Chunks only BM25 found still need their dense relevance (see the module docstring).
     cosine = _cosine_to_query(request, [cid for cid in bm25_ids if cid not in dense_by_id])
+    if cfg.fusion == "rrf":
+        fused = reciprocal_rank_fusion(
+            [dense_ids, bm25_ids], [cfg.dense_weight, cfg.bm25_weight], cfg.rrf_k
+        )
+    else:
+        cosines = {cid: c.relevance for cid, (_, c) in dense_by_id.items()}
+        cosines.update({cid: cosine[cid] for cid in bm25_ids if cid in cosine})
+        fused = convex_fusion(
+            cosines, {h.chunk_id: h.score for h in bm25_hits}, cfg.dense_share
+        )
 
     out: list[RetrievedChunk] = []
     for chunk_id, score in fused:

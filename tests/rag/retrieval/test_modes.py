@@ -14,6 +14,7 @@ from rag.retrieval.modes import (
     RETRIEVAL_MODES,
     HybridRetriever,
     RetrievedChunk,
+    convex_fusion,
     reciprocal_rank_fusion,
     retrieve,
 )
@@ -102,6 +103,52 @@ def test_reciprocal_rank_fusion_breaks_ties_by_first_appearance_and_skips_repeat
     assert fused[0][1] == pytest.approx(1 / 61 + 1 / 62)
     with pytest.raises(ValueError):
         reciprocal_rank_fusion([["x"]], [1.0, 1.0], 60)
+
+
+def test_convex_fusion_matches_hand_computed_scores() -> None:
+    # BM25 scaled by its best (8.0); a chunk BM25 did not find adds nothing; ids BM25 found
+    # without a cosine are skipped.
+    fused = convex_fusion({"a": 0.70, "b": 0.55, "c": 0.40}, {"c": 8.0, "a": 2.0, "z": 1.0},
+                          0.6)
+    expected = {"a": 0.6 * 0.70 + 0.4 * 0.25, "b": 0.6 * 0.55, "c": 0.6 * 0.40 + 0.4}
+    assert [item for item, _ in fused] == ["c", "a", "b"]
+    for item, score in fused:
+        assert score == pytest.approx(expected[item], abs=1e-12)
+    # Without any BM25 score the order is the cosine's; ties keep the cosines' order.
+    assert convex_fusion({"x": 0.5, "y": 0.5}, {}, 0.6) == [("x", 0.3), ("y", 0.3)]
+
+
+RELEASES = {
+    "2.0.0": "a new release of the gizmo daemon was published with a redesigned plugin loader",
+    "2.1.0": "this release of gizmo was published after the plugin loader gained hot reload",
+    "2.2.0": "gizmo was released with faster startup and a quieter log by default",
+    "2.3.0": "the gizmo release brought a new configuration format and migration notes",
+    "3.0.0": "a major gizmo release: the old configuration format was removed",
+    "3.1.0": "Bugfix: the fan curve ignored the minimum duty cycle on some boards",
+    "3.2.0": "gizmo release with plugin sandboxing, published together with new docs",
+}
+
+
+def test_hybrid_puts_the_one_entry_holding_the_version_asked_first(tmp_path: Path) -> None:
+    # Only one entry holds "3.1.0" (BM25's clear first hit) and it reads least like a release
+    # note (dense ranks it last). Fused by scores it leads; fused by ranks it is second behind
+    # an entry both lists rank in the middle: what convex fusion is the default for.
+    settings = _settings(tmp_path)
+    index = DocumentIndex(settings, collection=f"releases-{uuid.uuid4().hex[:8]}")
+    index.ingest_paths(_write(tmp_path / "docs", {
+        f"gizmo-{version}.txt": f"Changes with gizmo {version}\n\n{text}.\n"
+        for version, text in RELEASES.items()
+    }))
+    question = "When was gizmo 3.1.0 released?"
+    top = _retrieve(index, question, "hybrid", k=3, fetch_k=7)
+    assert _source_of(top[0]) == "gizmo-3.1.0.txt"
+    assert top[0].bm25_rank == 1 and top[0].dense_rank == 7
+
+    rrf = settings.model_copy(deep=True)
+    rrf.retrieval.fusion = "rrf"
+    by_rank = retrieve(index, question, mode="hybrid", k=3, fetch_k=7, min_score=0.0,
+                       settings=rrf)
+    assert _source_of(by_rank[0]) != "gizmo-3.1.0.txt"
 
 
 # -- modes ----------------------------------------------------------------------------------
@@ -268,10 +315,16 @@ def test_hybrid_retriever_returns_documents_with_scores_and_ranks_in_lcel(
     assert len(docs) == 1 and isinstance(docs[0], Document)
     meta = docs[0].metadata
     assert meta["fused_rank"] == 1 and meta["bm25_rank"] == 1
-    assert meta["score"] == pytest.approx(
-        1 / (60 + meta["dense_rank"]) + 1 / 61  # default weights 1.0, rrf_k 60
-    )
+    # Convex fusion (the default, dense share 0.6): the BM25 top hit adds 0.4 x 1.
+    assert meta["score"] == pytest.approx(0.6 * meta["dense_score"] + 0.4)
     assert 0 < meta["dense_score"] < 1
+
+    rrf = corpus_index.settings.model_copy(deep=True)
+    rrf.retrieval.fusion = "rrf"
+    meta = HybridRetriever(index=corpus_index, k=1, fetch_k=8, settings=rrf).invoke("E104")[0]
+    assert meta.metadata["score"] == pytest.approx(
+        1 / (60 + meta.metadata["dense_rank"]) + 1 / 61  # default weights 1.0, rrf_k 60
+    )
 
 
 def test_repeated_questions_do_not_rebuild_bm25(corpus_index: DocumentIndex) -> None:
