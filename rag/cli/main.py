@@ -199,7 +199,7 @@ def run_search(args: argparse.Namespace, settings: Settings) -> int:
         min_score=retrieval.min_score,
         settings=settings,
     )
-    # The dense relevance (cosine, 0..1) reads the same in every mode; RRF scores do not.
+    # The dense relevance (cosine, 0..1) reads the same in every mode; fused scores do not.
     rows = [
         (rank, c.dense_score if c.dense_score is not None else c.score, c.doc)
         for rank, c in enumerate(chunks, start=1)
