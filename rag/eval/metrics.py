@@ -75,10 +75,12 @@ def mean(values: Iterable[float]) -> float:
 # -- answers --------------------------------------------------------------------------------
 def normalize_answer(text: str) -> str:
     """SQuAD normalisation: lowercase, no punctuation, no articles, single spaces."""
-    text = text.lower()
-    text = "".join(ch for ch in text if ch not in _PUNCTUATION)
-    text = _ARTICLES.sub(" ", text)
-    return " ".join(text.split())
+    return _normalised(text, punctuation_as="")
+
+
+def _normalised(text: str, *, punctuation_as: str) -> str:
+    text = "".join(punctuation_as if ch in _PUNCTUATION else ch for ch in text.lower())
+    return " ".join(_ARTICLES.sub(" ", text).split())
 
 
 def exact_match(prediction: str, references: Sequence[str]) -> float:
@@ -115,19 +117,21 @@ def contains_answer(reply: str, references: Sequence[str]) -> bool:
     "status=de_facto_official" and "Rollo" in "Rollo's". A reference of punctuation only (an
     emoticon) is looked for as it is written, case-insensitively.
     """
-    padded = f" {_words(reply)} "
+    padded = f" {_normalised(reply, punctuation_as=' ')} "
     for ref in references:
-        norm = _words(ref)
+        norm = _normalised(ref, punctuation_as=" ")
         if norm and f" {norm} " in padded:
             return True
-        if not norm and ref.strip() and collapse_spaces(ref) in collapse_spaces(reply):
+        if not norm and contains_text(reply, [ref]):
             return True
     return False
 
 
-def _words(text: str) -> str:
-    text = "".join(" " if ch in _PUNCTUATION else ch for ch in text.lower())
-    return " ".join(_ARTICLES.sub(" ", text).split())
+def contains_text(reply: str, references: Sequence[str]) -> bool:
+    """Whether a reference occurs in the reply as text, compared case-insensitively with
+    whitespace collapsed (no word boundaries: "10" is found in "2010")."""
+    body = collapse_spaces(reply)
+    return any(collapse_spaces(ref) and collapse_spaces(ref) in body for ref in references)
 
 
 def collapse_spaces(text: str) -> str:

@@ -23,6 +23,7 @@ from typing import Any
 
 from rag.errors import ConfigError
 from rag.eval.metrics import collapse_spaces as collapse
+from rag.eval.metrics import contains_text
 from rag.eval.relevance import same_source
 
 _ANCHOR = "#"
@@ -119,8 +120,7 @@ def answer_found(reply: str, references: Sequence[str]) -> bool:
     """The README's rule for answers: the reply contains the answer or an alias, compared
     case-insensitively with whitespace collapsed (as text, not as whole words: the README's
     rule, which :func:`rag.eval.metrics.contains_answer` is stricter than)."""
-    body = collapse(reply)
-    return any(collapse(n) and collapse(n) in body for n in references)
+    return contains_text(reply, references)
 
 
 def supporting_place(meta: Mapping[str, Any], text: str, item: RealDocsItem) -> Place | None:
