@@ -94,8 +94,7 @@ def reciprocal_rank_fusion(
                 continue
             seen.add(item)
             fused[item] = fused.get(item, 0.0) + weight / (k + rank)
-    first_seen = {item: n for n, item in enumerate(fused)}
-    return sorted(fused.items(), key=lambda pair: (-pair[1], first_seen[pair[0]]))
+    return sorted(fused.items(), key=lambda pair: -pair[1])  # stable: ties keep first-seen order
 
 
 def convex_fusion(
@@ -111,8 +110,7 @@ def convex_fusion(
         + (1.0 - dense_share) * (bm25_scores.get(cid, 0.0) / top if top > 0 else 0.0)
         for cid, cos in cosines.items()
     }
-    first_seen = {cid: n for n, cid in enumerate(fused)}
-    return sorted(fused.items(), key=lambda pair: (-pair[1], first_seen[pair[0]]))
+    return sorted(fused.items(), key=lambda pair: -pair[1])  # stable: ties keep that order
 
 
 def _dense_candidates(request: _Request, n: int, *, vectors: bool) -> list[_DenseCandidate]:
@@ -209,7 +207,6 @@ def _hybrid(request: _Request) -> list[RetrievedChunk]:
         if c.relevance >= request.min_score
     ]
     bm25_hits = bm25_search(request.index, request.query, fetch_k, request.settings)
-    dense_ids = [_id(c.doc) for c in dense]
     bm25_ids = [h.chunk_id for h in bm25_hits]
     dense_by_id = {_id(c.doc): (n, c) for n, c in enumerate(dense, start=1)}
     bm25_by_id = {h.chunk_id: (n, h) for n, h in enumerate(bm25_hits, start=1)}
@@ -217,7 +214,7 @@ def _hybrid(request: _Request) -> list[RetrievedChunk]:
     cosine = _cosine_to_query(request, [cid for cid in bm25_ids if cid not in dense_by_id])
     if cfg.fusion == "rrf":
         fused = reciprocal_rank_fusion(
-            [dense_ids, bm25_ids], [cfg.dense_weight, cfg.bm25_weight], cfg.rrf_k
+            [list(dense_by_id), bm25_ids], [cfg.dense_weight, cfg.bm25_weight], cfg.rrf_k
         )
     else:
         cosines = {cid: c.relevance for cid, (_, c) in dense_by_id.items()}
