@@ -13,8 +13,9 @@ Score conventions (what ``RetrievedChunk.score`` means per mode):
   display only. ``min_score`` does not apply: it is a cosine threshold and means nothing on a
   keyword scale. A chunk sharing no term with the query is never returned.
 - ``hybrid``: the fused score: with ``fusion="convex"`` (the default)
-  ``dense_share * cosine + (1 - dense_share) * BM25 / the query's best BM25`` (a chunk BM25
-  did not find adds 0 there), with ``fusion="rrf"`` the weighted RRF score. Scores fuse
+  ``dense_share * cosine + (1 - dense_share) * BM25 / the query's best BM25`` (a dense
+  candidate outside BM25's top ``fetch_k`` brings its own BM25 score, 0 only if it shares no
+  term with the query), with ``fusion="rrf"`` the weighted RRF score. Scores fuse
   better than ranks here: RRF gives BM25's clear first hit (the one chunk holding a version
   or code asked for) no more than a chunk both lists rank middling, while the scores keep how
   far ahead it is. ``min_score`` gates the *dense vote* only: a dense
@@ -52,7 +53,8 @@ class RetrievedChunk:
     doc: Document
     score: float  # the mode's own score (see module docstring)
     dense_rank: int | None  # position in the dense candidate list, None if not there
-    bm25_rank: int | None  # position in the BM25 ranking, None if not there
+    bm25_rank: int | None  # position in the BM25 ranking, None if it shares no term or BM25
+    # was not asked (dense, MMR)
     fused_rank: int  # position in the returned list
     dense_score: float | None  # cosine relevance to the query
     bm25_score: float | None  # raw BM25 score, None if the chunk shares no term with the query
@@ -194,7 +196,7 @@ def _bm25(request: _Request) -> list[RetrievedChunk]:
     hits = [h for h in hits if h.chunk_id in cosine]
     best = max((h.score for h in hits), default=1.0)
     return [
-        RetrievedChunk(h.doc, h.score / best, None, n, n, cosine[h.chunk_id], h.score)
+        RetrievedChunk(h.doc, h.score / best, None, h.rank, n, cosine[h.chunk_id], h.score)
         for n, h in enumerate(hits, start=1)
     ]
 
@@ -206,10 +208,14 @@ def _hybrid(request: _Request) -> list[RetrievedChunk]:
         c for c in _dense_candidates(request, fetch_k, vectors=False)
         if c.relevance >= request.min_score
     ]
-    bm25_hits = bm25_search(request.index, request.query, fetch_k, request.settings)
-    bm25_ids = [h.chunk_id for h in bm25_hits]
     dense_by_id = {_id(c.doc): (n, c) for n, c in enumerate(dense, start=1)}
-    bm25_by_id = {h.chunk_id: (n, h) for n, h in enumerate(bm25_hits, start=1)}
+    # BM25's top fetch_k, plus the BM25 score of every dense candidate ranked below them (a
+    # chunk outside BM25's top list may still share the query's rarer words).
+    bm25_hits = bm25_search(
+        request.index, request.query, fetch_k, request.settings, also=dense_by_id
+    )
+    bm25_by_id = {h.chunk_id: h for h in bm25_hits}
+    bm25_ids = [h.chunk_id for h in bm25_hits if h.rank <= fetch_k]
     # Chunks only BM25 found still need their dense relevance (see the module docstring).
     cosine = _cosine_to_query(request, [cid for cid in bm25_ids if cid not in dense_by_id])
     if cfg.fusion == "rrf":
@@ -227,7 +233,7 @@ def _hybrid(request: _Request) -> list[RetrievedChunk]:
     for chunk_id, score in fused:
         if len(out) == request.k:
             break
-        bm25_rank, hit = bm25_by_id.get(chunk_id, (None, None))
+        hit = bm25_by_id.get(chunk_id)
         dense_rank, candidate = dense_by_id.get(chunk_id, (None, None))
         if candidate is not None:
             doc, dense_score = candidate.doc, candidate.relevance
@@ -235,7 +241,7 @@ def _hybrid(request: _Request) -> list[RetrievedChunk]:
             doc, dense_score = hit.doc, cosine[chunk_id]
         else:
             continue  # deleted from the store after the BM25 snapshot was read
-        bm25_score = None if hit is None else hit.score
+        bm25_rank, bm25_score = (None, None) if hit is None else (hit.rank, hit.score)
         out.append(
             RetrievedChunk(
                 doc, score, dense_rank, bm25_rank, len(out) + 1, dense_score, bm25_score

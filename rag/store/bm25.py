@@ -69,11 +69,13 @@ def related_terms(token: str, terms: Container[str], sorted_terms: Sequence[str]
 
 @dataclass(frozen=True)
 class Bm25Hit:
-    """One BM25 match: the chunk, its id in the vector store, and its raw BM25 score (> 0)."""
+    """One BM25 match: the chunk, its id in the vector store, its raw BM25 score (> 0) and its
+    1-based position in the query's whole ranking."""
 
     chunk_id: str
     doc: Document
     score: float
+    rank: int
 
 
 class Bm25Index:
@@ -88,6 +90,7 @@ class Bm25Index:
         self._retriever = retriever
         self._literals: set[str] | None = None
         self._sorted_terms: list[str] | None = None
+        self._positions: dict[str, int] | None = None
 
     def __len__(self) -> int:
         return len(self.chunk_ids)
@@ -130,8 +133,13 @@ class Bm25Index:
         retriever.index(tokens, show_progress=False)
         return cls(chunk_ids, docs, retriever)
 
-    def search(self, query: str, k: int) -> list[Bm25Hit]:
-        """The ``k`` best chunks sharing at least one term with ``query``, best first."""
+    def search(self, query: str, k: int, *, also: Iterable[str] = ()) -> list[Bm25Hit]:
+        """The ``k`` best chunks sharing at least one term with ``query``, best first, then
+        those chunks of ``also`` (ids) that share a term but rank below ``k``, in rank order.
+
+        ``also`` serves fusion: a dense candidate outside BM25's top ``k`` still has a BM25
+        score, and counting it as 0 would favour any chunk with one keyword hit over it.
+        """
         if self._retriever is None or k <= 0:
             return []
         query_tokens = terms_of([query])[0]
@@ -142,8 +150,21 @@ class Bm25Index:
         # must not earn rank credit in fusion.
         matching = np.flatnonzero(scores > 0)
         # Best score first; ties keep corpus order so results are deterministic.
-        order = matching[np.lexsort((matching, -scores[matching]))][:k]
-        return [Bm25Hit(self.chunk_ids[i], self.docs[i], float(scores[i])) for i in order]
+        order = matching[np.lexsort((matching, -scores[matching]))]
+        ranks = np.zeros(len(scores), dtype=np.int64)  # 0: not a hit
+        ranks[order] = np.arange(1, len(order) + 1)
+        chosen = [int(i) for i in order[:k]]
+        below = {p for p in map(self._position, also) if p is not None and ranks[p] > k}
+        chosen += sorted(below, key=lambda i: ranks[i])
+        return [
+            Bm25Hit(self.chunk_ids[i], self.docs[i], float(scores[i]), int(ranks[i]))
+            for i in chosen
+        ]
+
+    def _position(self, chunk_id: str) -> int | None:
+        if self._positions is None:  # built on first use, once per snapshot
+            self._positions = {cid: n for n, cid in enumerate(self.chunk_ids)}
+        return self._positions.get(chunk_id)
 
     def save(self, folder: Path, manifest: dict[str, Any]) -> None:
         """Write the index to ``folder`` atomically (a reader never sees a half-written one)."""
@@ -269,9 +290,15 @@ class Bm25Cache:
             return bm25
 
     def search(
-        self, index: Any, query: str, k: int, settings: Settings | None = None
+        self,
+        index: Any,
+        query: str,
+        k: int,
+        settings: Settings | None = None,
+        *,
+        also: Iterable[str] = (),
     ) -> list[Bm25Hit]:
-        return self.index_for(index, settings).search(query, k)
+        return self.index_for(index, settings).search(query, k, also=also)
 
     def clear(self) -> None:
         with self._lock:
@@ -341,7 +368,13 @@ def get_bm25_cache() -> Bm25Cache:
 
 
 def bm25_search(
-    index: Any, query: str, k: int, settings: Settings | None = None
+    index: Any,
+    query: str,
+    k: int,
+    settings: Settings | None = None,
+    *,
+    also: Iterable[str] = (),
 ) -> list[Bm25Hit]:
-    """The ``k`` best BM25 hits for ``query`` over the current content of ``index``."""
-    return get_bm25_cache().search(index, query, k, settings)
+    """The ``k`` best BM25 hits for ``query`` over the current content of ``index``, then the
+    hits among the chunk ids ``also`` that rank lower (see :meth:`Bm25Index.search`)."""
+    return get_bm25_cache().search(index, query, k, settings, also=also)

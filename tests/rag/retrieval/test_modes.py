@@ -222,6 +222,21 @@ def test_bm25_only_hits_get_the_cosine_of_their_stored_vector(
     assert hybrid[0].dense_score == pytest.approx(dense["e104.txt"], abs=1e-4)
 
 
+def test_hybrid_scores_a_dense_candidate_below_bm25s_top_list_by_its_own_bm25(
+    corpus_index: DocumentIndex,
+) -> None:
+    # With fetch_k 2 BM25's list holds two chunks; a dense candidate ranked lower by BM25 still
+    # shares words with the question and keeps that share of the fused score instead of 0.
+    query = "error: the pump of the mower ran dry"
+    hybrid = _retrieve(corpus_index, query, "hybrid", k=2, fetch_k=2)
+    best = max(c.bm25_score or 0.0 for c in _retrieve(corpus_index, query, "bm25", k=1))
+    below = [c for c in hybrid if c.bm25_rank is not None and c.bm25_rank > 2]
+    assert below, [(c.dense_rank, c.bm25_rank) for c in hybrid]
+    for c in hybrid:
+        assert c.bm25_score is not None and c.bm25_score > 0
+        assert c.score == pytest.approx(0.6 * c.dense_score + 0.4 * c.bm25_score / best, abs=1e-6)
+
+
 def test_min_score_drops_weak_dense_hits(corpus_index: DocumentIndex) -> None:
     everything = _retrieve(corpus_index, "how long does a charge last", "dense", k=8)
     threshold = (everything[0].score + everything[1].score) / 2

@@ -68,6 +68,21 @@ def test_stemming_matches_word_forms_and_more_matches_rank_higher() -> None:
     assert hits[0].score > hits[1].score
 
 
+def test_hits_carry_their_rank_and_also_adds_lower_ranked_chunks_asked_for() -> None:
+    bm25 = _build()
+    top = bm25.search("pump error", k=1)
+    assert [(h.chunk_id, h.rank) for h in top] == [("c-e104", 1)]
+    # Asked for by id, lower-ranked chunks follow the top k with their own scores and ranks;
+    # an id sharing no term with the query (or unknown) is not a hit and is left out.
+    more = bm25.search("pump error", k=1, also=["c-e105", "c-warranty", "c-pumps", "gone"])
+    assert [(h.chunk_id, h.rank) for h in more] == [("c-e104", 1), ("c-pumps", 2),
+                                                   ("c-e105", 3)]
+    whole = bm25.search("pump error", k=10)
+    assert [(h.chunk_id, h.score) for h in more] == [(h.chunk_id, h.score) for h in whole]
+    # An id already among the top k is not repeated.
+    assert [h.chunk_id for h in bm25.search("pump error", k=1, also=["c-e104"])] == ["c-e104"]
+
+
 def test_k_limits_hits_and_empty_inputs_give_nothing() -> None:
     bm25 = _build()
     assert len(bm25.search("error pump", k=1)) == 1
