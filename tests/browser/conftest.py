@@ -1,12 +1,16 @@
 """Shared by the browser tests: Debian's Chromium through Playwright, and a real
 `streamlit run app.py` on a free port with its own data dir and index (the model cache is shared).
 
-Screenshots land in test-output/screenshots/ for a human to look at.
+Screenshots land in test-output/screenshots/ for a human to look at. When a test fails, every
+page it left open is photographed and its server's log copied to test-output/failures/<test>/
+(a timeout on a loaded machine is otherwise a line number and nothing else).
 """
 
 from __future__ import annotations
 
 import os
+import re
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -19,6 +23,7 @@ from tests.servers.processes import free_port, stop_process, wait_for_http
 REPO = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOTS = REPO / "test-output" / "screenshots"
+FAILURES = REPO / "test-output" / "failures"
 SHARED_CACHE = Path(os.environ.get("RAG_TEST_CACHE_DIR", REPO / "data" / "cache"))
 CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -63,6 +68,34 @@ def chromium():
             browser.close()
 
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """On a failed test, photograph the pages it left open while its server still runs, and
+    mark the test so ``app_url`` keeps the server's log."""
+    outcome = yield
+    report = outcome.get_result()
+    if report.when != "call" or not report.failed:
+        return
+    item.browser_test_failed = True
+    chromium = item.funcargs.get("browser")
+    if chromium is None:
+        return
+    folder = _failure_folder(item)
+    pages = [page for context in chromium.contexts for page in context.pages]
+    for n, page in enumerate(pages, start=1):
+        try:
+            page.screenshot(path=folder / f"page-{n}.png", full_page=True, timeout=15_000)
+            (folder / f"page-{n}.url").write_text(page.url, encoding="utf-8")
+        except Exception as exc:  # a crashed page must not hide the test's own failure
+            (folder / f"page-{n}.error").write_text(repr(exc), encoding="utf-8")
+
+
+def _failure_folder(item) -> Path:
+    folder = FAILURES / re.sub(r"[^\w.-]+", "_", item.name)
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
 @pytest.fixture
 def browser(chromium):
     """The shared Chromium; a test's pages are closed when it ends. With an earlier test's page
@@ -81,7 +114,7 @@ def app_extra_env() -> dict[str, str]:
 
 
 @pytest.fixture
-def app_url(tmp_path, app_extra_env) -> Iterator[str]:
+def app_url(tmp_path, app_extra_env, request) -> Iterator[str]:
     """A fresh `streamlit run app.py` on a free port, its own index, the shared model cache."""
     port = free_port()
     env = {
@@ -110,6 +143,9 @@ def app_url(tmp_path, app_extra_env) -> Iterator[str]:
     finally:
         stop_process(process, timeout=15)
         log.close()
+        if getattr(request.node, "browser_test_failed", False):
+            shutil.copy(tmp_path / "streamlit.log",
+                        _failure_folder(request.node) / "streamlit.log")
 
 
 def open_app(browser, url: str):
