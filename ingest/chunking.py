@@ -28,6 +28,7 @@ from typing import Any
 from langchain_core.documents import Document
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 
+from ingest.codes import file_code_name, named
 from ingest.parsed import ParsedFile, display_stem
 from ingest.records import HEADER_KEY, RECORDS_KEY, encode_records, indexed_text
 
@@ -158,8 +159,11 @@ def chunk_units(
     """
     make_splitter(length_function, chunk_tokens, overlap_tokens)  # validates the two sizes
     title = parsed.title
-    if place and "/" in place and title == display_stem(place):
-        title = place.rsplit(".", 1)[0] if "." in place.rsplit("/", 1)[-1] else place
+    stem = display_stem(source)
+    if title == stem:  # no title of its own: named by its path, and its code if it is one
+        if place and "/" in place:
+            title = place.rsplit(".", 1)[0] if "." in place.rsplit("/", 1)[-1] else place
+        title = named(title, file_code_name(stem))
     header_tokens: dict[str, int] = {}
 
     def budget_for(header: str) -> int:

@@ -95,6 +95,17 @@ def code_names(keys: Iterable[str]) -> dict[str, str]:
     return best
 
 
+def file_code_name(stem: str) -> str:
+    """The English name of a file stem that is a language or locale code ("cy": Welsh,
+    "pt_BR") or a region code ("DE"), else "". Locale data is filed by code (CLDR's
+    ``main/cy.xml``, ``locales/de.json``, ``values-fr``) and asked about by name. Two-letter
+    codes and locale tags only: a three-letter stem is as often a word or an abbreviation that
+    ISO 639-3 happens to list ("man", "new", "log")."""
+    if len(stem) == 2:
+        return language_name(stem) or region_name(stem)
+    return language_name(stem) if _LOCALE.fullmatch(stem) else ""
+
+
 def _looks_like_code(key: str) -> bool:
     """Cheap shape check before any table lookup: short letters, a locale tag."""
     return len(key) <= 16 and bool(

@@ -112,20 +112,22 @@ CodeNames = dict[tuple[str, str, str], str]
 
 def _code_attribute_names(elements: list[etree._Element]) -> CodeNames:
     """Names for attribute values that are codes of one standard across same-named siblings
-    (``<territory type="DE">`` among other territories: "Germany"; see :mod:`ingest.codes`)."""
+    (``<territory type="DE">`` among other territories: "Germany"; see :mod:`ingest.codes`).
+    A value may be a list of codes (``territories="DJ DZ EH"``): each item counts as one."""
     values: defaultdict[tuple[str, str], list[str]] = defaultdict(list)
     for element in elements:
         for key, value in element.attrib.items():
-            values[(_local(element.tag), _local(key))].append(_clean(value))
+            values[(_local(element.tag), _local(key))].extend(_clean(value).split(" "))
     return {(tag, attribute, value): name
             for (tag, attribute), found in values.items()
             for value, name in code_names(found).items()}
 
 
 def _attribute_text(element: etree._Element, key: str, names: CodeNames) -> str:
-    value = _clean(element.attrib[key])
-    name = names.get((_local(element.tag), _local(key), value))
-    return f"{_local(key)}={named(value, name)}"
+    tag, attribute = _local(element.tag), _local(key)
+    items = _clean(element.attrib[key]).split(" ")
+    return f"{attribute}=" + " ".join(
+        named(item, names.get((tag, attribute, item), "")) for item in items)
 
 
 def _leaf_line(child: etree._Element, names: CodeNames) -> str:

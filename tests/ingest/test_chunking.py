@@ -211,6 +211,26 @@ def test_a_file_without_a_title_of_its_own_is_headed_by_its_place_in_the_folder(
     assert chunk.metadata["header"] == "Kiln guide"
 
 
+def test_a_file_named_by_a_language_or_region_code_is_headed_with_the_name():
+    # Locale data is filed by code and asked about by name ("in Welsh", "for Germany").
+    units = [Document(page_content="month [type=1]: Ionawr", metadata={"locator": ""})]
+    for place, header in [("cldr/main/cy.xml", "cldr/main/cy (Welsh)"),
+                          ("pt_BR.json", "pt_BR (Portuguese (Brazil))"),
+                          ("holidays/DE.json", "holidays/DE (Germany)"),
+                          ("docs/man.xml", "docs/man"),  # three letters: a word as often
+                          ("data/meta.json", "data/meta")]:
+        stem = place.rsplit("/", 1)[-1].rsplit(".", 1)[0]
+        parsed = ParsedFile(format="xml", title=stem, units=units)
+        [chunk] = chunk_units(parsed, source=f"/x/{place}", doc_id="d", length_function=words,
+                              chunk_tokens=50, overlap_tokens=0, place=place)
+        assert chunk.metadata["header"] == header, place
+    # A title of the file's own is left as it is, code or not.
+    parsed = ParsedFile(format="html", title="de", units=units)
+    [chunk] = chunk_units(parsed, source="/x/page.html", doc_id="d", length_function=words,
+                          chunk_tokens=50, overlap_tokens=0, place="page.html")
+    assert chunk.metadata["header"] == "de"
+
+
 def test_html_table_rows_are_chunks_headed_by_table_and_row(limits):
     rows = "".join(f"<tr id='r{i}'><td>kiln{i}</td><td>{1000 + i} C</td></tr>" for i in range(6))
     html = (f"<title>Kilns</title><h2 id='k'>Kiln ranges</h2><p>Pick a kiln by its heat.</p>"

@@ -86,3 +86,17 @@ def test_xml_leaf_attributes_and_record_attributes_are_named(limits):
     records = [u.metadata["record"] for u in units]
     assert any(r.startswith("lang [id=qu (Quechua)]") for r in records)
     assert "flag [kind=big]: x" in text
+
+
+def test_xml_attributes_holding_lists_of_codes_name_each_code(limits):
+    xml = b"""<data><preferences>
+        <preference territories="001" ordering="gregorian"/>
+        <preference territories="DJ DZ ER" ordering="gregorian islamic"/>
+        <preference territories="ET" ordering="gregorian ethiopic"/>
+        <preference territories="IL" ordering="gregorian hebrew"/>
+    </preferences></data>"""
+    text = "\n".join(u.page_content for u in parse_xml(xml, "s.xml", limits).units)
+    assert "territories=DJ (Djibouti) DZ (Algeria) ER (Eritrea)" in text
+    assert "territories=ET (Ethiopia), ordering=gregorian ethiopic" in text
+    assert "territories=001," in text  # a region number, not a code of the standard
+    assert "ordering=gregorian islamic" in text  # words, not codes: as written
