@@ -20,9 +20,10 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.output_parsers import StrOutputParser
 from langchain_core.runnables import Runnable, RunnableLambda
 
-from rag.answer.checks import judge_answerable, verify_reply
+from rag.answer.checks import grounding_anchor, judge_answerable, verify_reply
 from rag.answer.context import format_context, select_passages
 from rag.answer.followup import rewrite_by_llm, rewrite_by_rule
+from rag.answer.grounding import cannot_pass
 from rag.answer.questions import check_question_length
 from rag.answer.reply import (
     Answer,
@@ -261,6 +262,12 @@ class ChatService:
             return
         model = self.chat_model(prepared.decoding)
         answer_chain = model | StrOutputParser()
+        small = self._strategy() == "sentences"
+        # A small model's answer must agree with one passage (verify_reply); once it names a
+        # number or code that passage lacks, no continuation can pass, and the reply will be
+        # the quote whatever follows: generating the rest only costs the user time.
+        anchor = (grounding_anchor(prepared, self.settings)
+                  if small and prepared.preset.answer_marker is None else None)
         pieces: list[str] = []
         gen_start = time.perf_counter()
         token_stream = answer_chain.stream(list(prepared.messages))
@@ -272,6 +279,10 @@ class ChatService:
                 yield piece
                 if cancel is not None and cancel.is_set():
                     break
+                if anchor is not None and cannot_pass(
+                        "".join(pieces), anchor.text, prepared.standalone):
+                    timings["stopped_unsupported"] = time.perf_counter() - gen_start
+                    break
         except RagError:
             raise
         except Exception as exc:  # the one place backend failures become our error type
@@ -280,9 +291,8 @@ class ChatService:
             token_stream.close()  # stops a local generation thread when the user pressed Stop
         timings["generate"] = time.perf_counter() - gen_start
         generated = "".join(pieces).strip()
-        text, path, cited, reason, basis = verify_reply(
-            generated, prepared, self.settings, small=self._strategy() == "sentences"
-        )
+        text, path, cited, reason, basis = verify_reply(generated, prepared, self.settings,
+                                                        small=small)
         if basis is not None:
             sources = with_answer_span(sources, basis)
         out.append(self._answer(prepared, text, path, sources, cited, generated, reason,

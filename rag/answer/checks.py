@@ -124,7 +124,7 @@ def verify_reply(
     # answers the question by itself (measured: on the dev set every answer of SmolLM2's
     # that passed the looser all-cited-passages check and was wrong took its fact from
     # another sentence). Whole chunks for a large model: it may combine them.
-    anchor = scorer.best(question, [Candidate(p) for p in passages]) if small else None
+    anchor = grounding_anchor(prepared, settings) if small else None
     verdict = check_grounding(
         prepared.preset.answer_part(generated),
         passages,
@@ -145,6 +145,13 @@ def verify_reply(
     # the sentence that best answers the question.
     return (extract_reply(extracted), "quoted", (extracted.number,), verdict.reason,
             extracted)
+
+
+def grounding_anchor(prepared: PreparedQuestion, settings: Settings) -> Passage | None:
+    """The one passage a small model's answer must agree with (see :func:`verify_reply`): the
+    passage shown to it that the answer scorer judges most likely to answer by itself."""
+    scorer = load_answer_scorer(settings.answer.answer_scorer or DEFAULT_SCORER_PATH)
+    return scorer.best(prepared.standalone, [Candidate(p) for p in prepared.passages])
 
 
 def candidates_of(prepared: PreparedQuestion) -> list[Candidate]:

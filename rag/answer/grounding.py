@@ -157,6 +157,20 @@ def check_grounding(
     return GroundingVerdict(True, support, cited, best, "supported by the cited context")
 
 
+def cannot_pass(partial: str, pool_text: str, question: str = "") -> bool:
+    """Whether no continuation of ``partial``, an answer still being generated, can pass
+    :func:`check_grounding` against ``pool_text`` (its anchor's text): it holds a placeholder, or
+    a number or a name with digits that the pool does not hold. Both only accumulate as the
+    answer grows, so generation can stop there. The last word may still be growing ("20" of
+    "2026") and is not judged."""
+    end = len(partial)
+    while end and not partial[end - 1].isspace():
+        end -= 1
+    body = _CITATION.sub(" ", partial[:end])
+    return (has_placeholder(body) or bool(_numbers(body) - _numbers(pool_text))
+            or bool(_codes(body) - _codes(pool_text) - _codes(question)))
+
+
 def _best_passage(answer_words: Sequence[str], passages: Sequence[Passage]) -> Passage | None:
     """The passage sharing most terms (rag/text.py) with the answer; ties (or no overlap) go
     to the closest."""

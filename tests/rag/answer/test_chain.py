@@ -155,6 +155,24 @@ def test_small_model_decline_gives_way_to_the_sentence_that_answers(index):
     assert "3 minutes" in answer.text
 
 
+def test_small_model_stops_once_its_answer_names_a_number_the_passage_lacks(index):
+    # Its reply will be the quote whatever it says next; the rest is not generated.
+    words = "The kettle takes 7 minutes to boil the water on most mornings".split()
+    stream = service(index, scripted(" ".join(words))).stream(
+        AskRequest("How long does the Model X kettle take?"))
+    shown = "".join(stream)
+    assert shown.strip() == "The kettle takes 7"  # stopped at the space after the number
+    assert stream.answer is not None and stream.answer.path == "quoted"
+    assert "3 minutes" in stream.answer.text
+    assert "stopped_unsupported" in stream.answer.timings
+    # The same reply from a remote model is generated to the end: a large model's answer is
+    # checked against every passage it cites, which only its end shows.
+    remote = service(index, scripted(" ".join(words)), backend="openai").stream(
+        AskRequest("How long does the Model X kettle take?"))
+    assert "".join(remote).split() == words
+    assert remote.answer is not None and "stopped_unsupported" not in remote.answer.timings
+
+
 def test_large_model_decline_is_reported_as_declined(index):
     model = scripted("The context does not contain the answer.")
     answer = service(index, model, backend="openai").ask(

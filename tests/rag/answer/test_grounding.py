@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 from rag.answer.context import Passage
 from rag.answer.grounding import (
     _values,
+    cannot_pass,
     check_grounding,
     cited_numbers,
     has_placeholder,
@@ -125,6 +126,29 @@ def test_a_value_picked_from_a_list_of_the_same_unit_is_not_verified():
     assert check_grounding("The cutting width is 28 cm. [1]", [single],
                            question="What is the cutting width?", min_support=0.6,
                            anchor=single).supported
+
+
+# -- stopping a doomed answer early ---------------------------------------------------------
+KETTLE = _p(1, "The Model X kettle boils one litre in 3 minutes (model K-20).")
+
+
+def test_an_answer_that_names_a_missing_number_or_code_cannot_pass():
+    assert cannot_pass("It takes 7 minutes", KETTLE.text)
+    assert cannot_pass("It takes 7 ", KETTLE.text)
+    assert cannot_pass("The model K-21 ", KETTLE.text)
+    assert cannot_pass("It boils in [time] ", KETTLE.text)
+    # The last word may still be growing: "3" of "30", "20" of "2026".
+    assert not cannot_pass("It takes 3", KETTLE.text)
+    assert not cannot_pass("It takes 3 minutes [1] ", KETTLE.text)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.text(alphabet="37K-2 ab[]1.", max_size=20), st.text(alphabet="37K-2 ab[]1.",
+                                                              max_size=20))
+def test_an_answer_judged_unable_to_pass_fails_whatever_follows(prefix, rest):
+    if cannot_pass(prefix, KETTLE.text):
+        verdict = check_grounding(prefix + rest, [KETTLE], min_support=0.0, anchor=KETTLE)
+        assert not verdict.supported, (prefix, rest, verdict.reason)
 
 
 # -- the checks run in linear time on any reply ----------------------------------------------
