@@ -131,7 +131,7 @@ def contains_text(reply: str, references: Sequence[str]) -> bool:
     """Whether a reference occurs in the reply as text, compared case-insensitively with
     whitespace collapsed (no word boundaries: "10" is found in "2010")."""
     body = collapse_spaces(reply)
-    return any(collapse_spaces(ref) and collapse_spaces(ref) in body for ref in references)
+    return any(ref and ref in body for ref in map(collapse_spaces, references))
 
 
 def collapse_spaces(text: str) -> str:
