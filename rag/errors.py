@@ -20,6 +20,10 @@ class StoreError(RagError):
     """The vector store cannot be reached or refuses an operation."""
 
 
+class MissingCollectionError(StoreError):
+    """A collection opened only if it exists (``create=False``) is not in the store."""
+
+
 class EmbeddingMismatchError(StoreError):
     """A collection built with one embedding model was asked to take vectors of another."""
 

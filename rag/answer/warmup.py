@@ -50,14 +50,21 @@ def warm_up(settings: Settings, collection: str | None = None) -> threading.Thre
 
 def _load(settings: Settings, collection: str) -> None:
     try:
+        from rag.errors import MissingCollectionError
         from rag.retrieval.modes import retrieve
         from rag.store.embeddings import get_embeddings
         from rag.store.index import DocumentIndex
 
         get_embeddings(settings).embed_query("warm-up")
         # One retrieval opens the collection (HNSW in memory) and builds or loads BM25; both
-        # caches are per process, shared with the index instances the app builds.
-        retrieve(DocumentIndex(settings, collection=collection), "warm-up", settings=settings)
+        # caches are per process, shared with the index instances the app builds. Only an
+        # existing collection: one deleted while this thread ran must stay deleted.
+        try:
+            index = DocumentIndex(settings, collection=collection, create=False)
+        except MissingCollectionError:
+            log.info("warm-up: no collection %s yet, nothing to open", collection)
+        else:
+            retrieve(index, "warm-up", settings=settings)
         if settings.answer.refuse:
             from rag.answer.refusal import DEFAULT_MODEL_PATH, load_refusal_model, specificity
 

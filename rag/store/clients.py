@@ -25,7 +25,7 @@ from chromadb.config import Settings as ChromaSettings
 from chromadb.errors import NotFoundError
 
 from rag.endpoints import is_loopback
-from rag.errors import ConfigError, EmbeddingMismatchError, StoreError
+from rag.errors import ConfigError, EmbeddingMismatchError, MissingCollectionError, StoreError
 from rag.settings import Settings, StoreSettings, get_settings
 
 # Metadata key holding the id of the model whose vectors a collection stores.
@@ -297,12 +297,17 @@ def check_collection_name(name: str) -> str:
     return name
 
 
-def open_collection(client: ClientAPI, name: str, embeddings: NamedEmbeddings) -> Collection:
-    """The collection ``name``, created when missing; refuses one built by another model."""
+def open_collection(
+    client: ClientAPI, name: str, embeddings: NamedEmbeddings, *, create: bool = True
+) -> Collection:
+    """The collection ``name``, created when missing (else :class:`MissingCollectionError`);
+    refuses one built by another model."""
     check_collection_name(name)
     try:
         collection = client.get_collection(name, embedding_function=None)  # type: ignore[arg-type]
     except NotFoundError:
+        if not create:
+            raise MissingCollectionError(f"there is no collection {name!r}") from None
         collection = create_collection(client, name, embeddings)
     except Exception as exc:
         raise StoreError(f"cannot open collection {name!r}: {exc}") from exc

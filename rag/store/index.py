@@ -62,9 +62,10 @@ class DocumentIndex(IndexReader):
         collection: str | None = None,
         *,
         embeddings: LocalEmbeddings | None = None,
+        create: bool = True,
     ) -> None:
         self._write_lock = threading.Lock()  # one ingest/delete at a time per index
-        super().__init__(settings, collection, embeddings=embeddings)
+        super().__init__(settings, collection, embeddings=embeddings, create=create)
 
     # -- ingestion ---------------------------------------------------------------------------
     def ingest_paths(

@@ -14,9 +14,10 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from chromadb.errors import NotFoundError
 from langchain_core.documents import Document
 
-from rag.errors import ConfigError, StoreError
+from rag.errors import ConfigError, MissingCollectionError, StoreError
 from rag.settings import Settings, get_settings
 from rag.store.clients import (
     REGISTRY_SUFFIX,
@@ -52,8 +53,12 @@ class IndexReader:
         collection: str | None = None,
         *,
         embeddings: LocalEmbeddings | None = None,
+        create: bool = True,
     ) -> None:
+        """``create=False`` opens an existing collection only (MissingCollectionError if
+        there is none): for a reader that must not bring a deleted collection back."""
         self.settings = settings or get_settings()
+        self._create = create
         self.name = collection or self.settings.store.collection
         self.embeddings = embeddings or get_embeddings(self.settings)
         self._version: tuple[str, str] | None = None  # (write stamp, version) of version()
@@ -62,12 +67,12 @@ class IndexReader:
     def _open(self, client: Any) -> None:
         self._store_client = client  # what the store handed out (self.client may be wrapped)
         self.client = client
-        self.collection = open_collection(client, self.name, self.embeddings)
+        self.collection = open_collection(client, self.name, self.embeddings, create=self._create)
+        get = client.get_or_create_collection if self._create else client.get_collection
         try:
-            self.registry = client.get_or_create_collection(
-                self.name + REGISTRY_SUFFIX,
-                embedding_function=None,  # type: ignore[arg-type]
-            )
+            self.registry = get(self.name + REGISTRY_SUFFIX, embedding_function=None)
+        except NotFoundError:  # deleted a moment ago (the registry goes first)
+            raise MissingCollectionError(f"there is no collection {self.name!r}") from None
         except Exception as exc:
             raise StoreError(f"cannot open the document registry of {self.name!r}: {exc}") from exc
         self.__dict__.pop("langchain_store", None)

@@ -9,6 +9,7 @@ from rag.answer.warmup import warm_up
 from rag.llm import local
 from rag.settings import Settings
 from rag.store.bm25 import get_bm25_cache
+from rag.store.clients import get_client, list_collections
 from rag.store.index import DocumentIndex
 from tests.rag.conftest import make_settings, unique_collection
 
@@ -50,6 +51,19 @@ def test_warm_up_builds_the_keyword_index_and_runs_once(tmp_path, embeddings):
     assert len(built) == 1
     # Same configuration again: nothing new starts.
     assert warm_up(settings) is None
+
+
+def test_warm_up_never_creates_the_collection_it_warms(tmp_path, embeddings):
+    # The app starts a warm-up on its first run; a user who deletes the collection meanwhile
+    # must not see it come back (empty) when the thread gets to it.
+    settings = _settings(tmp_path, llm=Settings().llm.model_copy(update={"backend": "openai"}))
+    index = _indexed(tmp_path, settings)
+    index.drop()
+    thread = warm_up(settings)
+    assert thread is not None
+    thread.join(timeout=120)
+    assert not thread.is_alive()
+    assert settings.store.collection not in list_collections(get_client(settings))
 
 
 def test_warm_up_loads_the_local_model(tmp_path, embeddings, smollm2_folder):

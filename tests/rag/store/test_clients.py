@@ -8,7 +8,7 @@ import chromadb
 import pytest
 from chromadb.config import Settings as ChromaSettings
 
-from rag.errors import ConfigError, EmbeddingMismatchError, StoreError
+from rag.errors import ConfigError, EmbeddingMismatchError, MissingCollectionError, StoreError
 from rag.store.clients import (
     EMBEDDING_MODEL_KEY,
     REGISTRY_SUFFIX,
@@ -69,6 +69,16 @@ def test_new_collection_is_cosine_and_records_the_model(client):
     found = collection.query(query_embeddings=[[1.0, 0.0]], n_results=2)
     assert found["distances"][0] == pytest.approx([0.0, 1.0], abs=1e-6)
     assert open_collection(client, name, MODEL).id == collection.id  # opened, not re-created
+    delete_collection(client, name)
+
+
+def test_a_collection_opened_without_create_is_never_made(client):
+    name = unique_collection()
+    with pytest.raises(MissingCollectionError, match=name):
+        open_collection(client, name, MODEL, create=False)
+    assert name not in list_collections(client)
+    made = open_collection(client, name, MODEL)
+    assert open_collection(client, name, MODEL, create=False).id == made.id
     delete_collection(client, name)
 
 
