@@ -95,13 +95,16 @@ def raw_embedding(args: dict) -> dict:
     settings = bench_settings()
     texts = read_texts(args["texts"], args.get("limit"))
     start = time.perf_counter()
-    # The very SentenceTransformer our ingestion uses, called directly: no splitting, no store.
-    model = get_embeddings(settings).encoder
+    # The very encoder our ingestion uses, called directly: no splitting, no store; each text
+    # cut where ingestion cuts it (embedding.max_tokens), the cut timed with the encoding.
+    embeddings = get_embeddings(settings)
+    model = embeddings.encoder
     model.encode(["warm-up"], normalize_embeddings=True)
     load_s = time.perf_counter() - start
     batch_size = int(args.get("batch_size") or settings.embedding.batch_size)
     start = time.perf_counter()
-    vectors = model.encode(texts, batch_size=batch_size, normalize_embeddings=True)
+    read = embeddings.truncate(texts) if embeddings.max_tokens else texts
+    vectors = model.encode(read, batch_size=batch_size, normalize_embeddings=True)
     seconds = time.perf_counter() - start
     return {
         "chunks": len(texts),

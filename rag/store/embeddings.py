@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 DEFAULT_MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
 
 _load_lock = threading.Lock()
+_tokenize_lock = threading.Lock()  # for encoders without a tokenizer lock of their own
 
 
 def default_model_path() -> Path:
@@ -119,9 +120,12 @@ class LocalEmbeddings(Embeddings):
         batch_size: int = 64,
         backend: str = "torch",
         cache_dir: Path | str | None = None,
+        max_tokens: int = 0,
     ) -> None:
         if batch_size < 1:
             raise ConfigError(f"embedding batch_size must be >= 1, got {batch_size}")
+        if max_tokens < 0:
+            raise ConfigError(f"embedding max_tokens must be >= 0, got {max_tokens}")
         if backend not in EMBEDDING_BACKENDS:
             raise ConfigError(
                 f"unknown embedding backend {backend!r}; choose one of: "
@@ -138,6 +142,7 @@ class LocalEmbeddings(Embeddings):
         self.batch_size = batch_size
         self.backend = backend
         self.cache_dir = Path(cache_dir) if cache_dir is not None else None
+        self.max_tokens = max_tokens  # 0: as many as the encoder takes (its max_seq_length)
 
     @property
     def model_name(self) -> str:
@@ -158,6 +163,8 @@ class LocalEmbeddings(Embeddings):
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         if not texts:
             return []
+        if self.max_tokens:
+            texts = self.truncate(texts)
         # Batches of similar lengths pad less: sort by length, encode, restore input order.
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
         vectors = self.encoder.encode(
@@ -171,6 +178,23 @@ class LocalEmbeddings(Embeddings):
         for position, index in enumerate(order):
             result[index] = vectors[position].tolist()
         return result
+
+    def truncate(self, texts: list[str]) -> list[str]:
+        """Each text cut after its first ``max_tokens`` wordpieces (at a wordpiece's end, by
+        the tokenizer's character offsets): the encoder then reads no more than that."""
+        encoder = self.encoder
+        # A fast tokenizer whose truncation is set from two threads at once fails ("Already
+        # borrowed"): share the encoder's own lock where it has one (onnx-int8 does).
+        with getattr(encoder, "tokenizer_lock", _tokenize_lock):
+            encoded = encoder.tokenizer(
+                texts, add_special_tokens=False, truncation=True, max_length=self.max_tokens,
+                return_offsets_mapping=True, return_attention_mask=False,
+                return_token_type_ids=False, verbose=False,
+            )
+        return [
+            text[: offsets[-1][1]] if len(offsets) == self.max_tokens else text
+            for text, offsets in zip(texts, encoded["offset_mapping"], strict=True)
+        ]
 
     def embed_query(self, text: str) -> list[float]:
         return self.embed_documents([text])[0]
@@ -189,18 +213,20 @@ class LocalEmbeddings(Embeddings):
 
 @lru_cache(maxsize=8)
 def _cached_embeddings(
-    model: str, device: str, batch_size: int, backend: str, cache_dir: Path
+    model: str, device: str, batch_size: int, backend: str, cache_dir: Path, max_tokens: int
 ) -> LocalEmbeddings:
     return LocalEmbeddings(
-        model=model, device=device, batch_size=batch_size, backend=backend, cache_dir=cache_dir
+        model=model, device=device, batch_size=batch_size, backend=backend, cache_dir=cache_dir,
+        max_tokens=max_tokens,
     )
 
 
 def get_embeddings(settings: Settings | None = None) -> LocalEmbeddings:
     """The embeddings configured in ``settings``; one instance per (model, device, batch,
-    backend, cache folder)."""
+    backend, cache folder, token limit)."""
     settings = settings or get_settings()
     config = settings.embedding
     return _cached_embeddings(
-        config.model, config.device, config.batch_size, config.backend, settings.cache_dir
+        config.model, config.device, config.batch_size, config.backend, settings.cache_dir,
+        config.max_tokens,
     )

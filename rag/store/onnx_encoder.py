@@ -56,7 +56,7 @@ class OnnxEncoder:
         )
         # A fast tokenizer called with padding/truncation from two threads at once can fail
         # ("Already borrowed"); the index and the chat share one encoder.
-        self._tokenizer_lock = threading.Lock()
+        self.tokenizer_lock = threading.Lock()
 
     def get_embedding_dimension(self) -> int:
         return self._dimension
@@ -91,7 +91,7 @@ class OnnxEncoder:
         return vectors
 
     def _encode_batch(self, batch: list[str]) -> np.ndarray:
-        with self._tokenizer_lock:
+        with self.tokenizer_lock:
             encoded = self.tokenizer(
                 batch, padding=True, truncation="longest_first", max_length=self.max_seq_length,
                 return_tensors="np",

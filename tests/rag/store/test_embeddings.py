@@ -82,3 +82,34 @@ def test_missing_model_folder_is_a_config_error(tmp_path):
 def test_bad_batch_size_is_refused():
     with pytest.raises(ConfigError, match="batch_size"):
         LocalEmbeddings(batch_size=0)
+
+
+def test_max_tokens_embeds_only_the_first_wordpieces(embeddings):
+    cut = LocalEmbeddings(backend="torch", max_tokens=6)
+    assert cut.encoder is embeddings.encoder  # a limit, not another copy of the model
+    head = "The pump restarts after forty"  # six wordpieces
+    assert embeddings.count_tokens(head) == 6
+    long = head + " seconds when the float switch trips, unless the breaker is open."
+
+    def close(a, b):
+        return max(abs(x - y) for x, y in zip(a, b, strict=True)) < 1e-4
+
+    limited, short = cut.embed_documents([long, "float switch"])
+    assert close(limited, embeddings.embed_query(head))  # cut at a wordpiece end
+    assert not close(limited, embeddings.embed_query(long))
+    assert close(short, embeddings.embed_query("float switch"))  # shorter texts whole
+    assert close(cut.embed_query(long), limited)
+
+
+def test_max_tokens_cuts_at_the_end_of_a_split_word(embeddings):
+    cut = LocalEmbeddings(backend="torch", max_tokens=2)
+    # "unsubscribable" is several wordpieces: the cut keeps whole wordpieces only.
+    pieces = embeddings.encoder.tokenizer.tokenize("unsubscribable")
+    assert len(pieces) > 2
+    (kept,) = cut.truncate(["unsubscribable tail"])
+    assert embeddings.encoder.tokenizer.tokenize(kept) == pieces[:2]
+
+
+def test_negative_max_tokens_is_refused():
+    with pytest.raises(ConfigError, match="max_tokens"):
+        LocalEmbeddings(max_tokens=-1)
