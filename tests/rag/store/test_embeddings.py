@@ -113,3 +113,12 @@ def test_max_tokens_cuts_at_the_end_of_a_split_word(embeddings):
 def test_negative_max_tokens_is_refused():
     with pytest.raises(ConfigError, match="max_tokens"):
         LocalEmbeddings(max_tokens=-1)
+
+
+def test_a_text_measured_again_is_not_tokenized_again():
+    model = LocalEmbeddings(backend="torch")
+    text = "The float switch trips after forty seconds."
+    first = model.count_tokens(text)
+    before = model._token_counts.cache_info().hits
+    assert model.count_tokens(text) == first == len(model.encoder.tokenizer.tokenize(text))
+    assert model._token_counts.cache_info().hits == before + 1
