@@ -103,8 +103,8 @@ def raw_embedding(args: dict) -> dict:
     load_s = time.perf_counter() - start
     batch_size = int(args.get("batch_size") or settings.embedding.batch_size)
     start = time.perf_counter()
-    read = embeddings.truncate(texts) if embeddings.max_tokens else texts
-    vectors = model.encode(read, batch_size=batch_size, normalize_embeddings=True)
+    vectors = model.encode(embeddings.truncate(texts), batch_size=batch_size,
+                           normalize_embeddings=True)
     seconds = time.perf_counter() - start
     return {
         "chunks": len(texts),

@@ -35,9 +35,6 @@ class EmbeddingSettings(BaseModel):
     device: str = Field(
         "cpu", description="torch device for the embedding model (other than cpu: backend torch)."
     )
-    # onnx-int8 on the real documents (realdocs chunks, 2-core AVX-512 host): 1.09-1.13x the
-    # chunks/s of torch and ~4x faster query embedding; nDCG@10 at most 0.5 points below it on
-    # realdocs and SciFact, dense and hybrid. torch stays for GPUs and collections it built.
     # all-MiniLM-L6-v2 was trained on 128-wordpiece inputs. Reading only a chunk's first 128
     # (its header and opening) embeds ~0.62x the wordpieces of realdocs' chunks; measured side
     # by side (docs/performance.md) hybrid retrieval held on realdocs, SciFact and the gold
@@ -48,6 +45,9 @@ class EmbeddingSettings(BaseModel):
         description="Wordpieces of each chunk the embedding model reads (0: its whole window); "
         "the rest of a chunk is still found by keyword search and read by the LLM.",
     )
+    # onnx-int8 on the real documents (realdocs chunks, 2-core AVX-512 host): 1.09-1.13x the
+    # chunks/s of torch and ~4x faster query embedding; nDCG@10 at most 0.5 points below it on
+    # realdocs and SciFact, dense and hybrid. torch stays for GPUs and collections it built.
     backend: EmbeddingBackendName = Field(
         "onnx-int8",
         description="Embedding backend: onnx-int8 (an int8-quantised ONNX export of the "

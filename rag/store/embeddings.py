@@ -167,8 +167,7 @@ class LocalEmbeddings(Embeddings):
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         if not texts:
             return []
-        if self.max_tokens:
-            texts = self.truncate(texts)
+        texts = self.truncate(texts)
         # Batches of similar lengths pad less: sort by length, encode, restore input order.
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
         vectors = self.encoder.encode(
@@ -185,7 +184,10 @@ class LocalEmbeddings(Embeddings):
 
     def truncate(self, texts: list[str]) -> list[str]:
         """Each text cut after its first ``max_tokens`` wordpieces (at a wordpiece's end, by
-        the tokenizer's character offsets): the encoder then reads no more than that."""
+        the tokenizer's character offsets): the encoder then reads no more than that. With no
+        limit (0), the texts as they are."""
+        if not self.max_tokens:
+            return texts
         encoder = self.encoder
         # A fast tokenizer whose truncation is set from two threads at once fails ("Already
         # borrowed"): share the encoder's own lock where it has one (onnx-int8 does).
