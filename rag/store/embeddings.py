@@ -210,10 +210,13 @@ class LocalEmbeddings(Embeddings):
         return self._token_counts(text)
 
     def _count_tokens(self, text: str) -> int:
-        tokenizer = self.encoder.tokenizer
+        encoder = self.encoder
+        # Under the tokenizer's lock: ``truncate`` sets its truncation, and a fast tokenizer
+        # used from another thread meanwhile (a chat while an upload is chunked) fails.
         # verbose=False: texts longer than the model window are normal here (they are what
         # the splitter is measuring), not something to warn about.
-        return len(tokenizer.encode(text, add_special_tokens=False, verbose=False))
+        with getattr(encoder, "tokenizer_lock", _tokenize_lock):
+            return len(encoder.tokenizer.encode(text, add_special_tokens=False, verbose=False))
 
     @property
     def dimension(self) -> int:
