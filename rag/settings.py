@@ -116,6 +116,24 @@ class RetrievalSettings(BaseModel):
     dense_weight: float = Field(1.0, ge=0.0, description="Weight of the dense ranking in RRF.")
     bm25_weight: float = Field(1.0, ge=0.0, description="Weight of the BM25 ranking in RRF.")
     mmr_lambda: float = Field(0.5, ge=0.0, le=1.0, description="MMR diversity trade-off.")
+    # Stored vectors read a chunk's first embedding.max_tokens wordpieces; re-reading the rest
+    # of the best few at query time (rag/retrieval/windows.py) raised dense-only nDCG@10 on
+    # realdocs, SciFact and the gold set. In hybrid, where BM25 already reads the whole chunk,
+    # the share fitted on train halves left the held-out halves where they were (realdocs up,
+    # SciFact and the gold set down): docs/quality.md, "Re-reading past the window".
+    rescore_depth: int = Field(
+        5,
+        ge=0,
+        le=50,
+        description="The best N dense candidates are re-read past the embedding window (their "
+        "later windows embedded at query time, the best window counting) and re-ordered among "
+        "themselves; 0 turns it off.",
+    )
+    rescore_hybrid: bool = Field(
+        False,
+        description="Also re-read hybrid's best rescore_depth candidates (convex fusion: a "
+        "better window raises the cosine part of the fused score).",
+    )
     # k1=0.9, b=0.4 (Anserini's defaults) reproduced BEIR SciFact nDCG@10 0.676 with bm25s here.
     bm25_k1: float = Field(0.9, ge=0.0, description="BM25 term-frequency saturation (k1).")
     bm25_b: float = Field(

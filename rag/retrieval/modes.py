@@ -7,6 +7,8 @@ retrievers, so the UI's retrieval debugger can show BM25 / dense / fused ranks s
 Score conventions (what ``RetrievedChunk.score`` means per mode):
 
 - ``dense``: cosine relevance ``1 - cosine distance``; hits below ``min_score`` are dropped.
+  The best ``rescore_depth`` are re-read past the embedding window (rag.retrieval.windows):
+  a chunk's relevance is then its best window's cosine.
 - ``mmr``: the same dense relevance; candidates below ``min_score`` are dropped before the
   diversity selection.
 - ``bm25``: BM25 score divided by the best BM25 score of the query (1.0 for the top hit), for
@@ -21,7 +23,8 @@ Score conventions (what ``RetrievedChunk.score`` means per mode):
   far ahead it is. ``min_score`` gates the *dense vote* only: a dense
   candidate below it gets no dense rank, but a chunk the BM25 ranking finds is kept, because
   exact-token matches (error codes, part numbers) are exactly the hits with weak cosine
-  similarity that hybrid retrieval exists to recover.
+  similarity that hybrid retrieval exists to recover. With ``rescore_hybrid`` (convex only),
+  the best candidates are re-read as in dense mode and the cosine part of their score raised.
 
 ``dense_score`` is filled for every returned chunk in every mode (for BM25-only hits it is the
 cosine similarity of the query vector and the chunk's stored vector), so the answer chain's
@@ -42,6 +45,7 @@ from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict, field_validator
 
 from rag.errors import ConfigError
+from rag.retrieval.windows import later_window_relevance
 from rag.settings import Settings, get_settings
 from rag.store.bm25 import bm25_search, cite_record
 
@@ -157,13 +161,42 @@ def _cosine_to_query(request: _Request, chunk_ids: Sequence[str]) -> dict[str, f
     return {cid: float(s) for cid, s in zip(stored["ids"], similarity, strict=True)}
 
 
+def _rescored(
+    request: _Request, chunks: list[RetrievedChunk], dense_share: float
+) -> list[RetrievedChunk]:
+    """The first ``k`` of ``chunks`` after their best ``rescore_depth`` are re-read past the
+    embedding window (rag.retrieval.windows): a better later window raises the chunk's dense
+    relevance and, by ``dense_share`` of the gain, its score."""
+    depth = min(request.settings.retrieval.rescore_depth, len(chunks))
+    if depth < 2:  # one candidate has nothing to be re-ordered against
+        return chunks[: request.k]
+    head = chunks[:depth]
+    later = later_window_relevance(
+        request.index.embeddings, request.query_vector, [c.doc for c in head]
+    )
+    raised = [
+        c if best is None or c.dense_score is None or best <= c.dense_score
+        else replace(c, score=c.score + dense_share * (best - c.dense_score), dense_score=best)
+        for c, best in zip(head, later, strict=True)
+    ]
+    raised.sort(key=lambda c: -c.score)  # stable: equal scores keep the fused order
+    ordered = raised + chunks[depth:]
+    return [replace(c, fused_rank=n) for n, c in enumerate(ordered[: request.k], start=1)]
+
+
+def _depth(request: _Request) -> int:
+    """Candidates a mode ranks before cutting to ``k``: enough to re-read the best few."""
+    return max(request.k, request.settings.retrieval.rescore_depth)
+
+
 def _dense(request: _Request) -> list[RetrievedChunk]:
-    candidates = _dense_candidates(request, request.k, vectors=False)
+    candidates = _dense_candidates(request, _depth(request), vectors=False)
     kept = [c for c in candidates if c.relevance >= request.min_score]
-    return [
+    chunks = [
         RetrievedChunk(c.doc, c.relevance, n, None, n, c.relevance, None)
         for n, c in enumerate(kept, start=1)
     ]
+    return _rescored(request, chunks, dense_share=1.0)
 
 
 def _mmr(request: _Request) -> list[RetrievedChunk]:
@@ -229,9 +262,12 @@ def _hybrid(request: _Request) -> list[RetrievedChunk]:
             cosines, {h.chunk_id: h.score for h in bm25_hits}, cfg.dense_share
         )
 
+    # RRF scores ranks, not cosines: a better window has no place in them.
+    rescore = cfg.rescore_hybrid and cfg.fusion == "convex"
     out: list[RetrievedChunk] = []
+    wanted = _depth(request) if rescore else request.k
     for chunk_id, score in fused:
-        if len(out) == request.k:
+        if len(out) == wanted:
             break
         hit = bm25_by_id.get(chunk_id)
         dense_rank, candidate = dense_by_id.get(chunk_id, (None, None))
@@ -247,7 +283,7 @@ def _hybrid(request: _Request) -> list[RetrievedChunk]:
                 doc, score, dense_rank, bm25_rank, len(out) + 1, dense_score, bm25_score
             )
         )
-    return out
+    return _rescored(request, out, cfg.dense_share) if rescore else out
 
 
 def _id(doc: Document) -> str:

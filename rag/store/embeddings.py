@@ -202,6 +202,22 @@ class LocalEmbeddings(Embeddings):
             for text, offsets in zip(texts, encoded["offset_mapping"], strict=True)
         ]
 
+    def later_windows(self, text: str, read: int, size: int) -> list[str]:
+        """The parts of ``text`` after its first ``read`` wordpieces, in consecutive pieces of
+        ``size`` wordpieces, cut at wordpiece ends ([] when nothing is left)."""
+        if size < 1:
+            raise ValueError(f"window size must be at least 1 wordpiece, got {size}")
+        encoder = self.encoder
+        with getattr(encoder, "tokenizer_lock", _tokenize_lock):
+            offsets = encoder.tokenizer(
+                text, add_special_tokens=False, return_offsets_mapping=True,
+                return_attention_mask=False, return_token_type_ids=False, verbose=False,
+            )["offset_mapping"]
+        return [
+            text[offsets[start][0]: offsets[min(start + size, len(offsets)) - 1][1]]
+            for start in range(max(read, 0), len(offsets), size)
+        ]
+
     def embed_query(self, text: str) -> list[float]:
         return self.embed_documents([text])[0]
 

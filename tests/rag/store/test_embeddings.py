@@ -122,3 +122,16 @@ def test_a_text_measured_again_is_not_tokenized_again():
     before = model._token_counts.cache_info().hits
     assert model.count_tokens(text) == first == len(model.encoder.tokenizer.tokenize(text))
     assert model._token_counts.cache_info().hits == before + 1
+
+
+def test_later_windows_cover_what_the_first_window_left_in_pieces(embeddings):
+    text = "The float switch trips after forty seconds unless the breaker is open again."
+    tokenize = embeddings.encoder.tokenizer.tokenize
+    pieces = embeddings.later_windows(text, read=4, size=3)
+    assert [len(tokenize(p)) for p in pieces[:-1]] == [3] * (len(pieces) - 1)
+    assert 1 <= len(tokenize(pieces[-1])) <= 3
+    # Together the pieces are the wordpieces after the first four, in order, none lost.
+    assert [t for p in pieces for t in tokenize(p)] == tokenize(text)[4:]
+    assert embeddings.later_windows(text, read=100, size=3) == []
+    with pytest.raises(ValueError, match="window size"):
+        embeddings.later_windows(text, read=4, size=0)

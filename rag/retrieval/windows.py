@@ -1,0 +1,99 @@
+"""Re-reading the best hits past the embedding model's window.
+
+A chunk's stored vector reads only its first ``embedding.max_tokens`` wordpieces (its header and
+opening), while a chunk holds up to ``chunk.chunk_tokens``: a sentence further down is found by
+keyword search alone. For the best ``retrieval.rescore_depth`` candidates of a query, the later
+windows of each chunk are embedded at query time (each after the chunk's header, as the first
+window is at ingest) and the chunk's dense relevance becomes its best window's cosine. A
+relevance only grows, so the candidates are re-ordered among themselves and none outside them
+can overtake one. Window vectors are kept per text in a small cache: a follow-up or a repeated
+question over the same hits embeds nothing new.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from langchain_core.documents import Document
+
+from ingest.records import HEADER_KEY
+
+_CACHE_SIZE = 4096  # window vectors (384 floats each: ~6 MB)
+
+
+class _WindowVectors:
+    """An LRU of window vectors keyed by model and text, shared by the threads of a process."""
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._vectors: OrderedDict[tuple[str, int, str], np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def vectors(self, embeddings: Any, texts: Sequence[str]) -> list[np.ndarray]:
+        keys = [
+            (embeddings.model_name, embeddings.max_tokens,
+             hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest())
+            for text in texts
+        ]
+        with self._lock:
+            found = {key: self._vectors[key] for key in keys if key in self._vectors}
+            for key in found:
+                self._vectors.move_to_end(key)
+        missing = {key: text for key, text in zip(keys, texts, strict=True) if key not in found}
+        if missing:
+            computed = embeddings.embed_documents(list(missing.values()))
+            fresh = {
+                key: np.asarray(vector, dtype=np.float32)
+                for key, vector in zip(missing, computed, strict=True)
+            }
+            found.update(fresh)
+            with self._lock:
+                self._vectors.update(fresh)
+                while len(self._vectors) > self._size:
+                    self._vectors.popitem(last=False)
+        return [found[key] for key in keys]
+
+
+_window_vectors = _WindowVectors(_CACHE_SIZE)
+
+
+def later_window_relevance(
+    embeddings: Any, query_vector: np.ndarray, docs: Sequence[Document]
+) -> list[float | None]:
+    """For each chunk, the best cosine of the query and the chunk's later windows (None when
+    the stored vector read all of it)."""
+    limit = embeddings.max_tokens
+    windows: list[list[str]] = []
+    for doc in docs:
+        if not limit:  # the stored vector read each chunk whole
+            windows.append([])
+            continue
+        header = str(doc.metadata.get(HEADER_KEY) or "")
+        # Each later window is embedded after the header, so a window deep in a record still
+        # says whose it is; it then holds what the header leaves of the limit (at least half).
+        room = limit - (embeddings.count_tokens(header) + 1 if header else 0)
+        room = max(room, limit // 2)
+        pieces = embeddings.later_windows(doc.page_content, read=room, size=room)
+        windows.append([f"{header}\n{piece}" if header else piece for piece in pieces])
+    flat = [piece for pieces in windows for piece in pieces]
+    if not flat:
+        return [None] * len(docs)
+    matrix = np.vstack(_window_vectors.vectors(embeddings, flat))
+    query = query_vector / (np.linalg.norm(query_vector) or 1.0)
+    norms = np.linalg.norm(matrix, axis=1)
+    norms[norms == 0] = 1.0
+    cosines = (matrix @ query) / norms
+    out: list[float | None] = []
+    position = 0
+    for pieces in windows:
+        if pieces:
+            out.append(float(cosines[position: position + len(pieces)].max()))
+        else:
+            out.append(None)
+        position += len(pieces)
+    return out
