@@ -373,6 +373,8 @@ def test_progress_reports_every_file(index, corpus):
     assert events[-1].files_done == events[-1].files_total == 6  # ignored.bin counts too
     assert events[-1].chunks_done == index.count()
     assert [e.files_done for e in events] == sorted(e.files_done for e in events)
+    # Chunks count when embedded, written ones stay counted: the figure never goes back.
+    assert [e.chunks_done for e in events] == sorted(e.chunks_done for e in events)
 
 
 def test_langchain_store_is_the_same_collection(index, corpus):
@@ -451,6 +453,42 @@ class _FailingReads:
             self.left -= 1
             raise RuntimeError(self._message)
         return self._collection.query(**kwargs)
+
+
+class _FailingWrites:
+    """A collection whose chunk writes fail once ``good`` of them have been made."""
+
+    def __init__(self, collection, good: int) -> None:
+        self._collection, self.good = collection, good
+
+    def __getattr__(self, name):
+        return getattr(self._collection, name)
+
+    def upsert(self, **kwargs):
+        if self.good == 0:
+            raise RuntimeError("disk full")
+        self.good -= 1
+        return self._collection.upsert(**kwargs)
+
+
+def test_a_failed_write_keeps_the_files_written_before_it_and_stops_the_run(
+    tmp_path, corpus, embeddings
+):
+    from rag.errors import StoreError
+    from tests.rag.conftest import make_settings
+
+    settings = make_settings(tmp_path, "disk")
+    settings.ingest.flush_chunks = 1  # one embedding pass per file: writes queue behind it
+    index = DocumentIndex(settings, embeddings=embeddings)
+    index.collection = _FailingWrites(index.collection, good=2)
+    files = [corpus / "manual.md", corpus / "notes.txt", corpus / "sample.pdf"]
+    with pytest.raises(StoreError, match=r"writing .*sample\.pdf.* failed: disk full"):
+        index.ingest_paths(files)
+    # The two files written before the failure are whole and listed; the third is not.
+    reopened = DocumentIndex(settings, embeddings=embeddings)
+    assert sorted(d.source for d in reopened.list_documents()) == sorted(
+        source_key(f) for f in files[:2])
+    assert reopened.count() == sum(d.chunks for d in reopened.list_documents())
 
 
 def test_a_read_on_a_stale_disk_view_is_retried_on_a_fresh_client(tmp_path, corpus, embeddings):
