@@ -21,9 +21,8 @@ from __future__ import annotations
 import hashlib
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from contextlib import closing
-from functools import partial
 from pathlib import Path
 
 from ingest import IngestError, ParseLimits, chunk_units
@@ -36,7 +35,6 @@ from rag.settings import Settings
 from rag.store.clients import delete_collection, mark_written
 from rag.store.embeddings import LocalEmbeddings
 from rag.store.ingest_run import (
-    CommitQueue,
     ParseJob,
     PreparedFile,
     ProgressEmitter,
@@ -124,56 +122,39 @@ class DocumentIndex(IndexReader):
         work = [ParseJob(position, item) for position, item in enumerate(unique.values())]
         results: list[FileResult | None] = [None] * len(work)
         progress = ProgressEmitter(callback, len(work))
+        pending: list[PreparedFile] = []
         limits = parse_limits(self.settings)
         pool = get_parser_pool(self.settings.ingest.parse_workers)
         with self._write_lock:
             self.refresh()
             parses = pool.parse_in_order(work, lambda job: self._read(job, limits, force),
                                          lambda page: progress.emit(page.file, ocr=page))
-            commits = CommitQueue()
-            try:
-                with closing(parses):  # a stopped run stops the parser workers too
-                    self._run_parses(parses, results, progress, commits, force)
-            except BaseException:
-                commits.close(raise_failure=False)  # what was queued is still written
-                raise
-            commits.close()
+            with closing(parses):
+                for job, outcome in parses:
+                    progress.emit(job.item.source)
+                    try:
+                        result = job.result or self._prepare(job, outcome, force)
+                    except IngestError as exc:
+                        result = FileResult(
+                            job.item.source,
+                            "skipped" if isinstance(exc, NotADocumentError) else "failed",
+                            reason=str(exc),
+                            seconds=time.perf_counter() - job.started,
+                        )
+                    if isinstance(result, FileResult):
+                        results[job.position] = result
+                        progress.settled()
+                        continue
+                    pending.append(result)
+                    added = sum(len(p.add) - p.reused for p in pending)
+                    if added >= self.settings.ingest.flush_chunks:
+                        self._flush(pending, results, progress, force)
+                        pending = []
+            if pending:
+                self._flush(pending, results, progress, force)
         progress.emit(work[-1].item.source if work else "")
         final = tuple(r for r in results if r is not None)
         return IngestReport(files=final, seconds=time.perf_counter() - started)
-
-    def _run_parses(
-        self,
-        parses: Iterator[tuple[ParseJob, ParseOutcome | None]],
-        results: list[FileResult | None],
-        progress: ProgressEmitter,
-        commits: CommitQueue,
-        force: bool,
-    ) -> None:
-        """Chunk each parsed file; every ``flush_chunks`` new chunks, embed and queue commits."""
-        pending: list[PreparedFile] = []
-        for job, outcome in parses:
-            progress.emit(job.item.source)
-            try:
-                result = job.result or self._prepare(job, outcome, force)
-            except IngestError as exc:
-                result = FileResult(
-                    job.item.source,
-                    "skipped" if isinstance(exc, NotADocumentError) else "failed",
-                    reason=str(exc),
-                    seconds=time.perf_counter() - job.started,
-                )
-            if isinstance(result, FileResult):
-                results[job.position] = result
-                progress.settled(job.item.source)
-                continue
-            pending.append(result)
-            added = sum(len(p.add) - p.reused for p in pending)
-            if added >= self.settings.ingest.flush_chunks:
-                self._flush(pending, results, progress, commits)
-                pending = []
-        if pending:
-            self._flush(pending, results, progress, commits)
 
     def _chunking_signature(self) -> str:
         return chunking_signature(self.settings, self.embeddings.model_name)
@@ -268,10 +249,9 @@ class DocumentIndex(IndexReader):
         pending: list[PreparedFile],
         results: list[FileResult | None],
         progress: ProgressEmitter,
-        commits: CommitQueue,
+        force: bool,
     ) -> None:
-        """Embed what the pending files still need in one pass, then queue their commits (one
-        by one, in order, on the commit thread while the next pass is chunked and embedded)."""
+        """Embed what the pending files still need in one pass, then commit them one by one."""
         needed: dict[str, str] = {}  # content_hash -> text, each distinct text embedded once
         first_owner: dict[str, PreparedFile] = {}
         for prepared in pending:
@@ -294,37 +274,23 @@ class DocumentIndex(IndexReader):
                 content_hash = chunk.metadata["content_hash"]
                 if content_hash not in prepared.vectors:
                     prepared.vectors[content_hash] = by_hash[content_hash]
-        # The embedding pass overlapped the files' clocks: each is charged its own share.
-        shared = {
-            id(p): embed_seconds * (1 - p.embedded / total_embedded) if len(pending) > 1 else 0.0
-            for p in pending
-        }
-        commits.submit_pass([
-            partial(self._commit_file, prepared, shared[id(prepared)], results, progress)
-            for prepared in pending
-        ])
-
-    def _commit_file(
-        self,
-        prepared: PreparedFile,
-        shared_seconds: float,
-        results: list[FileResult | None],
-        progress: ProgressEmitter,
-    ) -> None:
-        self._commit(prepared)
-        results[prepared.position] = FileResult(
-            prepared.source,
-            "ingested",
-            chunks=len(prepared.chunks),
-            embedded=prepared.embedded,
-            reused=len(prepared.add) - prepared.embedded,
-            seconds=max(time.perf_counter() - prepared.started - shared_seconds, 0.0),
-            doc_id=prepared.doc_id,
-            warnings=prepared.warnings,
-            ocr_pages=prepared.ocr_pages,
-        )
-        prepared.vectors.clear()  # written: the vectors need not wait for the run's end
-        progress.committed(prepared.source, len(prepared.add), prepared.embedded)
+            self._commit(prepared)
+            seconds = time.perf_counter() - prepared.started
+            if len(pending) > 1:  # the shared embedding pass overlapped the files' clocks
+                shared = embed_seconds * (1 - prepared.embedded / total_embedded)
+                seconds = max(seconds - shared, 0.0)
+            results[prepared.position] = FileResult(
+                prepared.source,
+                "ingested",
+                chunks=len(prepared.chunks),
+                embedded=prepared.embedded,
+                reused=len(prepared.add) - prepared.embedded,
+                seconds=seconds,
+                doc_id=prepared.doc_id,
+                warnings=prepared.warnings,
+                ocr_pages=prepared.ocr_pages,
+            )
+            progress.committed(prepared.source, len(prepared.add), prepared.embedded)
 
     def _embed_texts(
         self, texts: list[str], progress: ProgressEmitter, current: str

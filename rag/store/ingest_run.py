@@ -5,10 +5,8 @@ each document (parse limits, OCR options, the chunking signature)."""
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -71,8 +69,8 @@ class PreparedFile:
 class ProgressEmitter:
     """Counts a run's files and chunks and sends them to the caller's callback, if any.
 
-    Two threads report: the one embedding (chunks embedded, not yet written) and the one
-    committing (files and chunks written); a lock keeps the counts and the events in step.
+    A chunk counts once it has its vector (embedded, not yet written) and stays counted when
+    its file is written (with the chunks whose vectors were reused): the figure never goes back.
     """
 
     def __init__(self, callback: ProgressCallback | None, files_total: int) -> None:
@@ -82,32 +80,24 @@ class ProgressEmitter:
         self.chunks_done = 0  # written: embedded or reused
         self.chunks_embedded = 0  # embedded and not written yet
         self.started = time.perf_counter()
-        self._lock = threading.Lock()
 
     def embedded(self, count: int, current: str) -> None:
         """``count`` more chunks have their vectors."""
-        with self._lock:
-            self.chunks_embedded += count
-            self._emit(current, None)
+        self.chunks_embedded += count
+        self.emit(current)
 
     def committed(self, source: str, chunks: int, embedded: int) -> None:
         """A file is written: ``chunks`` chunks, ``embedded`` of them counted as embedded."""
-        with self._lock:
-            self.files_done += 1
-            self.chunks_done += chunks
-            self.chunks_embedded = max(self.chunks_embedded - embedded, 0)
-            self._emit(source, None)
+        self.files_done += 1
+        self.chunks_done += chunks
+        self.chunks_embedded = max(self.chunks_embedded - embedded, 0)
+        self.emit(source)
 
-    def settled(self, source: str) -> None:
+    def settled(self) -> None:
         """A file is done without a write (failed, skipped, unchanged)."""
-        with self._lock:
-            self.files_done += 1
+        self.files_done += 1
 
     def emit(self, current: str, ocr: OcrPage | None = None) -> None:
-        with self._lock:
-            self._emit(current, ocr)
-
-    def _emit(self, current: str, ocr: OcrPage | None) -> None:
         if self.callback is None:
             return
         elapsed = time.perf_counter() - self.started
@@ -122,47 +112,6 @@ class ProgressEmitter:
                 ocr=ocr,
             )
         )
-
-
-class CommitQueue:
-    """Writes prepared files in order on one thread while the caller embeds the next ones.
-
-    Writing (Chroma's upserts) and embedding then overlap. At most two embedding passes wait
-    in memory: before queueing a pass, the one before the last must be written. After a failed
-    write nothing more is written and the failure is raised to the caller at its next call;
-    files written before it stay written.
-    """
-
-    def __init__(self) -> None:
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="rag-commit")
-        self._passes: list[list[Future[None]]] = []
-        self._failure: BaseException | None = None
-
-    def submit_pass(self, writes: list[Callable[[], None]]) -> None:
-        while len(self._passes) > 1:
-            wait(self._passes.pop(0))
-        self._raise()
-        self._passes.append([self._pool.submit(self._run, write) for write in writes])
-
-    def _run(self, write: Callable[[], None]) -> None:
-        if self._failure is not None:
-            return
-        try:
-            write()
-        except BaseException as exc:  # re-raised in the caller's thread
-            self._failure = exc
-
-    def _raise(self) -> None:
-        if self._failure is not None:
-            failure, self._failure = self._failure, None
-            raise failure
-
-    def close(self, *, raise_failure: bool = True) -> None:
-        """Wait for every queued write; then raise a failed write's error (if asked)."""
-        self._pool.shutdown(wait=True)
-        self._passes.clear()
-        if raise_failure:
-            self._raise()
 
 
 def parse_limits(settings: Settings) -> ParseLimits:

@@ -478,7 +478,7 @@ def test_a_failed_write_keeps_the_files_written_before_it_and_stops_the_run(
     from tests.rag.conftest import make_settings
 
     settings = make_settings(tmp_path, "disk")
-    settings.ingest.flush_chunks = 1  # one embedding pass per file: writes queue behind it
+    settings.ingest.flush_chunks = 1  # one embedding pass and one write per file
     index = DocumentIndex(settings, embeddings=embeddings)
     index.collection = _FailingWrites(index.collection, good=2)
     files = [corpus / "manual.md", corpus / "notes.txt", corpus / "sample.pdf"]
