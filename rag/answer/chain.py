@@ -292,7 +292,7 @@ class ChatService:
         timings["generate"] = time.perf_counter() - gen_start
         generated = "".join(pieces).strip()
         text, path, cited, reason, basis = verify_reply(generated, prepared, self.settings,
-                                                        small=small)
+                                                        small=small, anchor=anchor)
         if basis is not None:
             sources = with_answer_span(sources, basis)
         out.append(self._answer(prepared, text, path, sources, cited, generated, reason,

@@ -103,11 +103,17 @@ def fitted(settings: Settings, path: Path, load: Callable[[Path], T]) -> T | Non
 
 
 def verify_reply(
-    generated: str, prepared: PreparedQuestion, settings: Settings, *, small: bool
+    generated: str,
+    prepared: PreparedQuestion,
+    settings: Settings,
+    *,
+    small: bool,
+    anchor: Passage | None = None,
 ) -> tuple[str, ReplyPath, tuple[int, ...], str, Passage | None]:
     """The reply: the model's answer when the sources support it, else the sentence the
     answer scorer (rag/answer/extract.py) judges most likely to answer, quoted with its source.
-    Also returns the passage the reply rests on, to highlight in its source."""
+    Also returns the passage the reply rests on, to highlight in its source. ``anchor``: the
+    small model's :func:`grounding_anchor` when the caller already has it."""
     question, passages = prepared.standalone, prepared.passages
     scorer = load_answer_scorer(settings.answer.answer_scorer or DEFAULT_SCORER_PATH)
     extracted = scorer.best(question, candidates_of(prepared))
@@ -124,7 +130,10 @@ def verify_reply(
     # answers the question by itself (measured: on the dev set every answer of SmolLM2's
     # that passed the looser all-cited-passages check and was wrong took its fact from
     # another sentence). Whole chunks for a large model: it may combine them.
-    anchor = grounding_anchor(prepared, settings) if small else None
+    if small and anchor is None:
+        anchor = grounding_anchor(prepared, settings)
+    elif not small:
+        anchor = None
     verdict = check_grounding(
         prepared.preset.answer_part(generated),
         passages,
