@@ -199,11 +199,15 @@ def run_search(args: argparse.Namespace, settings: Settings) -> int:
         min_score=retrieval.min_score,
         settings=settings,
     )
-    # The dense relevance (cosine, 0..1) reads the same in every mode; fused scores do not.
-    rows = [
-        (rank, c.dense_score if c.dense_score is not None else c.score, c.doc)
-        for rank, c in enumerate(chunks, start=1)
-    ]
+    # The dense relevance (cosine, 0..1) reads the same in every mode; the mode's own score
+    # (fused, BM25 over the best) is what the list is ordered by, so it is shown beside it.
+    mode = args.mode or retrieval.mode
+    rows = []
+    for rank, c in enumerate(chunks, start=1):
+        scores = [] if c.dense_score is None else [f"cos {c.dense_score:.3f}"]
+        if c.dense_score is None or c.score != c.dense_score:
+            scores.append(f"{mode} {c.score:.3f}")
+        rows.append((rank, " · ".join(scores), c.doc))
     if not rows:
         print("no results")
     for rank, score, doc in rows:
@@ -213,7 +217,7 @@ def run_search(args: argparse.Namespace, settings: Settings) -> int:
         if len(snippet) > _SNIPPET_CHARS:
             snippet = snippet[: _SNIPPET_CHARS - 1] + "…"
         header = " ".join(str(doc.metadata.get("header", "")).split())
-        print(f"{rank:>2}. {score:.3f}  {where}" + (f"\n    [{header}]" if header else "")
+        print(f"{rank:>2}. {score}  {where}" + (f"\n    [{header}]" if header else "")
               + f"\n    {snippet}")
     return EXIT_OK
 

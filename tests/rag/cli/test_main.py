@@ -65,7 +65,8 @@ def test_ingest_list_search_delete(workdir):
     found = rag(workdir, "search", "How much power does the flux capacitor need?", "-k", "2")
     assert found.returncode == 0, found.stderr
     first_hit = found.stdout.splitlines()[0]
-    assert first_hit.startswith(" 1. 0.")
+    # The cosine, then the mode's own score that orders the list (hybrid's fused score).
+    assert first_hit.startswith(" 1. cos 0.") and " · hybrid 0." in first_hit
     assert first_hit.endswith("docs/sample.pdf | page 2")
     assert found.stdout.splitlines()[1].startswith("    [")  # the chunk's header, shown apart
     assert "1.21 gigawatts" in found.stdout
