@@ -74,11 +74,13 @@ def later_window_relevance(
             windows.append([])
             continue
         header = str(doc.metadata.get(HEADER_KEY) or "")
-        # Each later window is embedded after the header, so a window deep in a record still
-        # says whose it is; it then holds what the header leaves of the limit (at least half).
-        room = limit - (embeddings.count_tokens(header) + 1 if header else 0)
-        room = max(room, limit // 2)
-        pieces = embeddings.later_windows(doc.page_content, read=room, size=room)
+        # The stored vector read the header, then what it left of the limit. Each later window
+        # is embedded after the header too, so a window deep in a record still says whose it
+        # is; it holds what the header leaves of the limit (at least half: a very long header
+        # is then cut with the window's end).
+        read = max(limit - (embeddings.count_tokens(header) + 1 if header else 0), 0)
+        pieces = embeddings.later_windows(doc.page_content, read=read,
+                                          size=max(read, limit // 2))
         windows.append([f"{header}\n{piece}" if header else piece for piece in pieces])
     flat = [piece for pieces in windows for piece in pieces]
     if not flat:

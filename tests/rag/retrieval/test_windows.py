@@ -85,8 +85,8 @@ def test_window_relevance_is_the_best_later_window_and_is_cached(tmp_path: Path)
             assert value is None
             continue
         header = str(doc.metadata.get("header") or "")
-        room = max(24 - (embeddings.count_tokens(header) + 1 if header else 0), 12)
-        pieces = embeddings.later_windows(doc.page_content, read=room, size=room)
+        read = max(24 - (embeddings.count_tokens(header) + 1 if header else 0), 0)
+        pieces = embeddings.later_windows(doc.page_content, read=read, size=max(read, 12))
         texts = [f"{header}\n{p}" if header else p for p in pieces]
         expected = max(float(np.dot(v, query) / np.linalg.norm(query))
                        for v in embeddings.embed_documents(texts))
