@@ -188,18 +188,9 @@ class LocalEmbeddings(Embeddings):
         limit (0), the texts as they are."""
         if not self.max_tokens:
             return texts
-        encoder = self.encoder
-        # A fast tokenizer whose truncation is set from two threads at once fails ("Already
-        # borrowed"): share the encoder's own lock where it has one (onnx-int8 does).
-        with getattr(encoder, "tokenizer_lock", _tokenize_lock):
-            encoded = encoder.tokenizer(
-                texts, add_special_tokens=False, truncation=True, max_length=self.max_tokens,
-                return_offsets_mapping=True, return_attention_mask=False,
-                return_token_type_ids=False, verbose=False,
-            )
         return [
             text[: offsets[-1][1]] if len(offsets) == self.max_tokens else text
-            for text, offsets in zip(texts, encoded["offset_mapping"], strict=True)
+            for text, offsets in zip(texts, self._offsets(texts, self.max_tokens), strict=True)
         ]
 
     def later_windows(self, text: str, read: int, size: int) -> list[str]:
@@ -207,16 +198,30 @@ class LocalEmbeddings(Embeddings):
         ``size`` wordpieces, cut at wordpiece ends ([] when nothing is left)."""
         if size < 1:
             raise ValueError(f"window size must be at least 1 wordpiece, got {size}")
-        encoder = self.encoder
-        with getattr(encoder, "tokenizer_lock", _tokenize_lock):
-            offsets = encoder.tokenizer(
-                text, add_special_tokens=False, return_offsets_mapping=True,
-                return_attention_mask=False, return_token_type_ids=False, verbose=False,
-            )["offset_mapping"]
+        (offsets,) = self._offsets([text])
         return [
             text[offsets[start][0]: offsets[min(start + size, len(offsets)) - 1][1]]
             for start in range(max(read, 0), len(offsets), size)
         ]
+
+    def _offsets(self, texts: list[str], limit: int | None = None) -> list[list[tuple[int, int]]]:
+        """Each text's wordpieces as character (start, end) offsets, special tokens excluded;
+        the first ``limit`` only when one is given."""
+        encoder = self.encoder
+        with self._tokenizer_lock(encoder):
+            encoded = encoder.tokenizer(
+                texts, add_special_tokens=False, truncation=limit is not None,
+                max_length=limit, return_offsets_mapping=True, return_attention_mask=False,
+                return_token_type_ids=False, verbose=False,
+            )
+        return encoded["offset_mapping"]
+
+    @staticmethod
+    def _tokenizer_lock(encoder: SentenceEncoder) -> threading.Lock:
+        """A fast tokenizer whose truncation is set from two threads at once fails ("Already
+        borrowed"): every use takes the encoder's own lock where it has one (onnx-int8 does),
+        else one lock for the process."""
+        return getattr(encoder, "tokenizer_lock", _tokenize_lock)
 
     def embed_query(self, text: str) -> list[float]:
         return self.embed_documents([text])[0]
@@ -227,11 +232,11 @@ class LocalEmbeddings(Embeddings):
 
     def _count_tokens(self, text: str) -> int:
         encoder = self.encoder
-        # Under the tokenizer's lock: ``truncate`` sets its truncation, and a fast tokenizer
-        # used from another thread meanwhile (a chat while an upload is chunked) fails.
+        # Under the tokenizer's lock: ``truncate`` sets its truncation, and a count from
+        # another thread meanwhile (a chat while an upload is chunked) would fail.
         # verbose=False: texts longer than the model window are normal here (they are what
         # the splitter is measuring), not something to warn about.
-        with getattr(encoder, "tokenizer_lock", _tokenize_lock):
+        with self._tokenizer_lock(encoder):
             return len(encoder.tokenizer.encode(text, add_special_tokens=False, verbose=False))
 
     @property
