@@ -45,7 +45,7 @@ from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict, field_validator
 
 from rag.errors import ConfigError
-from rag.retrieval.windows import later_window_relevance
+from rag.retrieval.windows import cosines_to, later_window_relevance
 from rag.settings import Settings, get_settings
 from rag.store.bm25 import bm25_search, cite_record
 
@@ -154,10 +154,7 @@ def _cosine_to_query(request: _Request, chunk_ids: Sequence[str]) -> dict[str, f
     if len(stored["ids"]) == 0:
         return {}
     matrix = np.asarray(stored["embeddings"], dtype=np.float32)
-    query = request.query_vector / (np.linalg.norm(request.query_vector) or 1.0)
-    norms = np.linalg.norm(matrix, axis=1)
-    norms[norms == 0] = 1.0
-    similarity = (matrix @ query) / norms
+    similarity = cosines_to(request.query_vector, matrix)
     return {cid: float(s) for cid, s in zip(stored["ids"], similarity, strict=True)}
 
 

@@ -62,6 +62,14 @@ class _WindowVectors:
 _window_vectors = _WindowVectors(_CACHE_SIZE)
 
 
+def cosines_to(query_vector: np.ndarray, matrix: np.ndarray) -> np.ndarray:
+    """Cosine similarity of the query and each row of ``matrix`` (a zero row scores 0)."""
+    query = query_vector / (np.linalg.norm(query_vector) or 1.0)
+    norms = np.linalg.norm(matrix, axis=1)
+    norms[norms == 0] = 1.0
+    return (matrix @ query) / norms
+
+
 def later_window_relevance(
     embeddings: Any, query_vector: np.ndarray, docs: Sequence[Document]
 ) -> list[float | None]:
@@ -85,11 +93,7 @@ def later_window_relevance(
     flat = [piece for pieces in windows for piece in pieces]
     if not flat:
         return [None] * len(docs)
-    matrix = np.vstack(_window_vectors.vectors(embeddings, flat))
-    query = query_vector / (np.linalg.norm(query_vector) or 1.0)
-    norms = np.linalg.norm(matrix, axis=1)
-    norms[norms == 0] = 1.0
-    cosines = (matrix @ query) / norms
+    cosines = cosines_to(query_vector, np.vstack(_window_vectors.vectors(embeddings, flat)))
     out: list[float | None] = []
     position = 0
     for pieces in windows:
