@@ -130,10 +130,7 @@ def verify_reply(
     # answers the question by itself (measured: on the dev set every answer of SmolLM2's
     # that passed the looser all-cited-passages check and was wrong took its fact from
     # another sentence). Whole chunks for a large model: it may combine them.
-    if small and anchor is None:
-        anchor = grounding_anchor(prepared, settings)
-    elif not small:
-        anchor = None
+    anchor = (anchor or grounding_anchor(prepared, settings)) if small else None
     verdict = check_grounding(
         prepared.preset.answer_part(generated),
         passages,
