@@ -4,7 +4,8 @@ A chunk's stored vector reads only its first ``embedding.max_tokens`` wordpieces
 opening), while a chunk holds up to ``chunk.chunk_tokens``: a sentence further down is found by
 keyword search alone. For the best ``retrieval.rescore_depth`` candidates of a query, the later
 windows of each chunk are embedded at query time (each after the chunk's header, as the first
-window is at ingest) and the chunk's dense relevance becomes its best window's cosine. A
+window is at ingest; a chunk of packed records in windows of whole records) and the chunk's
+dense relevance becomes its best window's cosine. A
 relevance only grows, so the candidates are re-ordered among themselves and none outside them
 can overtake one. Window vectors are kept per text in a small cache: a follow-up or a repeated
 question over the same hits embeds nothing new.
@@ -21,7 +22,7 @@ from typing import Any
 import numpy as np
 from langchain_core.documents import Document
 
-from ingest.records import HEADER_KEY
+from ingest.records import HEADER_KEY, record_spans
 
 _CACHE_SIZE = 4096  # window vectors (384 floats each: ~6 MB)
 
@@ -70,6 +71,28 @@ def cosines_to(query_vector: np.ndarray, matrix: np.ndarray) -> np.ndarray:
     return (matrix @ query) / norms
 
 
+def _record_windows(embeddings: Any, text: str, spans: Sequence[tuple[int, int, str]],
+                    reach: int, size: int) -> list[str]:
+    """The records of a packed chunk that its stored vector did not read whole (it read up to
+    character ``reach``), whole records packed into windows of at most ``size`` wordpieces; a
+    longer record is a window of its own (the model reads its opening)."""
+    out: list[str] = []
+    first, last, used = -1, -1, 0
+    for start, end, _ in spans:
+        if end <= reach:
+            continue
+        tokens = embeddings.count_tokens(text[start:end])
+        if first >= 0 and used + tokens <= size:
+            last, used = end, used + tokens
+            continue
+        if first >= 0:
+            out.append(text[first:last])
+        first, last, used = start, end, tokens
+    if first >= 0:
+        out.append(text[first:last])
+    return out
+
+
 def later_window_relevance(
     embeddings: Any, query_vector: np.ndarray, docs: Sequence[Document]
 ) -> list[float | None]:
@@ -87,8 +110,16 @@ def later_window_relevance(
         # is; it holds what the header leaves of the limit (at least half: a very long header
         # is then cut with the window's end).
         read = max(limit - (embeddings.count_tokens(header) + 1 if header else 0), 0)
-        pieces = embeddings.later_windows(doc.page_content, read=read,
-                                          size=max(read, limit // 2))
+        spans = record_spans(doc.metadata)
+        if spans:
+            # Packed records are re-read whole: a window cut at a wordpiece count would join
+            # the tail of one record (without its name) to the head of the next, and a field
+            # of one record would read as the other's.
+            pieces = _record_windows(embeddings, doc.page_content, spans,
+                                     embeddings.reach(doc.page_content, read), read)
+        else:
+            pieces = embeddings.later_windows(doc.page_content, read=read,
+                                              size=max(read, limit // 2))
         windows.append([f"{header}\n{piece}" if header else piece for piece in pieces])
     flat = [piece for pieces in windows for piece in pieces]
     if not flat:

@@ -204,6 +204,14 @@ class LocalEmbeddings(Embeddings):
             for start in range(max(read, 0), len(offsets), size)
         ]
 
+    def reach(self, text: str, read: int) -> int:
+        """The character offset at which the first ``read`` wordpieces of ``text`` end (0 for
+        none; the end of the last wordpiece when the text is shorter)."""
+        if read < 1:
+            return 0
+        (offsets,) = self._offsets([text], limit=read)
+        return offsets[-1][1] if offsets else 0
+
     def _offsets(self, texts: list[str], limit: int | None = None) -> list[list[tuple[int, int]]]:
         """Each text's wordpieces as character (start, end) offsets, special tokens excluded;
         the first ``limit`` only when one is given."""

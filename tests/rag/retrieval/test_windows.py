@@ -105,3 +105,64 @@ def test_hybrid_re_reads_only_when_asked(tmp_path: Path) -> None:
     deep_on = next(c for c in on if c.doc.metadata["source"].endswith("allotment.txt"))
     assert deep_on.dense_score > deep_off.dense_score
     assert deep_on.score > deep_off.score
+
+
+def test_packed_records_are_re_read_one_record_per_window(tmp_path: Path) -> None:
+    from langchain_core.documents import Document
+
+    from ingest.records import HEADER_KEY, RECORDS_KEY, encode_records
+    from rag.store.embeddings import get_embeddings
+
+    embeddings = get_embeddings(Settings(
+        cache_dir=tmp_path / "cache", embedding=EmbeddingSettings(backend="torch", max_tokens=40),
+    ))
+    records = [
+        "part [id=P-1]\nname: brass hinge\nfinish: polished\nstock: 40 boxes in aisle three",
+        "part [id=P-2]\nname: oak dowel\nlength: 30 mm\nstock: 12 bags kept by the saw bench",
+        "part [id=P-3]\nname: wood glue\ncure time: two hours at room temperature",
+    ]
+    text, spans, at = "", [], 0
+    for n, record in enumerate(records, start=1):
+        text += ("\n\n" if text else "") + record
+        start = text.index(record, at)
+        spans.append((start, start + len(record), f"/parts/part[{n}]"))
+        at = start + len(record)
+    header = "workshop inventory"
+    doc = Document(text, metadata={HEADER_KEY: header, RECORDS_KEY: encode_records(spans)})
+    read = 40 - (embeddings.count_tokens(header) + 1)
+    reach = embeddings.reach(text, read)
+    assert 0 < reach < spans[1][1]  # the stored vector read the first record, not the second
+    unread = [text[s:e] for s, e, _ in spans if e > reach]
+    assert unread == records[1:]
+    query = np.asarray(embeddings.embed_query("How long does the glue take to cure?"))
+    (relevance,) = windows.later_window_relevance(embeddings, query, [doc])
+    expected = [float(np.dot(v, query) / np.linalg.norm(query))
+                for v in embeddings.embed_documents([f"{header}\n{r}" for r in unread])]
+    assert relevance == pytest.approx(max(expected), abs=1e-5)
+    # The glue record's own window is the best: no window joins the tail of one record to the
+    # head of the next.
+    assert max(expected) == expected[-1]
+
+
+def test_unread_records_are_packed_whole_into_windows(tmp_path: Path) -> None:
+    from rag.store.embeddings import get_embeddings
+
+    embeddings = get_embeddings(Settings(
+        cache_dir=tmp_path / "cache", embedding=EmbeddingSettings(backend="torch"),
+    ))
+    records = ["lamp [id=L1]\ncolour: red", "lamp [id=L2]\ncolour: green",
+               "lamp [id=L3]\ncolour: blue and a long description " + "of glass " * 30]
+    text = "\n\n".join(records)
+    spans, at = [], 0
+    for n, record in enumerate(records, start=1):
+        start = text.index(record, at)
+        spans.append((start, start + len(record), f"/lamps/lamp[{n}]"))
+        at = start + len(record)
+    small = max(embeddings.count_tokens(r) for r in records[:2])
+    # Nothing read yet: the two short records share a window, the long one is alone; never
+    # a window that starts or ends inside a record.
+    packed = windows._record_windows(embeddings, text, spans, reach=0, size=2 * small + 2)
+    assert packed == [text[spans[0][0]:spans[1][1]], records[2]]
+    # The first record read whole by the stored vector is not read again.
+    assert windows._record_windows(embeddings, text, spans, reach=spans[0][1],
+                                   size=2 * small + 2) == [records[1], records[2]]
