@@ -118,9 +118,9 @@ class RetrievalSettings(BaseModel):
     mmr_lambda: float = Field(0.5, ge=0.0, le=1.0, description="MMR diversity trade-off.")
     # Stored vectors read a chunk's first embedding.max_tokens wordpieces; re-reading the rest
     # of the best few at query time (rag/retrieval/windows.py) raised dense-only nDCG@10 on
-    # realdocs, SciFact and the gold set. In hybrid, where BM25 already reads the whole chunk,
-    # the share fitted on train halves left the held-out halves where they were (realdocs up,
-    # SciFact and the gold set down): docs/quality.md, "Re-reading past the window".
+    # realdocs, SciFact and the gold set. In hybrid (depth and share fitted on train halves) it
+    # helps once packed records are re-read whole (a window cut mid-record raised neighbours):
+    # docs/quality.md, "Re-reading past the window".
     rescore_depth: int = Field(
         5,
         ge=0,
@@ -130,7 +130,7 @@ class RetrievalSettings(BaseModel):
         "themselves; 0 turns it off.",
     )
     rescore_hybrid: bool = Field(
-        False,
+        True,
         description="Also re-read hybrid's best rescore_depth candidates (convex fusion: a "
         "better window raises the cosine part of the fused score).",
     )
