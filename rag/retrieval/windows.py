@@ -76,21 +76,18 @@ def _record_windows(embeddings: Any, text: str, spans: Sequence[tuple[int, int, 
     """The records of a packed chunk that its stored vector did not read whole (it read up to
     character ``reach``), whole records packed into windows of at most ``size`` wordpieces; a
     longer record is a window of its own (the model reads its opening)."""
-    out: list[str] = []
-    first, last, used = -1, -1, 0
+    windows: list[list[int]] = []  # [start, end] of each window
+    used = 0
     for start, end, _ in spans:
         if end <= reach:
             continue
         tokens = embeddings.count_tokens(text[start:end])
-        if first >= 0 and used + tokens <= size:
-            last, used = end, used + tokens
-            continue
-        if first >= 0:
-            out.append(text[first:last])
-        first, last, used = start, end, tokens
-    if first >= 0:
-        out.append(text[first:last])
-    return out
+        if windows and used + tokens <= size:
+            windows[-1][1], used = end, used + tokens
+        else:
+            windows.append([start, end])
+            used = tokens
+    return [text[start:end] for start, end in windows]
 
 
 def later_window_relevance(
@@ -99,11 +96,10 @@ def later_window_relevance(
     """For each chunk, the best cosine of the query and the chunk's later windows (None when
     the stored vector read all of it)."""
     limit = embeddings.max_tokens
+    if not limit:  # the stored vectors read each chunk whole
+        return [None] * len(docs)
     windows: list[list[str]] = []
     for doc in docs:
-        if not limit:  # the stored vector read each chunk whole
-            windows.append([])
-            continue
         header = str(doc.metadata.get(HEADER_KEY) or "")
         # The stored vector read the header, then what it left of the limit. Each later window
         # is embedded after the header too, so a window deep in a record still says whose it

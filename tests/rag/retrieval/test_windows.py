@@ -107,6 +107,18 @@ def test_hybrid_re_reads_only_when_asked(tmp_path: Path) -> None:
     assert deep_on.score > deep_off.score
 
 
+def _packed(records: list[str]) -> tuple[str, list[tuple[int, int, str]]]:
+    """A packed chunk's text (records joined by a blank line, as the chunker joins them) and
+    each record's [start, end, locator] span."""
+    text = "\n\n".join(records)
+    spans, at = [], 0
+    for n, record in enumerate(records, start=1):
+        start = text.index(record, at)
+        spans.append((start, start + len(record), f"/records/record[{n}]"))
+        at = start + len(record)
+    return text, spans
+
+
 def test_packed_records_are_re_read_one_record_per_window(tmp_path: Path) -> None:
     from langchain_core.documents import Document
 
@@ -121,12 +133,7 @@ def test_packed_records_are_re_read_one_record_per_window(tmp_path: Path) -> Non
         "part [id=P-2]\nname: oak dowel\nlength: 30 mm\nstock: 12 bags kept by the saw bench",
         "part [id=P-3]\nname: wood glue\ncure time: two hours at room temperature",
     ]
-    text, spans, at = "", [], 0
-    for n, record in enumerate(records, start=1):
-        text += ("\n\n" if text else "") + record
-        start = text.index(record, at)
-        spans.append((start, start + len(record), f"/parts/part[{n}]"))
-        at = start + len(record)
+    text, spans = _packed(records)
     header = "workshop inventory"
     doc = Document(text, metadata={HEADER_KEY: header, RECORDS_KEY: encode_records(spans)})
     read = 40 - (embeddings.count_tokens(header) + 1)
@@ -152,12 +159,7 @@ def test_unread_records_are_packed_whole_into_windows(tmp_path: Path) -> None:
     ))
     records = ["lamp [id=L1]\ncolour: red", "lamp [id=L2]\ncolour: green",
                "lamp [id=L3]\ncolour: blue and a long description " + "of glass " * 30]
-    text = "\n\n".join(records)
-    spans, at = [], 0
-    for n, record in enumerate(records, start=1):
-        start = text.index(record, at)
-        spans.append((start, start + len(record), f"/lamps/lamp[{n}]"))
-        at = start + len(record)
+    text, spans = _packed(records)
     small = max(embeddings.count_tokens(r) for r in records[:2])
     # Nothing read yet: the two short records share a window, the long one is alone; never
     # a window that starts or ends inside a record.
