@@ -27,8 +27,9 @@ from rag.eval.metrics import (
 )
 from rag.settings import Settings
 
-# Issue 9 targets for the default path on the shipped gold set.
-TARGET_UNANSWERABLE_DECLINED = 0.80
+# The refusal targets (issue 16, every set): decline at least 70% of unanswerable questions
+# with at most 10% of answerable ones declined.
+TARGET_UNANSWERABLE_DECLINED = 0.70
 TARGET_MAX_FALSE_DECLINE = 0.10
 THRESHOLDS = tuple(round(0.05 * i, 2) for i in range(20))  # 0.00 .. 0.95
 

@@ -114,6 +114,18 @@ def test_calibration_reports_when_no_threshold_meets_targets():
     assert cal.verdict.startswith("no threshold meets both targets")
 
 
+def test_calibration_target_is_seven_in_ten_unanswerable_declined():
+    # Ten unanswerable questions with closeness 0.1..1.0; answerable ones all above 0.9.
+    relevance = _signals(*[(f"u{i}", False, i / 10) for i in range(1, 11)],
+                         *[(f"a{i}", True, 0.95) for i in range(10)])
+    cal = calibrate("toy", relevance, thresholds=[0.65, 0.75])
+    by_t = {r.threshold: r for r in cal.rows}
+    assert by_t[0.65].unanswerable_declined == pytest.approx(0.6)
+    assert not by_t[0.65].meets_targets
+    assert by_t[0.75].unanswerable_declined == pytest.approx(0.7)
+    assert by_t[0.75].meets_targets
+
+
 def test_calibration_sweeps_the_model_probability_beside_closeness_alone():
     signals = [
         RefusalSignal("a1", True, 0.7, probability=0.9),
