@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import Stemmer
 
@@ -115,3 +115,29 @@ def term_overlap(question_terms: Sequence[str], text: str) -> float:
     if not asked:
         return 0.0
     return len(asked & set(terms(text))) / len(asked)
+
+
+# A closed compound splits into two words of at least this many letters each ("code|point"),
+# so that common short prefixes ("re", "un", "co") do not make every long word a compound.
+_COMPOUND_PART_CHARS = 3
+
+
+def open_compound(word: str, known: Callable[[str], bool]) -> re.Pattern[str] | None:
+    """A pattern that finds ``word``, a closed compound as a question may write it
+    ("codepoint", "filename", "timezone"), written open in a text ("code point", "file-name",
+    "time zones"), or None when it cannot be: every way to cut it into two words whose terms
+    ``known`` accepts (a collection's vocabulary), the first part whole and the second a word
+    that begins with its stem. A literal alternation, so it runs in linear time."""
+    lowered = word.lower()
+    if not lowered.isalpha() or len(lowered) < 2 * _COMPOUND_PART_CHARS:
+        return None
+    stemmer = _stemmer()
+    ways = []
+    for cut in range(_COMPOUND_PART_CHARS, len(lowered) - _COMPOUND_PART_CHARS + 1):
+        first, second = lowered[:cut], lowered[cut:]
+        if first in STOPWORDS or second in STOPWORDS:
+            continue
+        second_term = stemmer.stemWord(second)
+        if known(stemmer.stemWord(first)) and known(second_term):
+            ways.append(rf"{re.escape(first)}[\s\-]{{1,3}}{re.escape(second_term)}")
+    return re.compile(rf"\b(?:{'|'.join(ways)})", re.IGNORECASE) if ways else None

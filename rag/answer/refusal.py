@@ -39,6 +39,8 @@ from rag.answer.logistic import Logistic, read_model_file, to_json
 from rag.errors import ConfigError
 
 DEFAULT_MODEL_PATH = Path(__file__).resolve().parents[2] / "data" / "refusal_model.json"
+# Question words searched for as open compounds across the whole collection (see term_coverage).
+MAX_COMPOUND_SCANS = 4
 
 
 @dataclass(frozen=True)
@@ -100,8 +102,9 @@ def term_coverage(question: str, docs: Sequence[Document], vocabulary: Any) -> T
     the collection hold, each keyword term weighted by :func:`specificity`. Names and codes
     (words with a digit or an underscore: a setting, a version) count once more as written,
     with full weight: their keyword parts ("session", "cookie", "age") are common words that a
-    library may hold while never naming the setting itself. ``vocabulary`` is the collection's
-    :class:`rag.store.bm25.Bm25Index`."""
+    library may hold while never naming the setting itself. A word the question writes closed
+    ("codepoint") is held where the text writes it open ("code point"). ``vocabulary`` is the
+    collection's :class:`rag.store.bm25.Bm25Index`."""
     from rag.text import code_literals, code_words, surface_words, terms_of
 
     wording = question_terms(question)
@@ -122,20 +125,36 @@ def term_coverage(question: str, docs: Sequence[Document], vocabulary: Any) -> T
     def holds(term: str, present: set[str]) -> bool:
         return term in present if term.startswith("=") else vocabulary.holds(term, present)
 
+    # A word no chunk holds may be a closed compound the chunks write open ("codepoint" in
+    # the question, "code point" in the text): the chunks where it is written so hold it too.
+    apart: dict[str, set[int]] = {}
+    for term in (t for t in weight if not t.startswith("=") and not holds(t, union)):
+        pattern = vocabulary.open_compound(written.get(term, term))
+        if pattern is not None:
+            apart[term] = {i for i, text in enumerate(texts) if pattern.search(text)}
+
+    def held(term: str, at: int) -> bool:
+        return holds(term, per_chunk[at]) or at in apart.get(term, ())
+
     def in_library(term: str) -> bool:
         if term.startswith("="):
             return vocabulary.has_literal(term[1:])
-        return vocabulary.has_related_term(term)
+        return vocabulary.has_related_term(term) or bool(apart.get(term))
 
-    def share(present: set[str]) -> float:
-        return sum(w for t, w in weight.items() if holds(t, present)) / total
-
-    library = sum(w for t, w in weight.items() if in_library(t)) / total
-    missing = [t for t in weight if not holds(t, union)]
+    not_in_library = sorted((t for t in weight if not in_library(t)), key=weight.__getitem__,
+                            reverse=True)
+    # Searching the whole collection for a compound written open scans every chunk once per
+    # word (then cached): a few words per question, the most specific first.
+    found_apart = {t for t in not_in_library[:MAX_COMPOUND_SCANS]
+                   if not t.startswith("=") and vocabulary.writes_apart(written.get(t, t))}
+    library = sum(w for t, w in weight.items()
+                  if t not in not_in_library or t in found_apart) / total
+    missing = [t for t in weight if not holds(t, union) and not apart.get(t)]
     rarest = max(missing, key=lambda t: weight[t], default="")
     return TermCoverage(
-        chunk=max((share(tokens) for tokens in per_chunk), default=0.0),
-        passages=share(union),
+        chunk=max((sum(w for t, w in weight.items() if held(t, at)) / total
+                   for at in range(len(per_chunk))), default=0.0),
+        passages=sum(w for t, w in weight.items() if t not in missing) / total,
         library=library,
         rarest_missing=weight[rarest] if rarest else 0.0,
         missing_term=written.get(rarest, rarest) if rarest else "",

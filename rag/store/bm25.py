@@ -18,6 +18,7 @@ import bisect
 import hashlib
 import json
 import os
+import re
 import shutil
 import threading
 from collections.abc import Container, Iterable, Sequence
@@ -33,7 +34,7 @@ from langchain_core.documents import Document
 from ingest.records import indexed_text, record_spans
 from rag.errors import StoreError
 from rag.settings import Settings, get_settings
-from rag.text import code_literals, terms_of
+from rag.text import code_literals, open_compound, terms_of
 
 _CHUNKS_FILE = "chunks.jsonl"
 _MANIFEST_FILE = "manifest.json"
@@ -91,6 +92,7 @@ class Bm25Index:
         self._literals: set[str] | None = None
         self._sorted_terms: list[str] | None = None
         self._positions: dict[str, int] | None = None
+        self._written_apart: dict[str, bool] = {}  # word -> found open (see writes_apart)
 
     def __len__(self) -> int:
         return len(self.chunk_ids)
@@ -110,6 +112,25 @@ class Bm25Index:
         """Whether ``present`` (a chunk's tokens) holds ``token`` or another form of its word
         the stemmer leaves apart (see :func:`related_terms`)."""
         return token in present or bool(related_terms(token, present, sorted(present)))
+
+    def open_compound(self, word: str) -> re.Pattern[str] | None:
+        """:func:`rag.text.open_compound` of ``word`` against this collection's terms."""
+        if self._retriever is None:
+            return None
+        return open_compound(word, self._retriever.vocab_dict.__contains__)
+
+    def writes_apart(self, word: str) -> bool:
+        """Whether some chunk writes ``word``, a closed compound ("codepoint"), as two words
+        ("code point"): a library that does holds the word a question asks with. One scan of
+        the chunks per word and snapshot, only for a word whose two parts are both terms of the
+        collection."""
+        key = word.lower()
+        found = self._written_apart.get(key)
+        if found is None:
+            pattern = self.open_compound(key)
+            found = pattern is not None and any(pattern.search(_text(d)) for d in self.docs)
+            self._written_apart[key] = found
+        return found
 
     def has_literal(self, literal: str) -> bool:
         """Whether any chunk holds ``literal``, a name or code of :func:`code_literals` ("4.3.0",

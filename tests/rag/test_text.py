@@ -2,7 +2,7 @@
 
 from rag.answer.context import Passage
 from rag.answer.grounding import check_grounding
-from rag.text import STOPWORDS, content_words, surface_words, term_overlap, terms
+from rag.text import STOPWORDS, content_words, open_compound, surface_words, term_overlap, terms
 
 
 def test_content_words_drop_stop_words_and_keep_codes():
@@ -40,3 +40,27 @@ def test_grounding_and_overlap_use_the_same_match():
                               question="How long is the lamp lit?", min_support=0.6)
     assert verdict.supported, verdict.reason
     assert term_overlap(terms("stayed lit"), passage.text) == 1.0
+
+
+def test_open_compound_finds_the_word_written_apart_only_where_both_parts_are_known():
+    known = {"file", "name", "time", "zone"}.__contains__
+    pattern = open_compound("Filenames", known)
+    assert pattern is not None
+    assert pattern.search("Each file name is unique.")
+    assert pattern.search("the file-names of the archive")
+    assert not pattern.search("Each filename is unique.")  # written closed: the terms match it
+    assert not pattern.search("a profile named x")  # "file" inside another word
+    assert open_compound("timezone", known).search("time zones")
+    assert open_compound("namespace", known) is None  # "space" is not a known term
+    assert open_compound("e104", known) is None and open_compound("zone", known) is None
+
+
+def test_open_compound_pattern_is_linear_on_hostile_text():
+    import time
+
+    pattern = open_compound("aaaaaa", {"aaa"}.__contains__)
+    text = "aaa " * 50_000
+    start = time.perf_counter()
+    pattern.search(text + "!")
+    # A backtracking pattern would take minutes on this; a linear one well under a second.
+    assert time.perf_counter() - start < 5

@@ -127,3 +127,22 @@ def test_a_setting_name_counts_whole_not_only_by_its_common_parts():
                             vocabulary)
     assert unknown.library < 1.0
     assert unknown.missing_term == "SESSION_COOKIE_REFRESH" and unknown.rarest_missing == 1.0
+
+
+def test_a_closed_compound_is_found_where_the_chunks_write_it_open():
+    chunks = [Document("Each code point maps to one glyph of the font.", id="g1"),
+              Document("The glyph table lists every font shipped.", id="g2")]
+    vocabulary = Bm25Index.build(chunks, k1=1.5, b=0.75)
+    coverage = term_coverage("Which glyph does a codepoint map to?", chunks, vocabulary)
+    assert coverage.library == 1.0 and coverage.passages == 1.0
+    assert coverage.chunk == 1.0 and coverage.missing_term == ""
+    # Only the chunk that writes it holds it.
+    second = term_coverage("Which glyph does a codepoint map to?", chunks[1:], vocabulary)
+    assert second.passages < 1.0 and second.missing_term == "codepoint"
+    assert second.library == 1.0  # the collection still writes it, in the other chunk
+
+
+def test_two_known_words_apart_in_the_text_do_not_make_a_compound(vocabulary):
+    # "hose" and "pump" are both in the library, never side by side: "hosepump" is missing.
+    coverage = term_coverage("Which hosepump fits?", CHUNKS, vocabulary)
+    assert coverage.library < 1.0 and coverage.missing_term == "hosepump"
