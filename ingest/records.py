@@ -22,7 +22,7 @@ RECORDS_KEY = "records"
 HEADER_KEY = "header"
 # Bumped when chunk texts or headers change for the same file, so an unchanged file is chunked
 # and embedded again (it is part of the index's chunking signature).
-CHUNKER_VERSION = 9
+CHUNKER_VERSION = 10
 
 
 def indexed_text(text: str, metadata: Mapping[str, Any]) -> str:

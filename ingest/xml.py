@@ -15,7 +15,10 @@ encoding the bytes do not follow is detected instead, with a warning.
 Units: an element whose children are all leaves is one record ("tag: text" lines, attributes
 as "@attr: value", a leaf's attributes as "tag/@attr: value"). An element with mixed children
 gets a unit for its own text, attributes and leaf children; its non-leaf children are visited
-the same way. A root without children is one unit. Names are local names (namespaces dropped).
+the same way, except in a short record (own text or leaves, at most 400 characters in all)
+whose nested elements are groups of distinct fields ("<accept><family>…</family></accept>"):
+those are folded into the record's unit as "accept › family: …" lines. A root without children
+is one unit. Names are local names (namespaces dropped).
 """
 
 from __future__ import annotations
@@ -211,6 +214,70 @@ def _identity(element: etree._Element, names: CodeNames) -> str:
     return " · ".join(parts)
 
 
+# A record whose nested elements are fields of its own (``<alias>`` holding ``<accept>``, an
+# ``<action>`` holding its ``<defaults>``) is one unit when all of it is this short: split at
+# each nested element, a field ("accept › family: Liberation Sans") lost the record it belongs
+# to ("family: Arial"); so a JSON array's item keeps its nested keys ("address.city").
+_FOLDED_RECORD_CHARS = 400
+_FOLDED_RECORD_ELEMENTS = 24
+
+
+def _folded_text(element: etree._Element, own: str) -> str:
+    """``own`` (the element's unit text) with its nested elements folded in, one line per
+    field under its path ("accept › family: Liberation Sans"), or "" when they cannot be: a nested
+    element that repeats a sibling's name or holds children of one name (a list of records,
+    each its own unit or line), prose, or
+    more than :data:`_FOLDED_RECORD_CHARS` characters or :data:`_FOLDED_RECORD_ELEMENTS`
+    elements in all. Walked without recursion and stopped early, so a large element costs no
+    more than a small one."""
+    if not own:  # a wrapper of its own records, nothing of its own to hold them together
+        return ""
+    lines = [own]
+    size, count = len(own), 0
+    stack = [("", element)]
+    while stack:
+        prefix, parent = stack.pop()
+        children = _children(parent)
+        names = Counter(_local(c.tag) for c in children)
+        branches = []
+        for child in children:
+            if not _children(child):
+                continue
+            count += 1
+            inner = Counter(_local(c.tag) for c in _children(child))
+            if (names[_local(child.tag)] > 1 or max(inner.values()) > 1 or _is_prose(child)
+                    or count > _FOLDED_RECORD_ELEMENTS):
+                return ""
+            attributes = ", ".join(f"{_local(k)}={_clean(v)}" for k, v in child.attrib.items()
+                                   if _clean(v))
+            label = f"{_local(child.tag)} [{attributes}]" if attributes else _local(child.tag)
+            path = f"{prefix}{label} › "
+            for line in _leaf_lines(child):
+                lines.append(f"{path}{line}")
+                size += len(lines[-1]) + 1
+            if size > _FOLDED_RECORD_CHARS:
+                return ""
+            branches.append((path, child))
+        stack.extend(reversed(branches))
+    return "\n".join(lines) if count else ""
+
+
+def _leaf_lines(element: etree._Element) -> list[str]:
+    """The element's own text and its leaf children, one line each (no attributes of its own:
+    they are in its label)."""
+    lines = [_clean(element.text)] if _clean(element.text) else []
+    for child in _children(element):
+        if not _children(child):
+            line = _leaf_line(child, {})
+            if line:
+                lines.append(line)
+        elif _comment_text(child):
+            lines.append(_comment_text(child))
+        if _clean(child.tail):
+            lines.append(_clean(child.tail))
+    return lines
+
+
 def _section_of(element: etree._Element) -> tuple[etree._Element | None, str]:
     """The nearest ancestor with a ``title`` child (a section in Mallard, DocBook, JATS, an
     item of a feed) and that title."""
@@ -255,6 +322,8 @@ def xml_units(root: etree._Element, name: str, limits: ParseLimits, deadline: De
     while stack:
         element, path = stack.pop()
         text = _unit_text(element, limits, name)
+        folded = "" if _is_prose(element) else _folded_text(element, text)
+        text = folded or text
         if text:
             section, title = _section_of(element)
             # The records above, nearest two by their identity ("action [id=...mount]"), so
@@ -272,7 +341,7 @@ def xml_units(root: etree._Element, name: str, limits: ParseLimits, deadline: De
                                    context=context, parent=parent))
             if len(units) % 1000 == 0:
                 deadline.check(units)
-        children = [] if _is_prose(element) else _children(element)
+        children = [] if folded or _is_prose(element) else _children(element)
         branches = [
             (child, child_path)
             for child, child_path in zip(children, _child_paths(path, children), strict=True)

@@ -169,3 +169,35 @@ def test_comments_are_read_as_text_with_their_lines(limits):
     root = parse_xml(xml, "aliases.conf", limits).units[0]
     assert "Name  Metric twin\nQuill  Arial\nPennant  Times" in root.page_content
     assert root.metadata["xpath"] == "/aliases"
+
+
+def test_a_short_record_keeps_its_nested_fields_in_one_unit():
+    xml = b"""<config>
+      <alias binding="same"><family>Arial</family>
+        <accept><family>Liberation Sans</family></accept></alias>
+      <alias binding="same"><family>Georgia</family>
+        <default><family>serif</family></default></alias>
+    </config>"""
+    units = parse_xml(xml, "aliases.conf", ParseLimits()).units
+    assert [u.metadata["xpath"] for u in units] == ["/config/alias[1]", "/config/alias[2]"]
+    assert units[0].page_content == (
+        "@binding: same\nfamily: Arial\naccept › family: Liberation Sans")
+    assert units[1].page_content.endswith("default › family: serif")
+    assert "Liberation" not in units[1].page_content  # never fields of two records
+
+
+def test_nested_lists_wrappers_and_long_records_are_not_folded():
+    lists = b"""<shelf><book id="b1"><title>Dune</title>
+      <reviews><review>Great</review><review>Long</review></reviews></book></shelf>"""
+    units = parse_xml(lists, "shelf.xml", ParseLimits()).units
+    # The reviews are a list: their own unit, as before.
+    assert [u.metadata["xpath"] for u in units] == ["/shelf/book", "/shelf/book/reviews"]
+    wrapper = b"<root><data><item><name>x</name><note><text>y</text></note></item></data></root>"
+    units = parse_xml(wrapper, "wrapped.xml", ParseLimits()).units
+    # The record folds its field group; the wrappers above it, with nothing of their own, do not.
+    assert [u.metadata["xpath"] for u in units] == ["/root/data/item"]
+    assert units[0].page_content == "name: x\nnote › text: y"
+    long_text = "word " * 120
+    long = f"<r><item><name>x</name><note><text>{long_text}</text></note></item></r>".encode()
+    units = parse_xml(long, "long.xml", ParseLimits()).units
+    assert [u.metadata["xpath"] for u in units] == ["/r/item", "/r/item/note"]
