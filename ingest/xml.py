@@ -224,12 +224,11 @@ _FOLDED_RECORD_ELEMENTS = 24
 
 def _folded_text(element: etree._Element, own: str) -> str:
     """``own`` (the element's unit text) with its nested elements folded in, one line per
-    field under its path ("accept › family: Liberation Sans"), or "" when they cannot be: a nested
-    element that repeats a sibling's name or holds children of one name (a list of records,
-    each its own unit or line), prose, or
-    more than :data:`_FOLDED_RECORD_CHARS` characters or :data:`_FOLDED_RECORD_ELEMENTS`
-    elements in all. Walked without recursion and stopped early, so a large element costs no
-    more than a small one."""
+    field under its path ("accept › family: Liberation Sans"), or "" when they cannot be: a
+    nested element that repeats a sibling's name or holds children of one name (a list of
+    records, each its own unit or line), prose, more than :data:`_FOLDED_RECORD_CHARS`
+    characters or :data:`_FOLDED_RECORD_ELEMENTS` nested elements. Walked without recursion
+    and given up at the first of these, so a large element is not walked through."""
     if not own:  # a wrapper of its own records, nothing of its own to hold them together
         return ""
     lines = [own]
@@ -266,8 +265,8 @@ def _leaf_lines(element: etree._Element) -> list[str]:
     """The element's own text and its leaf children, one line each (no attributes of its own:
     they are in its label)."""
     lines = [_clean(element.text)] if _clean(element.text) else []
-    for child in _children(element):
-        if not _children(child):
+    for child in element:  # every node: comments are text too, as in _unit_text
+        if _is_element(child) and not _children(child):
             line = _leaf_line(child, {})
             if line:
                 lines.append(line)

@@ -201,3 +201,9 @@ def test_nested_lists_wrappers_and_long_records_are_not_folded():
     long = f"<r><item><name>x</name><note><text>{long_text}</text></note></item></r>".encode()
     units = parse_xml(long, "long.xml", ParseLimits()).units
     assert [u.metadata["xpath"] for u in units] == ["/r/item", "/r/item/note"]
+
+
+def test_a_folded_field_group_keeps_its_comments():
+    xml = b"<r><item><name>x</name><note><!-- kept as text --><text>y</text></note></item></r>"
+    units = parse_xml(xml, "c.xml", ParseLimits()).units
+    assert units[0].page_content == "name: x\nnote › kept as text\nnote › text: y"
