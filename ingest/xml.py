@@ -168,19 +168,8 @@ def _unit_text(element: etree._Element, limits: ParseLimits, name: str) -> str:
                                     f"{limits.max_string_chars:,} characters")
     if _is_prose(element):
         return "\n".join([*lines, _prose_text(element)])
-    if _clean(element.text):
-        lines.append(_clean(element.text))
     names = _code_attribute_names([c for c in _children(element) if not _children(c)])
-    for child in element:
-        if _is_element(child) and not _children(child):
-            line = _leaf_line(child, names)
-            if line:
-                lines.append(line)
-        elif _comment_text(child):
-            lines.append(_comment_text(child))
-        if _clean(child.tail):
-            lines.append(_clean(child.tail))
-    return "\n".join(lines)
+    return "\n".join([*lines, *_leaf_lines(element, names)])
 
 
 # Attribute or leaf names whose short value identifies a record ("type", "id", "code",
@@ -251,7 +240,7 @@ def _folded_text(element: etree._Element, own: str) -> str:
                                    if _clean(v))
             label = f"{_local(child.tag)} [{attributes}]" if attributes else _local(child.tag)
             path = f"{prefix}{label} › "
-            for line in _leaf_lines(child):
+            for line in _leaf_lines(child, {}):
                 lines.append(f"{path}{line}")
                 size += len(lines[-1]) + 1
             if size > _FOLDED_RECORD_CHARS:
@@ -261,13 +250,14 @@ def _folded_text(element: etree._Element, own: str) -> str:
     return "\n".join(lines) if count else ""
 
 
-def _leaf_lines(element: etree._Element) -> list[str]:
-    """The element's own text and its leaf children, one line each (no attributes of its own:
-    they are in its label)."""
+def _leaf_lines(element: etree._Element, names: CodeNames) -> list[str]:
+    """The element's own text, its leaf children (``names``: codes among them, see
+    :func:`_code_attribute_names`), comments and the text between them, one line each; not
+    its attributes."""
     lines = [_clean(element.text)] if _clean(element.text) else []
-    for child in element:  # every node: comments are text too, as in _unit_text
+    for child in element:  # every node: comments are text too
         if _is_element(child) and not _children(child):
-            line = _leaf_line(child, {})
+            line = _leaf_line(child, names)
             if line:
                 lines.append(line)
         elif _comment_text(child):
