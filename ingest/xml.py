@@ -133,18 +133,22 @@ def _attribute_text(element: etree._Element, key: str, names: CodeNames) -> str:
         named(item, names.get((tag, attribute, item), "")) for item in items)
 
 
+def _label(element: etree._Element, names: CodeNames) -> str:
+    """The element's name with its attributes: "territory [type=DE (Germany)]"."""
+    attributes = ", ".join(_attribute_text(element, k, names) for k, v in element.attrib.items()
+                           if _clean(v))
+    return f"{_local(element.tag)} [{attributes}]" if attributes else _local(element.tag)
+
+
 def _leaf_line(child: etree._Element, names: CodeNames) -> str:
     """A leaf child as one line, its attributes beside its text: "territory [type=DE
     (Germany)]: Yr Almaen". One line per leaf keeps a record's attributes with its own text
     when a long list of leaves is split into chunks."""
-    tag = _local(child.tag)
-    attributes = ", ".join(_attribute_text(child, k, names) for k, v in child.attrib.items()
-                           if _clean(v))
-    label = f"{tag} [{attributes}]" if attributes else tag
+    label = _label(child, names)
     text = _clean(child.text)
     if text:
         return f"{label}: {text}"
-    return label if attributes else ""
+    return "" if label == _local(child.tag) else label  # a bare name says nothing
 
 
 def _is_prose(element: etree._Element) -> bool:
@@ -236,10 +240,7 @@ def _folded_text(element: etree._Element, own: str) -> str:
             if (names[_local(child.tag)] > 1 or max(inner.values()) > 1 or _is_prose(child)
                     or count > _FOLDED_RECORD_ELEMENTS):
                 return ""
-            attributes = ", ".join(f"{_local(k)}={_clean(v)}" for k, v in child.attrib.items()
-                                   if _clean(v))
-            label = f"{_local(child.tag)} [{attributes}]" if attributes else _local(child.tag)
-            path = f"{prefix}{label} › "
+            path = f"{prefix}{_label(child, {})} › "
             for line in _leaf_lines(child, {}):
                 lines.append(f"{path}{line}")
                 size += len(lines[-1]) + 1
@@ -311,7 +312,8 @@ def xml_units(root: etree._Element, name: str, limits: ParseLimits, deadline: De
     while stack:
         element, path = stack.pop()
         text = _unit_text(element, limits, name)
-        folded = "" if _is_prose(element) else _folded_text(element, text)
+        prose = _is_prose(element)
+        folded = "" if prose else _folded_text(element, text)
         text = folded or text
         if text:
             section, title = _section_of(element)
@@ -321,7 +323,7 @@ def xml_units(root: etree._Element, name: str, limits: ParseLimits, deadline: De
                      for depth, a in enumerate(list(element.iterancestors())[:_CONTEXT_STEPS])]
             context = title or " › ".join(reversed(above))
             parent = path.rsplit("/", 1)[0]
-            if section is not None and _is_prose(element):
+            if section is not None and prose:
                 # Paragraphs of one section pack together, whatever list or item holds them.
                 if section not in section_paths:
                     section_paths[section] = elide_middle(section.getroottree().getpath(section))
@@ -330,7 +332,7 @@ def xml_units(root: etree._Element, name: str, limits: ParseLimits, deadline: De
                                    context=context, parent=parent))
             if len(units) % 1000 == 0:
                 deadline.check(units)
-        children = [] if folded or _is_prose(element) else _children(element)
+        children = [] if folded or prose else _children(element)
         branches = [
             (child, child_path)
             for child, child_path in zip(children, _child_paths(path, children), strict=True)
