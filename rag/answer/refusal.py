@@ -18,10 +18,13 @@ numbers, each in 0..1 whatever the collection or the way the question is typed:
 - ``extract_best``: the answer scorer's probability (rag/answer/extract.py) that its best candidate
   sentence holds the answer.
 
-A logistic regression over them (fitted on the train halves of several evaluation sets by
-``python -m rag fit``, see rag/eval/refusal_fit.py) gives the probability that the
-documents answer; below the fitted threshold the reply declines. The model is data
-(``data/refusal_model.json``): weights, feature scaling, threshold and what it was fitted on.
+A logistic regression over them and their pairwise products (fitted on the train halves of
+several evaluation sets by ``python -m rag fit``, see rag/eval/refusal_fit.py) gives the
+probability that the documents answer; below the fitted threshold the reply declines. The
+products let one signal count by another: every word of an off-topic question may occur
+somewhere in a large library, which means little when no passage is close to the question.
+The model is data (``data/refusal_model.json``): weights, feature scaling, threshold and what
+it was fitted on.
 """
 
 from __future__ import annotations

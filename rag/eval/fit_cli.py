@@ -96,7 +96,7 @@ def run_fit(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _fit(args: argparse.Namespace, settings: Settings, progress: Any) -> int:
-    from rag.answer.refusal import DEFAULT_MODEL_PATH, RefusalFeatures, load_refusal_model
+    from rag.answer.refusal import DEFAULT_MODEL_PATH, load_refusal_model
     from rag.errors import ConfigError
     from rag.eval.refusal_fit import (
         MAX_FALSE_DECLINE,
@@ -129,13 +129,15 @@ def _fit(args: argparse.Namespace, settings: Settings, progress: Any) -> int:
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(result.model.to_json(), encoding="utf-8")
     load_refusal_model.cache_clear()
-    weights = ", ".join(f"{n} {c:+.2f}" for n, c in zip(RefusalFeatures.names(),
-                                                       result.model.weights.coef, strict=True))
+    fitted = result.model.weights
+    strongest = sorted(zip(fitted.terms, fitted.coef, strict=True), key=lambda t: -abs(t[1]))
+    weights = ", ".join(f"{n} {c:+.2f}" for n, c in strongest[:8])
     print(format_table([f.row() for f in result.figures],
                        ["set", "half", "answerable", "unanswerable", "false decline",
                         "unans. declined", "gap"],
                        title="Refusal model: declines per set (fitted on the train halves)"))
-    print(f"\nthreshold {result.model.threshold:.2f}; weights (standardised): {weights}")
+    print(f"\nthreshold {result.model.threshold:.2f}; strongest weights (standardised, of "
+          f"{len(fitted.terms)}): {weights}")
     print(f"wrote {out}")
     return 0
 

@@ -4,19 +4,22 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from rag.answer.logistic import Logistic
+from rag.answer.logistic import Logistic, quadratic_terms
 
 
 def fit_logistic(names: Sequence[str], rows: Sequence[Sequence[float]], labels: Sequence[int],
-                 weights: Sequence[float]) -> Logistic:
-    """L2-regularised logistic regression (C = 1) on standardised features, each row weighted."""
+                 weights: Sequence[float], *, quadratic: bool = False,
+                 regularisation: float = 1.0) -> Logistic:
+    """L2-regularised logistic regression (scikit-learn's C = ``regularisation``: smaller holds
+    the weights closer to 0) on standardised terms, each row weighted; ``quadratic``: the terms
+    are the features and their products (rag/answer/logistic.py)."""
     import numpy as np
     from sklearn.linear_model import LogisticRegression
 
-    x = np.array(rows, dtype=float)
+    x = np.array([quadratic_terms(r) if quadratic else list(r) for r in rows], dtype=float)
     centre, scale = x.mean(axis=0), x.std(axis=0)
-    scale[scale == 0] = 1.0  # a constant feature: its weight stays 0 whatever the scale
-    fitted = LogisticRegression(C=1.0, max_iter=1000)
+    scale[scale == 0] = 1.0  # a constant term: its weight stays 0 whatever the scale
+    fitted = LogisticRegression(C=regularisation, max_iter=5000)
     fitted.fit((x - centre) / scale, np.array(labels), sample_weight=np.array(weights))
     return Logistic(
         features=tuple(names),
@@ -24,4 +27,6 @@ def fit_logistic(names: Sequence[str], rows: Sequence[Sequence[float]], labels: 
         scale=tuple(float(v) for v in scale),
         coef=tuple(float(v) for v in fitted.coef_[0]),
         intercept=float(fitted.intercept_[0]),
+        quadratic=quadratic,
     )
+

@@ -31,3 +31,20 @@ def test_model_files_missing_or_broken_say_what_to_do(tmp_path):
     (tmp_path / "bad.json").write_text("[1, 2]")
     with pytest.raises(ConfigError, match="not a fitted model"):
         read_model_file(tmp_path / "bad.json", "refusal model")
+
+
+def test_a_quadratic_model_weighs_products_of_features():
+    names = ("a", "b")
+    terms = ("a", "b", "a*a", "a*b", "b*b")
+    coef = (0.0, 0.0, 0.0, 1.5, 0.0)  # only the product of a and b counts
+    model = Logistic(names, mean=(0.0,) * 5, scale=(1.0,) * 5, coef=coef, intercept=-1.0,
+                     quadratic=True)
+    assert model.terms == terms
+    assert model.log_odds([2.0, 3.0]) == pytest.approx(-1.0 + 1.5 * 6.0)
+    assert model.log_odds([2.0, 0.0]) == pytest.approx(-1.0)  # a alone does nothing
+    with pytest.raises(ValueError, match="3 values for 2 features"):
+        model.log_odds([1.0, 2.0, 3.0])
+    again = Logistic.from_dict(model.as_dict(), "m", names)
+    assert again == model
+    with pytest.raises(ConfigError, match="do not fit together"):
+        Logistic.from_dict({**model.as_dict(), "quadratic": False}, "m", names)
