@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from rag.answer.extract import SPAN_FEATURES, AnswerScorer
-from rag.eval.fitting import fit_logistic
+from rag.eval.fitting import fit_ranking_logistic
 from rag.eval.metrics import contains_answer, mean
 from rag.eval.refusal_fit import Assessed
 
@@ -35,16 +35,16 @@ def top1(rows: Sequence[Assessed], pick: Callable[[Sequence[Option]], Option | N
 
 def fit_scorer(train: Sequence[Assessed], provenance: dict[str, Any] | None = None
                ) -> AnswerScorer:
-    rows, labels, weights = [], [], []
-    useful = [r for r in train if r.answerable
-              and any(contains_answer(t, r.references) for _, t, _ in r.candidates)]
-    for row in useful:
-        for _, text, features in row.candidates:
-            rows.append(list(features))
-            labels.append(1 if contains_answer(text, row.references) else 0)
-            weights.append(1.0 / len(row.candidates))  # each question weighs the same
-    return AnswerScorer(fit_logistic(SPAN_FEATURES, rows, labels, weights),
-                        dict(provenance or {}))
+    """The scorer fitted to rank each question's candidates (the one that holds the answer
+    above those that do not: :func:`rag.eval.fitting.fit_ranking_logistic`), then calibrated
+    so that its probability for the best candidate is a refusal signal."""
+    groups = [
+        [(features, 1 if contains_answer(text, row.references) else 0)
+         for _, text, features in row.candidates]
+        for row in train if row.answerable
+        and any(contains_answer(t, row.references) for _, t, _ in row.candidates)
+    ]
+    return AnswerScorer(fit_ranking_logistic(SPAN_FEATURES, groups), dict(provenance or {}))
 
 
 @dataclass(frozen=True)
