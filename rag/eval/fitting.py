@@ -18,8 +18,7 @@ def fit_logistic(names: Sequence[str], rows: Sequence[Sequence[float]], labels: 
     from sklearn.linear_model import LogisticRegression
 
     x = np.array([quadratic_terms(r) if quadratic else list(r) for r in rows], dtype=float)
-    centre, scale = x.mean(axis=0), x.std(axis=0)
-    scale[scale == 0] = 1.0  # a constant term: its weight stays 0 whatever the scale
+    centre, scale = _scaling(x)
     fitted = LogisticRegression(C=regularisation, max_iter=5000)
     fitted.fit((x - centre) / scale, np.array(labels), sample_weight=np.array(weights))
     return Logistic(
@@ -30,6 +29,13 @@ def fit_logistic(names: Sequence[str], rows: Sequence[Sequence[float]], labels: 
         intercept=float(fitted.intercept_[0]),
         quadratic=quadratic,
     )
+
+
+def _scaling(x: Any) -> tuple[Any, Any]:
+    """Each column's mean and standard deviation, for standardised terms."""
+    centre, scale = x.mean(axis=0), x.std(axis=0)
+    scale[scale == 0] = 1.0  # a constant term: its weight stays 0 whatever the scale
+    return centre, scale
 
 
 def fit_ranking_logistic(names: Sequence[str],
@@ -50,8 +56,7 @@ def fit_ranking_logistic(names: Sequence[str],
     from sklearn.linear_model import LogisticRegression
 
     rows = np.array([list(r) for group in groups for r, _ in group], dtype=float)
-    centre, scale = rows.mean(axis=0), rows.std(axis=0)
-    scale[scale == 0] = 1.0
+    centre, scale = _scaling(rows)
     diffs, labels, weights = [], [], []
     for group in groups:
         x = (np.array([list(r) for r, _ in group], dtype=float) - centre) / scale
