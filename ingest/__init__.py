@@ -14,7 +14,7 @@ from importlib import import_module
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ingest.errors import IngestError
+from ingest.errors import IngestError, NotADocumentError
 from ingest.limits import ParseLimits, check_output, check_size
 
 if TYPE_CHECKING:
@@ -41,6 +41,7 @@ _LAZY = {
     "detect_format": "ingest.registry",
 }
 _SNIFF_BYTES = 2048
+_NOT_WELL_FORMED = "not well-formed XML"
 _DESCRIPTION_OF = {"pdf": "PDF", "html": "HTML", "xml": "XML", "json": "JSON", "jsonl": "JSON",
                    "image": "an image"}
 
@@ -67,6 +68,30 @@ def parse_bytes(
     in a worker process with hard time and memory limits (what an ingest of untrusted files
     should use). The output caps (units, text and locators) are checked either way.
     """
+    from ingest.compressed import decompress
+
+    limits = limits or ParseLimits()
+    check_size(len(data), name, limits)
+    # A compressed document is its content: its format, the text ratio and the parsers' time
+    # are those of the decompressed bytes, under the same size limit; errors name the file.
+    format_name, compression = name, ""
+    compressed = decompress(data, name, limits)
+    if compressed is not None:
+        data, format_name, compression = compressed
+        check_size(len(data), name, limits)
+    try:
+        parsed = _parse_content(data, name, format_name, limits, ocr, progress)
+    except NotADocumentError as exc:
+        if not compression:
+            raise
+        raise NotADocumentError(name, f"its {compression} content: {exc.reason}") from exc
+    check_output(parsed, len(data), name, limits)
+    return parsed
+
+
+def _parse_content(data: bytes, name: str, format_name: str, limits: ParseLimits,
+                   ocr: OcrOptions | None, progress: OcrProgress | None) -> ParsedFile:
+    """The parser chosen for ``data`` (by ``format_name`` and the content) applied to it."""
     from ingest.ocr import OcrRun
     from ingest.registry import (
         PARSERS,
@@ -76,29 +101,44 @@ def parse_bytes(
         extension_of,
     )
 
-    limits = limits or ParseLimits()
-    check_size(len(data), name, limits)
     head = data[:_SNIFF_BYTES]
-    file_format = detect_format(name, head)
+    file_format = detect_format(format_name, head)
     try:
         if file_format in READ_WITH_OCR:
             run = OcrRun(ocr, progress) if ocr is not None else None
-            parsed = READ_WITH_OCR[file_format](data, name, limits, run)
-        else:
-            parsed = PARSERS[file_format](data, name, limits)
+            return READ_WITH_OCR[file_format](data, name, limits, run)
+        return PARSERS[file_format](data, name, limits)
     except IngestError as exc:
         looks_like = describe_content(head)
+        if (file_format == "xml" and looks_like == "XML"
+                and exc.reason.startswith(_NOT_WELL_FORMED)):
+            return _as_html(data, name, limits, exc)
         expected = _DESCRIPTION_OF.get(file_format)
         # Only a structured format can disagree with content; binary data keeps its own error.
         if expected and looks_like not in (expected, "binary data"):
             raise IngestError(
                 name,
-                f"content does not match extension {extension_of(name) or '(none)'} "
+                f"content does not match extension {extension_of(format_name) or '(none)'} "
                 f"(looks like {looks_like})",
             ) from exc
         raise
-    check_output(parsed, len(data), name, limits)
-    return parsed
+
+
+def _as_html(data: bytes, name: str, limits: ParseLimits, xml_error: IngestError) -> ParsedFile:
+    """Markup that even libxml2's recover mode cannot read as XML (SGML such as DocBook 4's
+    ``<!doctype refentry ...>``, tag soup) read by the forgiving HTML parser: its text is
+    kept, not its records. The XML error becomes the file's warning; when the HTML parser
+    finds no text either, the XML error stands."""
+    from dataclasses import replace
+
+    from ingest.html import parse_html
+
+    try:
+        parsed = parse_html(data, name, limits)
+    except IngestError:
+        raise xml_error from None
+    note = f"{xml_error.reason}; read as HTML instead (its text, not its XML records)"
+    return replace(parsed, warnings=(note, *parsed.warnings))
 
 
 def parse_file(path: Path, limits: ParseLimits | None = None, ocr: OcrOptions | None = None,

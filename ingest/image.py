@@ -1,4 +1,6 @@
-"""Images (PNG, JPEG, TIFF): their text read by OCR, one unit per frame (a TIFF holds pages).
+"""Images (PNG, JPEG, TIFF, GIF, WebP, BMP): their text read by OCR, one unit per page (a TIFF
+holds pages; the other frames of an animated GIF or WebP are animation, so only the first is
+read).
 
 Without OCR an image has no text we can read: it is then reported as skipped, not a
 document, as images were before OCR, with how to turn OCR on. A phone photo's EXIF
@@ -8,6 +10,7 @@ orientation is applied before reading; Tesseract's orientation detection turns t
 from __future__ import annotations
 
 import io
+import itertools
 
 from ingest.errors import IngestError, NotADocumentError
 from ingest.limits import Deadline, ParseLimits, check_size, units_over_limit
@@ -41,12 +44,13 @@ def parse_image(data: bytes, name: str, limits: ParseLimits, ocr: OcrRun | None 
         if image.width * image.height > MAX_IMAGE_PIXELS:
             raise IngestError(name, f"the image is {image.width}x{image.height} pixels, more "
                                     f"than the {MAX_IMAGE_PIXELS // 1_000_000} M pixels OCR reads")
-        frames = getattr(image, "n_frames", 1)
+        frames = getattr(image, "n_frames", 1) if image.format == "TIFF" else 1
         if frames > limits.max_units:
             raise units_over_limit(name, limits)
         dpi = _resolution(image.info.get("dpi"))
         units = []
-        for number, frame in enumerate(ImageSequence.Iterator(image), start=1):
+        pages = itertools.islice(ImageSequence.Iterator(image), frames)
+        for number, frame in enumerate(pages, start=1):
             deadline.check()
             elapsed = timed()
             page = ImageOps.exif_transpose(frame) if frames == 1 else frame.copy()

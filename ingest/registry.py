@@ -50,11 +50,14 @@ EXTENSIONS: dict[str, str] = {
     ".jpeg": "image",
     ".tif": "image",
     ".tiff": "image",
+    ".gif": "image",
+    ".webp": "image",
+    ".bmp": "image",
 }
 SUPPORTED_EXTENSIONS: frozenset[str] = frozenset(EXTENSIONS)
 
 _SNIFF_BYTES = 2048
-_IMAGE_MAGIC = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"II*\x00", b"MM\x00*")
+_IMAGE_MAGIC = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"II*\x00", b"MM\x00*", b"GIF87a", b"GIF89a")
 # The prolog (blanks, comments, an XML declaration) is matched possessively ("*+"): a comment
 # ends at its first "-->", and with a plain "*" a failed match retried every way of letting a
 # comment run on to a later "-->", exponential in the number of comments (a 2 KB head of
@@ -83,6 +86,13 @@ def _head_text(head: bytes) -> str:
     return head[skip:_SNIFF_BYTES].decode(encoding or "utf-8", errors="replace")
 
 
+def _is_image(head: bytes) -> bool:
+    """PNG, JPEG, TIFF, GIF by their magic; WebP by its RIFF container's form type; BMP by
+    "BM" and the header's reserved zero bytes (text may start with "BM", never with NULs)."""
+    return (head.startswith(_IMAGE_MAGIC) or (head[:4] == b"RIFF" and head[8:12] == b"WEBP")
+            or (head[:2] == b"BM" and head[6:10] == b"\0\0\0\0"))
+
+
 def sniff_format(head: bytes) -> str | None:
     """The format the first bytes announce unambiguously, else None.
 
@@ -91,7 +101,7 @@ def sniff_format(head: bytes) -> str | None:
     """
     if head.lstrip()[:5] == b"%PDF-":
         return "pdf"
-    if head.startswith(_IMAGE_MAGIC):
+    if _is_image(head):
         return "image"
     text = _head_text(head)
     if _HTML_START.match(text):
@@ -147,8 +157,9 @@ def format_by_content(name: str, head: bytes, sniffed: str | None = None) -> str
     raise NotADocumentError(
         name,
         f"unsupported file type {shown}; supported: {supported}, or any name whose content "
-        "is PDF, PNG, JPEG, TIFF, HTML, XML, JSON or text; this is binary data (not a "
-        "supported document format)",
+        "is PDF, an image (PNG, JPEG, TIFF, GIF, WebP, BMP), HTML, XML, JSON or text "
+        "(compressed with gzip, bzip2 or xz too); this is binary data (not a supported "
+        "document format)",
     )
 
 

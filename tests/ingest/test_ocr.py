@@ -93,6 +93,25 @@ def test_images_are_read_page_by_page():
     assert "chimney glass" in words(tiff.units[1].page_content)
 
 
+@pytest.mark.parametrize("image_format", ["GIF", "WEBP", "BMP"])
+def test_gif_webp_and_bmp_are_read_like_png(image_format):
+    scan = Image.open(DATA / "scan_lease.png")
+    buffer = io.BytesIO()
+    scan.save(buffer, image_format)
+    parsed = parse_bytes(buffer.getvalue(), "scan", ocr=OCR)  # no extension: by its magic
+    assert parsed.format == "image" and parsed.ocr_pages == 1
+    assert "monthly rent is 1,250" in words(parsed.units[0].page_content)
+
+
+def test_an_animated_gif_is_read_once_not_frame_by_frame():
+    scan = Image.open(DATA / "scan_lease.png").convert("L")
+    buffer = io.BytesIO()
+    scan.save(buffer, "GIF", save_all=True, append_images=[scan.rotate(1), scan.rotate(2)])
+    assert Image.open(io.BytesIO(buffer.getvalue())).n_frames == 3
+    parsed = parse_bytes(buffer.getvalue(), "lease.gif", ocr=OCR)
+    assert parsed.ocr_pages == 1 and len(parsed.units) == 1
+
+
 def test_progress_comes_per_page():
     pages = []
     parse_file(DATA / "scan_rotated.pdf", ocr=OCR, progress=pages.append)

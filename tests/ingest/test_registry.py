@@ -35,6 +35,11 @@ def test_extension_of_display_names(name, expected):
         (b"[1, 2]", "json"),
         (b"Just words.", None),
         (b"# Title", None),
+        (b"GIF89a\x10\x00\x10\x00", "image"),
+        (b"RIFF\x24\x00\x00\x00WEBPVP8 ", "image"),
+        (b"BM\x36\x00\x0c\x00\x00\x00\x00\x00\x36\x00", "image"),
+        (b"BMW owners manual", None),  # "BM" alone is no bitmap: its header holds NULs
+        (b"RIFF\x24\x00\x00\x00WAVEfmt ", None),  # a RIFF of sound is no image
     ],
 )
 def test_sniff_format(head, expected):
@@ -66,7 +71,9 @@ def test_unknown_extension_lists_the_supported_ones():
     with pytest.raises(IngestError) as caught:
         detect_format("sheet.xlsx", b"PK\x03\x04")
     assert caught.value.file == "sheet.xlsx"
-    assert caught.value.reason.startswith("unsupported file type .xlsx; supported: .htm, .html")
+    assert caught.value.reason.startswith(
+        "unsupported file type .xlsx; supported: .bmp, .gif, .htm"
+    )
 
 
 def test_pdf_bytes_named_json_are_read_as_pdf(data_dir):
@@ -92,6 +99,22 @@ def test_content_that_does_not_parse_as_its_extension(name, data, looks_like):
         f"content does not match extension {extension} (looks like {looks_like})"
     )
     assert caught.value.__cause__ is not None  # the parser's own error is kept as the cause
+
+
+def test_markup_no_xml_parser_reads_is_read_as_html_with_the_xml_error_as_warning(data_dir):
+    # A real DocBook 4 SGML page: "<!doctype refentry ...>" is not XML, even recovered.
+    parsed = parse_file(data_dir / "manpage.example.sgml")
+    assert parsed.format == "html"
+    text = " ".join(u.page_content for u in parsed.units)
+    assert "Return codes, either exit status or errno settings." in text
+    assert parsed.warnings[0].startswith("not well-formed XML at line 1, column 1: ")
+    assert parsed.warnings[0].endswith("; read as HTML instead (its text, not its XML records)")
+
+
+def test_xml_that_recovery_and_html_cannot_read_keeps_its_xml_error():
+    with pytest.raises(IngestError) as caught:  # markup without a word of text
+        parse_bytes(b"<r>\n  <a>\n</r>", "empty.xml")
+    assert caught.value.reason.startswith("not well-formed XML at line 3, column")
 
 
 def test_truncated_json_keeps_its_syntax_error():
@@ -138,7 +161,7 @@ def test_unknown_extensions_are_read_by_content(name, head, expected):
     ],
 )
 def test_binary_data_under_an_unknown_name_is_not_a_document(name, head):
-    # (PNG, JPEG and TIFF are read by OCR now: tests/ingest/test_image.py)
+    # (images are read by OCR: tests/ingest/test_ocr.py)
     with pytest.raises(NotADocumentError) as caught:
         detect_format(name, head)
     assert caught.value.file == name

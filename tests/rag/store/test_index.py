@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tarfile
 from pathlib import Path
 
 import pytest
@@ -268,7 +269,8 @@ def test_documents_listing_and_chunk_iteration(index, corpus):
 
 @pytest.fixture
 def mixed(tmp_path, monkeypatch) -> Path:
-    """Known and unknown extensions, an extensionless file, binary junk and hidden entries."""
+    """Known and unknown extensions, an extensionless file, binary junk, hidden entries, a
+    compressed document, a compressed archive and SGML."""
     monkeypatch.chdir(tmp_path)
     folder = tmp_path / "mixed"
     (folder / "help").mkdir(parents=True)
@@ -279,6 +281,10 @@ def mixed(tmp_path, monkeypatch) -> Path:
     shutil.copy(DATA / "changelog", folder / "changelog")
     shutil.copy(DATA / "bare_ampersand.xml", folder / "shop.xml")
     shutil.copy(DATA / "truncated.pdf", folder / "broken.pdf")
+    shutil.copy(DATA / "NEWS.Debian.gz", folder / "NEWS.Debian.gz")
+    shutil.copy(DATA / "manpage.example.sgml", folder / "manpage.example.sgml")
+    with tarfile.open(folder / "bundle.tar.gz", "w:gz") as tar:
+        tar.add(DATA / "notes.txt", "notes.txt")
     (folder / "photo.png").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4)
     (folder / ".env").write_text("API_TOKEN=hunter2-secret\n")
     (folder / ".git" / "HEAD").write_text("ref: refs/heads/main\n")
@@ -293,10 +299,13 @@ def test_every_file_of_a_mixed_folder_is_ingested_or_listed_with_its_reason(inde
     assert {path: r.status for path, r in results.items()} == {
         "mixed/.env": "skipped",
         "mixed/.git": "skipped",
+        "mixed/NEWS.Debian.gz": "ingested",
         "mixed/broken.pdf": "failed",
+        "mixed/bundle.tar.gz": "skipped",
         "mixed/changelog": "ingested",
         "mixed/fonts.conf": "ingested",
         "mixed/help/net-wireless-hidden.page": "ingested",
+        "mixed/manpage.example.sgml": "ingested",
         "mixed/notes.txt": "ingested",
         "mixed/photo.png": "failed",
         "mixed/shop.xml": "ingested",
@@ -310,17 +319,22 @@ def test_every_file_of_a_mixed_folder_is_ingested_or_listed_with_its_reason(inde
         "mixed/.git: hidden folder: not searched (2 files inside)"
     )
     assert "PDF" in results["mixed/broken.pdf"].reason
-    assert (report.ingested, report.failed, report.skipped) == (5, 2, 2)
+    assert "its gzip content: unsupported file type .tar" in results["mixed/bundle.tar.gz"].reason
+    assert (report.ingested, report.failed, report.skipped) == (7, 2, 3)
     assert "  failed: mixed/photo.png: not a readable image" in report.summary()
-    assert report.summary().startswith("5 ingested, 0 unchanged, 2 failed, 2 skipped; ")
+    assert report.summary().startswith("7 ingested, 0 unchanged, 2 failed, 3 skipped; ")
     # What the parser forgave reaches the report; clean files carry no warnings.
     assert results["mixed/shop.xml"].warnings[0].startswith(
         "not well-formed XML recovered at line 4"
     )
+    assert results["mixed/manpage.example.sgml"].warnings[0].endswith(
+        "read as HTML instead (its text, not its XML records)"
+    )
     assert results["mixed/notes.txt"].warnings == ()
     stored = " ".join(c.page_content for c in index.iter_chunks())
     assert "hunter2" not in stored and "refs/heads" not in stored
-    assert {d.format for d in index.list_documents()} == {"text", "xml"}
+    assert "changed the default digest" in stored  # the compressed file's text
+    assert {d.format for d in index.list_documents()} == {"text", "xml", "html"}
 
 
 def test_walk_lists_what_it_passes_over(tmp_path):
