@@ -264,7 +264,9 @@ def _walk(body: etree._Element, collector: _SectionCollector, deadline: Deadline
 
 
 def _title(root: etree._Element, name: str) -> str:
-    for path in ("//title", "//h1"):
+    # The head's title: a <title> inside the body belongs to SVG, DocBook or SGML read as
+    # HTML (a section's title there), not to the page.
+    for path in ("//head/title", "//h1"):
         for node in root.xpath(path):
             text = _inline(node.text_content()).strip()
             if text:

@@ -144,8 +144,10 @@ def _draw_job_progress() -> None:
 def _report_rows(snapshot: JobSnapshot) -> list[dict]:
     if snapshot.report is None:
         return [_row("(upload)", "failed", reason=snapshot.error)]
-    return [_row(Path(r.path).name, r.status, r.chunks, r.reason, r.seconds, r.warnings,
-                 r.ocr_pages) for r in snapshot.report.files]
+    # A reason starts with the file's path on the server (the CLI's user wants it); the row
+    # names the file already, and a visitor has no business with the upload folder's path.
+    return [_row(Path(r.path).name, r.status, r.chunks, r.reason.removeprefix(f"{r.path}: "),
+                 r.seconds, r.warnings, r.ocr_pages) for r in snapshot.report.files]
 
 
 def ingest_uploads(
@@ -182,8 +184,8 @@ def _render_results(rows: list[dict]) -> None:
         st.info(f"{skipped} file(s) skipped (not a document format we read); see the reasons.",
                 icon=":material/info:")
     if warned:
-        st.info(f"{warned} file(s) ingested with warnings (a guessed encoding, repaired XML); "
-                "see the Warnings column.", icon=":material/info:")
+        st.info(f"{warned} file(s) ingested with warnings (a guessed encoding, repaired XML, "
+                "markup read as HTML); see the Warnings column.", icon=":material/info:")
     if ocr_pages:
         st.info(f"{ocr_pages} page(s) had no text layer and were read by OCR (their sources "
                 "say so; OCR text may hold misread words).", icon=":material/document_scanner:")

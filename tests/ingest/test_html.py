@@ -60,6 +60,9 @@ def test_title_from_title_tag_else_h1_else_stem(guide, limits):
     assert guide.title == "Time Machine Guide"
     assert parse_html(b"<h1>Only heading</h1><p>x</p>", "a.html", limits).title == "Only heading"
     assert parse_html(b"<p>just text</p>", "dir/plain page.html", limits).title == "plain page"
+    # A <title> in the body titles an inline SVG or a section, not the page.
+    svg = b"<body><svg><title>Arrow icon</title></svg><p>Kiln rules</p></body>"
+    assert parse_html(svg, "kiln.html", limits).title == "kiln"
 
 
 def test_text_before_the_first_heading_has_an_empty_section(limits):
