@@ -26,6 +26,7 @@ from rag.answer.refusal import (
     load_refusal_model,
     refusal_features,
     term_coverage,
+    token_match,
 )
 from rag.answer.reply import PreparedQuestion, ReplyPath
 from rag.settings import Settings
@@ -62,9 +63,12 @@ def judge_answerable(
                          [[end for _, end, _ in record_spans(d.metadata)] for d in docs])
     scorer = fitted(settings, settings.answer.answer_scorer or DEFAULT_SCORER_PATH,
                     load_answer_scorer)
+    question, *texts = get_embeddings(settings).token_vectors(
+        [prepared.standalone, *(o.passage.text for o in options)])
     features = refusal_features(
         prepared.relevance, ranked[0].score if ranked else 0.0, coverage,
         scorer.confidence(prepared.standalone, options) if scorer is not None else 0.0,
+        token_match(question, texts),
     )
     model = fitted(settings, settings.answer.refusal_model or DEFAULT_MODEL_PATH,
                    load_refusal_model)

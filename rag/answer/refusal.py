@@ -15,6 +15,15 @@ numbers, each in 0..1 whatever the collection or the way the question is typed:
   words people ask with ("roughly", "daily", "take") little;
 - ``rarest_missing``: the specificity of the most specific question term that no retrieved
   chunk holds (0 when none is missing);
+- ``token_match``: how closely the best candidate answer (a sentence, or it and the next) meets
+  the question word for word: each question wordpiece's closest wordpiece of the candidate,
+  by the embedding model's own wordpiece vectors, averaged over the question. A pooled
+  sentence vector blurs which words matched; a question asking for something the passage
+  does not say about its subject (who made it, when it changed) matches the passage's
+  topic but not its words (fitted on twelve random halves of the four sets and judged on the
+  other halves, adding it moved the gap between unanswerable and falsely declined by +1.1
+  points on realdocs, +7.9 on gold, +0.3 on SQuAD, -0.4 on dev, and SQuAD's false declines
+  from 10.3% to 9.7%);
 - ``extract_best``: the answer scorer's probability (rag/answer/extract.py) that its best candidate
   sentence holds the answer.
 
@@ -56,6 +65,7 @@ class RefusalFeatures:
     keyword_passages: float
     keyword_library: float
     rarest_missing: float
+    token_match: float
     extract_best: float = 0.0
 
     @classmethod
@@ -164,11 +174,23 @@ def term_coverage(question: str, docs: Sequence[Document], vocabulary: Any) -> T
     )
 
 
+def token_match(question: Any, candidates: Sequence[Any]) -> float:
+    """The best candidate's match with the question word for word (see the module docstring):
+    ``question`` and each of ``candidates`` are unit wordpiece vectors, one row per
+    wordpiece (:meth:`rag.store.embeddings.LocalEmbeddings.token_vectors`); 0 without any."""
+    if len(question) == 0:
+        return 0.0
+    return max((float((question @ c.T).max(axis=1).mean()) for c in candidates if len(c)),
+               default=0.0)
+
+
 def refusal_features(
-    dense_best: float, sentence_best: float, coverage: TermCoverage, extract_best: float
+    dense_best: float, sentence_best: float, coverage: TermCoverage, extract_best: float,
+    token_match: float,
 ) -> RefusalFeatures:
     return RefusalFeatures(
         extract_best=extract_best,
+        token_match=token_match,
         dense_best=dense_best,
         sentence_best=sentence_best,
         keyword_chunk=coverage.chunk,

@@ -94,7 +94,7 @@ def assess(
     for i, item in enumerate(items, start=1):
         history = ((questions[item.follows], ""),) if item.follows in questions else ()
         prepared = service.prepare_chain.invoke(AskRequest(item.question, history=history))
-        features = prepared.features or RefusalFeatures(0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
+        features = prepared.features or RefusalFeatures(0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
         rank = next(
             (r for r, p in enumerate(prepared.ranked, start=1)
              if item.answerable and contains_answer(p.text, item.references)),

@@ -54,7 +54,8 @@ class SentenceEncoder(Protocol):
         show_progress_bar: bool | None = ...,
         convert_to_numpy: bool = ...,
         normalize_embeddings: bool = ...,
-    ) -> np.ndarray: ...
+        output_value: str = ...,  # "token_embeddings": one array of wordpiece vectors a text
+    ) -> Any: ...
 
     def get_embedding_dimension(self) -> int | None: ...
 
@@ -181,6 +182,26 @@ class LocalEmbeddings(Embeddings):
         for position, index in enumerate(order):
             result[index] = vectors[position].tolist()
         return result
+
+    def token_vectors(self, texts: list[str]) -> list[np.ndarray]:
+        """Each text's wordpiece vectors (the encoder's last layer, [CLS] and [SEP] left out),
+        unit length, one row per wordpiece of the first ``max_tokens`` (no row for an empty
+        text): what a question and a sentence are compared by word for word."""
+        if not texts:
+            return []
+        import numpy as np
+
+        states = self.encoder.encode(
+            self.truncate(texts), batch_size=self.batch_size, output_value="token_embeddings",
+            convert_to_numpy=True, show_progress_bar=False,
+        )
+        out = []
+        for vectors in states:
+            inner = np.asarray(vectors.cpu() if hasattr(vectors, "cpu") else vectors,
+                               dtype=np.float32)[1:-1]
+            out.append(inner / np.clip(np.linalg.norm(inner, axis=1, keepdims=True), 1e-12,
+                                       None))
+        return out
 
     def truncate(self, texts: list[str]) -> list[str]:
         """Each text cut after its first ``max_tokens`` wordpieces (at a wordpiece's end, by

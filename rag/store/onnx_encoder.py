@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -68,13 +68,21 @@ class OnnxEncoder:
         show_progress_bar: bool | None = None,
         convert_to_numpy: bool = True,
         normalize_embeddings: bool = False,
-    ) -> np.ndarray:
+        output_value: str = "sentence_embedding",
+    ) -> Any:
         """Vectors of ``sentences`` in input order (one vector for a single string).
 
+        ``output_value="token_embeddings"``: as sentence-transformers, one array per text of
+        its wordpieces' vectors, [CLS] and [SEP] included, padding not (not normalised).
         ``show_progress_bar`` is accepted for compatibility and never shows one.
         """
         if not convert_to_numpy:
             raise ValueError("OnnxEncoder.encode returns numpy arrays only")
+        if output_value == "token_embeddings":
+            return self._token_embeddings([sentences] if isinstance(sentences, str)
+                                          else list(sentences), batch_size)
+        if output_value != "sentence_embedding":
+            raise ValueError(f"OnnxEncoder.encode has no output {output_value!r}")
         if isinstance(sentences, str):
             single = self.encode([sentences], batch_size, normalize_embeddings=normalize_embeddings)
             return single[0]
@@ -91,15 +99,26 @@ class OnnxEncoder:
         return vectors
 
     def _encode_batch(self, batch: list[str]) -> np.ndarray:
+        hidden, mask = self._hidden_states(batch)
+        weights = mask[..., None].astype(np.float32)
+        return (hidden * weights).sum(axis=1) / np.clip(weights.sum(axis=1), 1e-9, None)
+
+    def _token_embeddings(self, texts: list[str], batch_size: int) -> list[np.ndarray]:
+        out: list[np.ndarray] = []
+        for start in range(0, len(texts), batch_size):
+            hidden, mask = self._hidden_states(texts[start:start + batch_size])
+            out.extend(states[: int(m.sum())] for states, m in zip(hidden, mask, strict=True))
+        return out
+
+    def _hidden_states(self, batch: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """The last layer's wordpiece states of a batch and its attention mask."""
         with self.tokenizer_lock:
             encoded = self.tokenizer(
                 batch, padding=True, truncation="longest_first", max_length=self.max_seq_length,
                 return_tensors="np",
             )
         feeds = {name: encoded[name].astype(np.int64) for name in INPUT_NAMES}
-        hidden = self.session.run(None, feeds)[0]
-        mask = encoded["attention_mask"][..., None].astype(np.float32)
-        return (hidden * mask).sum(axis=1) / np.clip(mask.sum(axis=1), 1e-9, None)
+        return self.session.run(None, feeds)[0], encoded["attention_mask"]
 
 
 def load_int8_encoder(model_path: Path | str, cache_dir: Path | str) -> OnnxEncoder:

@@ -15,6 +15,7 @@ from rag.answer.refusal import (
     load_refusal_model,
     refusal_features,
     term_coverage,
+    token_match,
 )
 from rag.errors import ConfigError
 from rag.store.bm25 import Bm25Index
@@ -76,7 +77,7 @@ def _model(threshold: float = 0.5) -> RefusalModel:
 
 
 def _features(dense: float) -> RefusalFeatures:
-    return RefusalFeatures(dense, 0.5, 0.5, 0.5, 0.5, 0.5)
+    return RefusalFeatures(dense, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5)
 
 
 def test_probability_follows_the_weights_and_the_threshold_decides():
@@ -104,8 +105,8 @@ def test_packaged_model_declines_what_nothing_covers_and_answers_what_all_covers
     model = load_refusal_model()
     assert 0.0 < model.threshold < 1.0
     assert set(model.fitted_on["train_questions"]) >= {"realdocs:realdocs"}
-    nothing = refusal_features(0.1, 0.1, _coverage(0.0, 0.0, 0.0, 1.0), 0.0)
-    everything = refusal_features(0.8, 0.9, _coverage(1.0, 1.0, 1.0, 0.0), 0.9)
+    nothing = refusal_features(0.1, 0.1, _coverage(0.0, 0.0, 0.0, 1.0), 0.0, 0.1)
+    everything = refusal_features(0.8, 0.9, _coverage(1.0, 1.0, 1.0, 0.0), 0.9, 0.9)
     assert model.declines(nothing)
     assert not model.declines(everything)
 
@@ -146,3 +147,23 @@ def test_two_known_words_apart_in_the_text_do_not_make_a_compound(vocabulary):
     # "hose" and "pump" are both in the library, never side by side: "hosepump" is missing.
     coverage = term_coverage("Which hosepump fits?", CHUNKS, vocabulary)
     assert coverage.library < 1.0 and coverage.missing_term == "hosepump"
+
+
+def test_token_match_is_the_best_candidates_word_for_word_closeness(embeddings):
+    question, *candidates = embeddings.token_vectors([
+        "How many litres per minute does the Zephyr pump move?",
+        "The warranty lasts two years.",
+        "The Zephyr pump moves 40 litres per minute.",
+        "",
+    ])
+    assert len(candidates[2]) == 0  # an empty text has no wordpieces
+    answering = token_match(question, [candidates[1]])
+    off_topic = token_match(question, [candidates[0]])
+    assert 0.0 < off_topic < answering <= 1.0
+    assert token_match(question, candidates) == pytest.approx(answering)  # the best one
+    assert token_match(question, []) == 0.0 and token_match(candidates[2], candidates) == 0.0
+    # Word for word, not sentence against sentence: a sentence that holds every question
+    # word and more matches fully, where the pooled vectors differ.
+    (short,) = embeddings.token_vectors(["Zephyr pump"])
+    (longer,) = embeddings.token_vectors(["The Zephyr pump weighs 3 kg and runs on 12 V."])
+    assert token_match(short, [longer]) > 0.95

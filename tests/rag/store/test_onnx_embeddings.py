@@ -330,6 +330,24 @@ def test_encoder_speaks_sentence_transformers_encode(onnx_embeddings):
         encoder.encode(["cat"], convert_to_numpy=False)
 
 
+def test_token_vectors_agree_with_the_torch_backend_wordpiece_by_wordpiece(onnx_embeddings,
+                                                                          embeddings):
+    texts = [*VARIED_TEXTS, LONG_TEXT]  # both read the whole window, as above
+    int8 = onnx_embeddings.token_vectors(texts)
+    fp32 = LocalEmbeddings(backend="torch").token_vectors(texts)
+    for text, a, b in zip(texts, int8, fp32, strict=True):
+        # One row per wordpiece, [CLS] and [SEP] left out, padding too: the token counts.
+        assert len(a) == len(b) == min(embeddings.count_tokens(text), 254), text[:30]
+        if len(a):
+            assert abs(float((a * a).sum(axis=1).max()) - 1.0) < 1e-4  # unit rows
+            assert float((a * b).sum(axis=1).min()) > 0.9, text[:30]
+    with pytest.raises(ValueError, match="no output"):
+        onnx_embeddings.encoder.encode(["cat"], output_value="cls")
+    # With max_tokens, only the first wordpieces are read, as for the pooled vectors.
+    (cut,) = embeddings.token_vectors([LONG_TEXT])
+    assert embeddings.max_tokens == len(cut) == 128
+
+
 def test_count_tokens_is_the_torch_backends(onnx_embeddings, embeddings):
     for text in [*VARIED_TEXTS, "word " * 600]:
         assert onnx_embeddings.count_tokens(text) == embeddings.count_tokens(text)
