@@ -14,7 +14,7 @@ from importlib import import_module
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ingest.errors import IngestError, NotADocumentError
+from ingest.errors import IngestError, NotADocumentError, NotWellFormedError
 from ingest.limits import ParseLimits, check_output, check_size
 
 if TYPE_CHECKING:
@@ -41,7 +41,6 @@ _LAZY = {
     "detect_format": "ingest.registry",
 }
 _SNIFF_BYTES = 2048
-_NOT_WELL_FORMED = "not well-formed XML"
 _DESCRIPTION_OF = {"pdf": "PDF", "html": "HTML", "xml": "XML", "json": "JSON", "jsonl": "JSON",
                    "image": "an image"}
 
@@ -110,8 +109,7 @@ def _parse_content(data: bytes, name: str, format_name: str, limits: ParseLimits
         return PARSERS[file_format](data, name, limits)
     except IngestError as exc:
         looks_like = describe_content(head)
-        if (file_format == "xml" and looks_like == "XML"
-                and exc.reason.startswith(_NOT_WELL_FORMED)):
+        if file_format == "xml" and looks_like == "XML" and isinstance(exc, NotWellFormedError):
             return _as_html(data, name, limits, exc)
         expected = _DESCRIPTION_OF.get(file_format)
         # Only a structured format can disagree with content; binary data keeps its own error.

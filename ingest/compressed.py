@@ -16,6 +16,7 @@ import bz2
 import gzip
 import io
 import lzma
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import IO
 
@@ -28,20 +29,13 @@ class Compression:
     name: str  # as the user knows it: "gzip"
     magic: bytes
     suffixes: tuple[str, ...]  # name endings it is written with, stripped from the inner name
-
-    def reader(self, data: bytes) -> IO[bytes]:
-        raw = io.BytesIO(data)
-        if self.name == "gzip":
-            return gzip.GzipFile(fileobj=raw)
-        if self.name == "bzip2":
-            return bz2.BZ2File(raw)
-        return lzma.LZMAFile(raw)
+    reader: Callable[[IO[bytes]], IO[bytes]]  # the stream of the content, read as it is asked
 
 
 COMPRESSIONS = (
-    Compression("gzip", b"\x1f\x8b", (".gz", ".z")),
-    Compression("bzip2", b"BZh", (".bz2",)),
-    Compression("xz", b"\xfd7zXZ\x00", (".xz",)),
+    Compression("gzip", b"\x1f\x8b", (".gz", ".z"), lambda raw: gzip.GzipFile(fileobj=raw)),
+    Compression("bzip2", b"BZh", (".bz2",), bz2.BZ2File),
+    Compression("xz", b"\xfd7zXZ\x00", (".xz",), lzma.LZMAFile),
 )
 
 
@@ -70,7 +64,7 @@ def decompress(data: bytes, name: str, limits: ParseLimits) -> tuple[bytes, str,
     if compression is None:
         return None
     try:
-        with compression.reader(data) as stream:
+        with compression.reader(io.BytesIO(data)) as stream:
             content = stream.read(limits.max_bytes + 1)
     except (OSError, EOFError, lzma.LZMAError) as exc:
         raise IngestError(name, f"{compression.name} data that cannot be read: {exc}") from exc

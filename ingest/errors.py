@@ -18,3 +18,8 @@ class NotADocumentError(IngestError):
     Raised for a file whose extension did not say what it is: a folder ingest reports it as
     skipped, not failed, since a folder of documents routinely holds such files.
     """
+
+
+class NotWellFormedError(IngestError):
+    """Markup that no XML parser reads, even in recover mode: the caller may read its text
+    another way (ingest/__init__.py tries the HTML parser), the error then being a warning."""

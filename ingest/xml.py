@@ -29,7 +29,7 @@ from collections import Counter, defaultdict
 from lxml import etree
 
 from ingest.codes import code_names, named
-from ingest.errors import IngestError
+from ingest.errors import IngestError, NotWellFormedError
 from ingest.limits import Deadline, ParseLimits, check_size
 from ingest.parsed import ParsedFile, display_stem, elide_middle, make_unit
 from ingest.textcodec import bom_encoding, decode_document, python_codec
@@ -381,7 +381,7 @@ def _refuse_limit_errors(message: str, name: str, cause: Exception | None = None
 
 
 def _recovered(
-    data: bytes, name: str, strict_error: IngestError
+    data: bytes, name: str, strict_error: NotWellFormedError
 ) -> tuple[etree._Element, list[str]]:
     """The tree libxml2's recover mode rebuilds, and one warning per error it got past."""
     parser = _secure_parser(recover=True)
@@ -410,19 +410,19 @@ def parse_xml(data: bytes, name: str, limits: ParseLimits) -> ParsedFile:
     deadline = Deadline(name, limits, len(data))
     data, decoding_warnings = _utf8_for_lxml(data, name)
     warnings = list(decoding_warnings)
-    strict_error: IngestError | None = None
+    strict_error: NotWellFormedError | None = None
     try:
         root = etree.fromstring(data, parser=_secure_parser())
     except etree.XMLSyntaxError as exc:
         message = str(exc.msg)
         _refuse_limit_errors(message, name, exc)
         where = f"line {exc.lineno}, column {exc.offset}" if exc.lineno else "start"
-        strict_error = IngestError(name, f"not well-formed XML at {where}: {exc.msg}")
+        strict_error = NotWellFormedError(name, f"not well-formed XML at {where}: {exc.msg}")
         strict_error.__cause__ = exc
         root, recovery_warnings = _recovered(data, name, strict_error)
         warnings += recovery_warnings
     if root is None:
-        raise IngestError(name, "not well-formed XML: no root element")
+        raise NotWellFormedError(name, "not well-formed XML: no root element")
     _refuse_entities(root.getroottree(), name)
     deadline.check()
     units = xml_units(root, name, limits, deadline)

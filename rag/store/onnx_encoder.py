@@ -79,8 +79,9 @@ class OnnxEncoder:
         if not convert_to_numpy:
             raise ValueError("OnnxEncoder.encode returns numpy arrays only")
         if output_value == "token_embeddings":
-            return self._token_embeddings([sentences] if isinstance(sentences, str)
-                                          else list(sentences), batch_size)
+            if isinstance(sentences, str):  # one array for one text, as sentence-transformers
+                return self._token_embeddings([sentences], batch_size)[0]
+            return self._token_embeddings(list(sentences), batch_size)
         if output_value != "sentence_embedding":
             raise ValueError(f"OnnxEncoder.encode has no output {output_value!r}")
         if isinstance(sentences, str):

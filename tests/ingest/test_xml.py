@@ -3,6 +3,7 @@
 import pytest
 
 from ingest import IngestError, ParseLimits, parse_file
+from ingest.errors import NotWellFormedError
 from ingest.xml import parse_xml
 
 
@@ -81,6 +82,7 @@ def test_malformed_xml_names_line_and_column(limits):
     with pytest.raises(IngestError) as caught:
         parse_xml(b"<r>\n  <a>\n</r>", "bad.xml", limits)
     assert caught.value.reason.startswith("not well-formed XML at line 3, column")
+    assert isinstance(caught.value, NotWellFormedError)  # may be read another way
 
 
 def test_long_text_node_is_refused():
@@ -93,6 +95,7 @@ def test_deep_nesting_is_refused(limits):
     with pytest.raises(IngestError) as caught:
         parse_xml(deep, "deep.xml", limits)
     assert caught.value.reason == "XML nesting is deeper than 256 levels"
+    assert not isinstance(caught.value, NotWellFormedError)  # a limit, never read otherwise
 
 
 # --- forgiving: recovered XML and encodings libxml2 lacks, each with a warning ------------

@@ -326,6 +326,8 @@ def test_encoder_speaks_sentence_transformers_encode(onnx_embeddings):
     many = encoder.encode(["cat", "dog"], batch_size=1, show_progress_bar=False)
     assert many.shape == (2, 384)
     assert encoder.encode([], batch_size=8).shape == (0, 384)
+    # One text, one array of wordpiece vectors: [CLS] cat [SEP].
+    assert encoder.encode("cat", output_value="token_embeddings").shape == (3, 384)
     with pytest.raises(ValueError, match="numpy"):
         encoder.encode(["cat"], convert_to_numpy=False)
 
