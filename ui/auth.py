@@ -21,6 +21,9 @@ from ui.untrusted import inert_markdown
 _USER_KEY = "signed_in_user"
 _SET_COOKIE = "sign_in_cookie_pending"
 _DELETE_COOKIE = "sign_out_cookie_pending"
+# The widget key under which extra-streamlit-components' cookie manager reports `True` once
+# the browser has stored a cookie it was asked to set (CookieManager.set's default key).
+_COOKIE_SET_REPORT = "set"
 _NOTICE = "sign_in_notice"
 # Session state streamlit-authenticator keeps; a new user in this session starts from none of
 # the previous one's per-user state.
@@ -102,10 +105,14 @@ def require_sign_in(settings: Settings) -> User | None:
         st.session_state[_SET_COOKIE] = True
         st.rerun()  # redraw without the form
     st.session_state[_USER_KEY] = user  # roles may have changed in the file
-    if st.session_state.pop(_SET_COOKIE, False):
+    if st.session_state.get(_SET_COOKIE):
         # The library sets its cookie in the run that signs in, and the rerun above drops
-        # that before the browser runs it: set it in this run, which is not cut short.
+        # that before the browser runs it. A later run can be cut short too (a question sent
+        # right after signing in), so the cookie is drawn on every run until the browser's
+        # cookie component reports it set.
         authenticator.cookie_controller.set_cookie()
+        if st.session_state.get(_COOKIE_SET_REPORT) is True:
+            st.session_state.pop(_SET_COOKIE)
     _render_signed_in(user, authenticator)
     return user
 

@@ -14,7 +14,7 @@ from rag.store.reingest import reingest_paths
 from rag.store.uploads import remove_upload_copy, save_upload
 from ui.errors import error_boundary
 from ui.library import may_manage_collection
-from ui.resources import get_index, store_location
+from ui.resources import get_index, shown_store_location
 from ui.sidebar import current_choices
 from ui.untrusted import inert_markdown
 
@@ -25,9 +25,10 @@ _STATUS_ICONS = {"ingested": "✅ ingested", "unchanged": "⏸️ unchanged", "f
 def render_documents_page() -> None:
     choices = current_choices()
     settings, collection = choices.settings, choices.collection
+    location = shown_store_location(settings)
     st.caption(
-        f":material/folder_open: Collection **{collection}** · {settings.store.mode} store at "
-        f"`{store_location(settings)}`"
+        f":material/folder_open: Collection **{collection}** · {settings.store.mode} store"
+        + (f" at `{location}`" if location is not None else "")
     )
     with st.spinner("Opening the index (the embedding model loads on first use)…"):
         get_index(settings, collection)

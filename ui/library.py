@@ -16,7 +16,7 @@ from rag.errors import ConfigError
 from rag.settings import Settings
 from ui.auth import current_user
 from ui.errors import error_boundary
-from ui.resources import drop_cached_index, get_index, store_location
+from ui.resources import drop_cached_index, get_index, shown_store_location
 from ui.untrusted import inert_markdown
 
 # Chroma's rule for collection names, checked here so the user gets the reason at once.
@@ -41,8 +41,10 @@ def check_collection_name(name: str) -> str:
 
 
 def render_collection_picker(settings: Settings) -> str:
-    # Not in a code span: references would show raw there.
-    st.caption(f":material/location_on: {inert_markdown(str(store_location(settings)))}")
+    location = shown_store_location(settings)
+    if location is not None:
+        # Not in a code span: references would show raw there.
+        st.caption(f":material/location_on: {inert_markdown(location)}")
     user = current_user()
     owners = CollectionOwners.from_settings(settings)
     names: list[str] = []

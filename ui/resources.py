@@ -21,6 +21,15 @@ def store_location(settings: Settings) -> str:
     return location(settings.store)
 
 
+def shown_store_location(settings: Settings) -> str | None:
+    """The store's folder or host for a page to show, to those who may change it (admins, or
+    anyone when sign-in is off); None for a signed-in user who may not: the server's paths and
+    addresses are not theirs to learn."""
+    from ui.auth import may_change_server_settings
+
+    return store_location(settings) if may_change_server_settings() else None
+
+
 def _index_key(settings: Settings, collection: str) -> str:
     return "|".join(
         (settings.store.mode, store_location(settings), collection, settings.embedding.model)

@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
-from rag.access.users import add_user
+from rag.access.users import COOKIE_NAME, add_user
 from rag.answer.history import ChatHistory
 from tests.browser.conftest import screenshot
 
@@ -100,7 +100,8 @@ def _sidebar_text(page) -> str:
     return page.get_by_test_id("stSidebar").inner_text()
 
 
-def test_two_users_see_only_their_own_chats_and_a_visitor_only_the_form(browser, app_url):
+def test_two_users_see_only_their_own_chats_and_a_visitor_only_the_form(browser, app_url,
+                                                                        tmp_path):
     requested: list[str] = []
     alice = _open(browser, app_url, requested)
     alice.get_by_role("textbox", name="Password").wait_for()
@@ -136,8 +137,14 @@ def test_two_users_see_only_their_own_chats_and_a_visitor_only_the_form(browser,
     options = _collection_options(bob)
     assert "documents" in options
     assert ALICE_COLLECTION not in options
+    # The index folder is the server's business: the admin sees it, Bob does not.
+    assert str(tmp_path) in _sidebar_text(alice)
+    assert str(tmp_path) not in _sidebar_text(bob)
 
-    # The sign-in cookie keeps Alice signed in across a reload; signing out ends that.
+    # The sign-in cookie reached her browser although her question followed the sign-in at
+    # once (a run cut short used to drop it), keeps her signed in across a reload; signing out
+    # ends that.
+    assert COOKIE_NAME in {cookie["name"] for cookie in alice.context.cookies()}
     alice.reload()
     alice.get_by_test_id("stSidebar").get_by_text(ALICE_QUESTION).wait_for()
     assert BOB_TITLE not in alice.content()
