@@ -145,9 +145,7 @@ def _draw_job_progress() -> None:
 def _report_rows(snapshot: JobSnapshot) -> list[dict]:
     if snapshot.report is None:
         return [_row("(upload)", "failed", reason=snapshot.error)]
-    # A reason starts with the file's path on the server (the CLI's user wants it); the row
-    # names the file already, and a visitor has no business with the upload folder's path.
-    return [_row(Path(r.path).name, r.status, r.chunks, r.reason.removeprefix(f"{r.path}: "),
+    return [_row(Path(r.path).name, r.status, r.chunks, r.reason_without_path,
                  r.seconds, r.warnings, r.ocr_pages) for r in snapshot.report.files]
 
 

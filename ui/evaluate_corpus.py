@@ -126,7 +126,8 @@ def _draw_job(snapshot: JobSnapshot) -> None:
                  icon=":material/error:")
         return
     report = snapshot.report
-    failed = [f"{Path(r.path).name}: {r.reason}" for r in report.files if r.status == "failed"]
+    failed = [f"{Path(r.path).name}: {r.reason_without_path}" for r in report.files
+              if r.status == "failed"]
     counts = (f"{report.ingested} ingested, {report.unchanged} unchanged, "
               f"{report.failed} failed in {snapshot.seconds:.0f} s")
     if failed:

@@ -32,6 +32,13 @@ class FileResult:
     warnings: tuple[str, ...] = ()  # what the parser forgave (guessed encoding, recovered XML)
     ocr_pages: int = 0  # pages read by OCR in this run (0 for an unchanged file: not read again)
 
+    @property
+    def reason_without_path(self) -> str:
+        """The reason without the file's path on the server that starts it: the CLI's user
+        wants the path, while a page names the file already and a visitor has no business
+        with the server's folders."""
+        return self.reason.removeprefix(f"{self.path}: ")
+
 
 @dataclass(frozen=True)
 class IngestReport:

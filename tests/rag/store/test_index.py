@@ -111,6 +111,9 @@ def test_a_bad_file_fails_with_its_reason_and_the_batch_goes_on(index, corpus):
     assert set(failed) == {"corpus/broken.pdf", "corpus/nope.md"}
     assert failed["corpus/broken.pdf"].startswith("corpus/broken.pdf: ")
     assert "PDF" in failed["corpus/broken.pdf"]
+    # A page names the file in its own column: it shows the reason without the server path.
+    shown = report.files[0].reason_without_path
+    assert "PDF" in shown and "corpus/" not in shown
     assert report.files[1].status == "ingested"
     assert "failed: corpus/broken.pdf" in report.summary()
     assert [d.source for d in index.list_documents()] == ["corpus/notes.txt"]
