@@ -23,7 +23,7 @@ from langchain_core.runnables import Runnable, RunnableLambda
 from rag.answer.checks import grounding_anchor, judge_answerable, verify_reply
 from rag.answer.context import format_context, select_passages
 from rag.answer.followup import rewrite_by_llm, rewrite_by_rule
-from rag.answer.grounding import cannot_pass, first_sentence_end
+from rag.answer.grounding import cannot_pass
 from rag.answer.questions import check_question_length
 from rag.answer.reply import (
     Answer,
@@ -268,8 +268,6 @@ class ChatService:
         # the quote whatever follows: generating the rest only costs the user time.
         anchor = (grounding_anchor(prepared, self.settings)
                   if small and prepared.preset.answer_marker is None else None)
-        # A preset whose replies are one sentence: the small model's reply ends with it.
-        one_sentence = small and prepared.preset.one_sentence
         pieces: list[str] = []
         gen_start = time.perf_counter()
         token_stream = answer_chain.stream(list(prepared.messages))
@@ -278,14 +276,6 @@ class ChatService:
                 if not pieces:
                     timings["first_token"] = time.perf_counter() - started
                 pieces.append(piece)
-                if one_sentence and (end := first_sentence_end("".join(pieces))) is not None:
-                    shown = len("".join(pieces)) - len(piece)
-                    head = "".join(pieces)[:end]
-                    if end > shown:
-                        yield head[shown:]
-                    pieces = [head]
-                    timings["stopped_first_sentence"] = time.perf_counter() - gen_start
-                    break
                 yield piece
                 if cancel is not None and cancel.is_set():
                     break

@@ -16,12 +16,6 @@ from rag.answer.context import Passage
 from rag.text import terms
 
 _CITATION = re.compile(r"\[(\d{1,3})\]")
-# A reply's sentence end: ".", "!" or "?", the citations that close the sentence, then space
-# before what starts a sentence (as the passages are split, rag/answer/context.py), a "["
-# excepted: that is a citation still being written.
-# Possessive: a run of spaces is read once, not once per way of splitting it.
-_REPLY_SENTENCE_END = re.compile(r"[.!?]((?:\s*+\[\d{1,3}\])*+)\s++(?=[\"'(]?[A-Z0-9])")
-_WORD = re.compile(r"[^\W\d_]{2,}")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 # A template slot the model filled with a placeholder instead of a fact ("is [address]").
 # (Found by has_placeholder, in linear time: as a pattern it rescans to the end from every "[".)
@@ -175,16 +169,6 @@ def cannot_pass(partial: str, pool_text: str, question: str = "") -> bool:
     body = _CITATION.sub(" ", partial[:end])
     return (has_placeholder(body) or bool(_numbers(body) - _numbers(pool_text))
             or bool(_codes(body) - _codes(pool_text) - _codes(question)))
-
-
-def first_sentence_end(partial: str) -> int | None:
-    """Where the first sentence of ``partial``, a reply still being generated, ends with the
-    citations that follow it, once the next sentence has begun; None before. A first
-    "sentence" of fewer than two words ("1." of a list, "Dr.") is not one."""
-    for match in _REPLY_SENTENCE_END.finditer(partial):
-        if len(_WORD.findall(partial[: match.start()])) >= 2:
-            return match.start(1) + len(match.group(1))
-    return None
 
 
 def _best_passage(answer_words: Sequence[str], passages: Sequence[Passage]) -> Passage | None:

@@ -49,11 +49,6 @@ class PromptPreset(BaseModel):
     max_new_tokens: int | None = Field(
         None, ge=1, description="Replies of this style need no more tokens than this."
     )
-    one_sentence: bool = Field(
-        False,
-        description="Replies of this style are one sentence: the packaged small model's "
-        "generation stops where a second sentence begins.",
-    )
 
     @field_validator("template")
     @classmethod

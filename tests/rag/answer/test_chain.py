@@ -173,26 +173,6 @@ def test_small_model_stops_once_its_answer_names_a_number_the_passage_lacks(inde
     assert remote.answer is not None and "stopped_unsupported" not in remote.answer.timings
 
 
-def test_small_model_reply_ends_with_its_first_sentence_under_a_one_sentence_preset(index):
-    reply = "The kettle boils one litre in 3 minutes [1]. It then whistles until lifted."
-    question = AskRequest("How long does the Model X kettle take?")
-    stream = service(index, scripted(reply)).stream(question)
-    shown = "".join(stream)
-    assert shown.strip() == "The kettle boils one litre in 3 minutes [1]."
-    assert stream.answer is not None and stream.answer.path == "generated"
-    assert stream.answer.text == shown.strip()
-    assert "whistles" not in stream.answer.generated
-    assert "stopped_first_sentence" in stream.answer.timings
-    # A preset that does not ask for one sentence, or a remote model, reads to the end.
-    assert not load_prompt_preset("tutor").one_sentence
-    tutor = service(index, scripted(reply)).stream(
-        AskRequest(question.question, prompt_preset="tutor"))
-    assert "whistles" in "".join(tutor)
-    remote = service(index, scripted(reply), backend="openai").stream(question)
-    assert "whistles" in "".join(remote)
-    assert remote.answer is not None and "stopped_first_sentence" not in remote.answer.timings
-
-
 def test_large_model_decline_is_reported_as_declined(index):
     model = scripted("The context does not contain the answer.")
     answer = service(index, model, backend="openai").ask(

@@ -10,7 +10,6 @@ from rag.answer.context import Passage
 from rag.answer.grounding import (
     _values,
     cannot_pass,
-    first_sentence_end,
     check_grounding,
     cited_numbers,
     has_placeholder,
@@ -172,30 +171,3 @@ def test_hostile_replies_are_checked_in_linear_time():
     assert _values("7" * 300_000) == set()
     verdict = check_grounding("[x" * 100_000 + " 4" * 100_000, PASSAGES, min_support=0.5)
     assert not verdict.supported
-
-
-def test_a_replys_first_sentence_ends_once_a_second_has_begun():
-    def first(partial: str) -> str | None:
-        end = first_sentence_end(partial)
-        return None if end is None else partial[:end]
-
-    # Its citations belong to it; a citation still being written is waited for.
-    assert first("It boils in 3 minutes. [1] Then it") == "It boils in 3 minutes. [1]"
-    assert first("It boils in 3 minutes [1]. Then") == "It boils in 3 minutes [1]."
-    assert first("It boils in 3 minutes. [1") is None
-    assert first("It boils in 3 minutes. [1] ") is None
-    # Not an end: a decimal point, a lower-case continuation, a list number or a title.
-    assert first("It weighs 3.5 kg") is None
-    assert first("It boils, e.g. in the morning") is None
-    assert first("1. The kettle boils. Then") == "1. The kettle boils."
-    assert first("Dr. Ames wrote it. Then") == "Dr. Ames wrote it."
-    assert first("Where? In the hall. More") == "Where? In the hall."
-
-
-def test_first_sentence_end_reads_a_long_run_of_spaces_or_citations_once():
-    import time
-
-    for partial in ("It ends." + " " * 200_000 + "x", "It ends." + " [1]" * 50_000 + " x"):
-        start = time.perf_counter()
-        assert first_sentence_end(partial) is None
-        assert time.perf_counter() - start < 5  # milliseconds: read once
