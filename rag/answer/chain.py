@@ -280,7 +280,8 @@ class ChatService:
                 if cancel is not None and cancel.is_set():
                     break
                 if anchor is not None and cannot_pass(
-                        "".join(pieces), anchor.text, prepared.standalone):
+                        "".join(pieces), anchor.text, prepared.standalone,
+                        self.settings.answer.min_support):
                     timings["stopped_unsupported"] = time.perf_counter() - gen_start
                     break
         except RagError:

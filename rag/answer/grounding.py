@@ -12,7 +12,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from rag.answer.context import Passage
+from rag.answer.context import Passage, split_sentences
 from rag.text import terms
 
 _CITATION = re.compile(r"\[(\d{1,3})\]")
@@ -119,7 +119,7 @@ def check_grounding(
     With an ``anchor`` (the passage that best answers the question on its own), the answer
     must be supported by that one passage, whatever it cites: a small model given three
     sentences often takes its number from the wrong one ("HTTP 429" from the rate-limit line
-    when asked what retired paths return).
+    when asked what retired paths return), and each of its sentences must pass on its own.
     """
     valid = {p.number for p in passages}
     cited = cited_numbers(answer, valid)
@@ -154,21 +154,47 @@ def check_grounding(
     if support < min_support:
         reason = f"only {support:.0%} of the answer's words occur in the cited context"
         return GroundingVerdict(False, support, cited, best, reason)
+    if anchor is not None and (weakest := _weakest_sentence(
+            body, pool_terms, asked, complete_only=False)) < min_support:
+        reason = f"one of the answer's sentences has only {weakest:.0%} of its words in the passage"
+        return GroundingVerdict(False, support, cited, best, reason)
     return GroundingVerdict(True, support, cited, best, "supported by the cited context")
 
 
-def cannot_pass(partial: str, pool_text: str, question: str = "") -> bool:
+def _weakest_sentence(body: str, pool_terms: set[str], asked: set[str], *,
+                      complete_only: bool) -> float:
+    """The lowest share of a sentence's new words (those not in the question) that the pool
+    holds, over the sentences of ``body`` that add any; 1.0 when none does. Judged sentence by
+    sentence, a made-up sentence cannot pass on the words a copied one brings (a small model
+    often writes both). ``complete_only``: leave out the last sentence, still being written."""
+    spans = split_sentences(body)
+    if complete_only:
+        spans = spans[:-1]
+    weakest = 1.0
+    for start, end in spans:
+        words = [t for t in terms(body[start:end]) if t not in asked]
+        if words:
+            weakest = min(weakest, sum(1 for t in words if t in pool_terms) / len(words))
+    return weakest
+
+
+def cannot_pass(partial: str, pool_text: str, question: str = "",
+                min_support: float | None = None) -> bool:
     """Whether no continuation of ``partial``, an answer still being generated, can pass
     :func:`check_grounding` against ``pool_text`` (its anchor's text): it holds a placeholder, or
-    a number or a name with digits that the pool does not hold. Both only accumulate as the
+    a number or a name with digits that the pool does not hold, or (given ``min_support``) a
+    finished sentence with fewer of its new words in the pool. These only accumulate as the
     answer grows, so generation can stop there. The last word may still be growing ("20" of
-    "2026") and is not judged."""
+    "2026") and is not judged, nor the last sentence."""
     end = len(partial)
     while end and not partial[end - 1].isspace():
         end -= 1
     body = _CITATION.sub(" ", partial[:end])
-    return (has_placeholder(body) or bool(_numbers(body) - _numbers(pool_text))
-            or bool(_codes(body) - _codes(pool_text) - _codes(question)))
+    if (has_placeholder(body) or bool(_numbers(body) - _numbers(pool_text))
+            or bool(_codes(body) - _codes(pool_text) - _codes(question))):
+        return True
+    return min_support is not None and _weakest_sentence(
+        body, set(terms(pool_text)), set(terms(question)), complete_only=True) < min_support
 
 
 def _best_passage(answer_words: Sequence[str], passages: Sequence[Passage]) -> Passage | None:

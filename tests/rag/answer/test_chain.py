@@ -173,6 +173,19 @@ def test_small_model_stops_once_its_answer_names_a_number_the_passage_lacks(inde
     assert remote.answer is not None and "stopped_unsupported" not in remote.answer.timings
 
 
+def test_small_model_stops_once_a_finished_sentence_of_its_answer_is_unsupported(index):
+    # Its copied second sentence would have carried the made-up first one over the share of
+    # supported words; judged sentence by sentence, the reply is the quote, and the rest is
+    # not generated.
+    reply = "It is Swiss-made. The Model X kettle boils one litre of water in 3 minutes [1]."
+    stream = service(index, scripted(reply)).stream(
+        AskRequest("How long does the Model X kettle take?"))
+    assert "".join(stream).strip() == "It is Swiss-made. The"
+    assert stream.answer is not None and stream.answer.path == "quoted"
+    assert "3 minutes" in stream.answer.text and "Swiss" not in stream.answer.text
+    assert "stopped_unsupported" in stream.answer.timings
+
+
 def test_large_model_decline_is_reported_as_declined(index):
     model = scripted("The context does not contain the answer.")
     answer = service(index, model, backend="openai").ask(

@@ -142,6 +142,28 @@ def test_an_answer_that_names_a_missing_number_or_code_cannot_pass():
     assert not cannot_pass("It takes 3 minutes [1] ", KETTLE.text)
 
 
+def test_each_sentence_of_a_small_models_answer_must_pass_on_its_own():
+    question = "How long does the Model X kettle take?"
+    made_up = "It is Swiss-made."
+    copied = "The Model X kettle boils one litre in 3 minutes. [1]"
+    # Together, the copied sentence's words carry the made-up one over the share needed.
+    whole = check_grounding(f"{made_up} {copied}", [KETTLE], question=question,
+                            min_support=0.6)
+    assert whole.supported and whole.support >= 0.6
+    anchored = check_grounding(f"{made_up} {copied}", [KETTLE], question=question,
+                               min_support=0.6, anchor=KETTLE)
+    assert not anchored.supported
+    assert "one of the answer's sentences has only" in anchored.reason
+    assert check_grounding(copied, [KETTLE], question=question, min_support=0.6,
+                           anchor=KETTLE).supported
+    # While it is written: a finished sentence that fails stops it, the last one is not judged
+    # (its words are still coming), and without min_support only numbers and codes count.
+    assert cannot_pass(f"{made_up} The Model", KETTLE.text, question, 0.6)
+    assert not cannot_pass(made_up, KETTLE.text, question, 0.6)
+    assert not cannot_pass(f"{made_up} The Model", KETTLE.text, question)
+    assert not cannot_pass(f"{copied} It", KETTLE.text, question, 0.6)
+
+
 @settings(max_examples=400, deadline=None)
 @given(st.text(alphabet="37K-2 ab[]1.", max_size=20), st.text(alphabet="37K-2 ab[]1.",
                                                               max_size=20))
