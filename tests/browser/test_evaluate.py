@@ -134,7 +134,8 @@ def test_ab_retrieval_over_an_uploaded_gold_set_then_cancel_and_run_again(
     main.get_by_text("Upload a JSONL file").click()
     page.locator(".st-key-eval_gold_upload input[type=file]").set_input_files(
         str(write_gold(tmp_path / "small_gold.jsonl")))
-    main.get_by_text("small_gold.jsonl").wait_for()
+    # The upload's chip: exact, since the plan line below it names the file too.
+    main.get_by_text("small_gold.jsonl", exact=True).wait_for()
     pick(page, "eval_A_mode", "bm25")
     pick(page, "eval_B_mode", "dense")
     set_limit(page, len(GOLD))
@@ -175,7 +176,7 @@ def test_ab_retrieval_over_an_uploaded_gold_set_then_cancel_and_run_again(
     # Cancel: a longer run over the same questions repeated, stopped as soon as it started.
     page.locator(".st-key-eval_gold_upload input[type=file]").set_input_files(
         str(write_gold(tmp_path / "long_gold.jsonl", copies=15)))
-    main.get_by_text("long_gold.jsonl").wait_for()
+    main.get_by_text("long_gold.jsonl", exact=True).wait_for()
     set_limit(page, 60)
     wait_for_plan(page, "60 questions from long_gold.jsonl with A (bm25 retrieval) and B (dense "
                   "retrieval): 120 searches.")
