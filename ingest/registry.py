@@ -1,8 +1,9 @@
 """Which parser reads a file: by extension, corrected by sniffing the content's magic.
 
 A file whose extension we do not know (or that has none: README, changelog, .page, .conf,
-.pom, .nxml...) is read by what its content is: PDF, HTML (XHTML too), XML, JSON or JSON Lines
-that parse, else plain text when the bytes read as text. Only binary data is refused, with
+.pom, .nxml, a manual page's .1...) is read by what its content is: PDF, HTML (XHTML too), XML,
+JSON or JSON Lines that parse, a troff manual page, else plain text when the bytes read as
+text. Only binary data is refused, with
 :class:`NotADocumentError`, so a folder ingest can list it as skipped.
 """
 
@@ -15,6 +16,7 @@ from ingest.errors import NotADocumentError
 from ingest.html import parse_html
 from ingest.image import parse_image
 from ingest.json_ import parse_json, parse_jsonl
+from ingest.manpage import looks_like_manpage, parse_manpage
 from ingest.parsed import Parser
 from ingest.pdf import parse_pdf
 from ingest.text import parse_markdown, parse_text
@@ -30,6 +32,7 @@ PARSERS: dict[str, Parser] = {
     "text": parse_text,
     "markdown": parse_markdown,
     "image": parse_image,
+    "manpage": parse_manpage,
 }
 # Parsers that read text by OCR where a file has none: parse_bytes passes them the file's
 # OCR run (None when OCR is off) as a fourth argument.
@@ -151,13 +154,15 @@ def format_by_content(name: str, head: bytes, sniffed: str | None = None) -> str
         if json_format:
             return json_format
     if looks_like_text(head[:_SNIFF_BYTES]):
-        return "text"
+        # A manual page ("ls.1", "chage.1.gz") is troff: read as text it is mostly markup.
+        return "manpage" if looks_like_manpage(_head_text(head)) else "text"
     supported = ", ".join(sorted(SUPPORTED_EXTENSIONS))
     shown = extension_of(name) or "(no extension)"
     raise NotADocumentError(
         name,
         f"unsupported file type {shown}; supported: {supported}, or any name whose content "
-        "is PDF, an image (PNG, JPEG, TIFF, GIF, WebP, BMP), HTML, XML, JSON or text "
+        "is PDF, an image (PNG, JPEG, TIFF, GIF, WebP, BMP), HTML, XML, JSON, a manual page "
+        "or text "
         "(compressed with gzip, bzip2 or xz too); this is binary data (not a supported "
         "document format)",
     )

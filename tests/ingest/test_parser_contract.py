@@ -16,6 +16,7 @@ SAMPLES = {
     "xml": ("catalog.xml", "xpath"),
     "text": ("notes.txt", "section"),
     "markdown": ("guide.md", "section"),
+    "manpage": ("chage.1.gz", "section"),  # a real one, gzip-compressed as Debian ships it
     "image": ("scan_lease.png", "page"),  # read by OCR (make ocr-deps)
 }
 OCR = OcrOptions()

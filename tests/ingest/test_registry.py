@@ -8,7 +8,8 @@ from ingest.registry import EXTENSIONS, PARSERS, extension_of, sniff_format
 
 
 def test_registry_keys_match_the_contract():
-    assert set(PARSERS) == {"pdf", "html", "json", "jsonl", "xml", "text", "markdown", "image"}
+    assert set(PARSERS) == {"pdf", "html", "json", "jsonl", "xml", "text", "markdown", "image",
+                            "manpage"}
     assert set(EXTENSIONS.values()) <= set(PARSERS)
     assert frozenset(EXTENSIONS) == SUPPORTED_EXTENSIONS
     assert EXTENSIONS[".htm"] == "html" and EXTENSIONS[".ndjson"] == "jsonl"
