@@ -273,7 +273,7 @@ def test_documents_listing_and_chunk_iteration(index, corpus):
 @pytest.fixture
 def mixed(tmp_path, monkeypatch) -> Path:
     """Known and unknown extensions, an extensionless file, binary junk, hidden entries, a
-    compressed document, a compressed archive and SGML."""
+    compressed document, a compressed archive, SGML and a compressed manual page."""
     monkeypatch.chdir(tmp_path)
     folder = tmp_path / "mixed"
     (folder / "help").mkdir(parents=True)
@@ -286,6 +286,7 @@ def mixed(tmp_path, monkeypatch) -> Path:
     shutil.copy(DATA / "truncated.pdf", folder / "broken.pdf")
     shutil.copy(DATA / "NEWS.Debian.gz", folder / "NEWS.Debian.gz")
     shutil.copy(DATA / "manpage.example.sgml", folder / "manpage.example.sgml")
+    shutil.copy(DATA / "chown.1.gz", folder / "chown.1.gz")
     with tarfile.open(folder / "bundle.tar.gz", "w:gz") as tar:
         tar.add(DATA / "notes.txt", "notes.txt")
     (folder / "photo.png").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4)
@@ -306,6 +307,7 @@ def test_every_file_of_a_mixed_folder_is_ingested_or_listed_with_its_reason(inde
         "mixed/broken.pdf": "failed",
         "mixed/bundle.tar.gz": "skipped",
         "mixed/changelog": "ingested",
+        "mixed/chown.1.gz": "ingested",
         "mixed/fonts.conf": "ingested",
         "mixed/help/net-wireless-hidden.page": "ingested",
         "mixed/manpage.example.sgml": "ingested",
@@ -323,9 +325,13 @@ def test_every_file_of_a_mixed_folder_is_ingested_or_listed_with_its_reason(inde
     )
     assert "PDF" in results["mixed/broken.pdf"].reason
     assert "its gzip content: unsupported file type .tar" in results["mixed/bundle.tar.gz"].reason
-    assert (report.ingested, report.failed, report.skipped) == (7, 2, 3)
+    assert (report.ingested, report.failed, report.skipped) == (8, 2, 3)
     assert "  failed: mixed/photo.png: not a readable image" in report.summary()
-    assert report.summary().startswith("7 ingested, 0 unchanged, 2 failed, 3 skipped; ")
+    assert report.summary().startswith("8 ingested, 0 unchanged, 2 failed, 3 skipped; ")
+    # The manual page is cited by its sections and reads without troff markup.
+    page = index.get_chunks(results["mixed/chown.1.gz"].doc_id)
+    assert {"NAME", "OPTIONS", "EXAMPLES"} <= {c.metadata["locator"] for c in page}
+    assert not any("\\f" in c.page_content or "\n.TP" in c.page_content for c in page)
     # What the parser forgave reaches the report; clean files carry no warnings.
     assert results["mixed/shop.xml"].warnings[0].startswith(
         "not well-formed XML recovered at line 4"
@@ -337,7 +343,7 @@ def test_every_file_of_a_mixed_folder_is_ingested_or_listed_with_its_reason(inde
     stored = " ".join(c.page_content for c in index.iter_chunks())
     assert "hunter2" not in stored and "refs/heads" not in stored
     assert "changed the default digest" in stored  # the compressed file's text
-    assert {d.format for d in index.list_documents()} == {"text", "xml", "html"}
+    assert {d.format for d in index.list_documents()} == {"text", "xml", "html", "manpage"}
 
 
 def test_walk_lists_what_it_passes_over(tmp_path):
