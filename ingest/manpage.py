@@ -51,10 +51,11 @@ _SPECIAL = {
 }
 # Strings the man macros define; a page's own ``.ds`` adds to them.
 _STRINGS = {"R": "®", "Tm": "™", "lq": "“", "rq": "”", "Aq": "'", "aq": "'"}
-_ONE = {"-": "-", "e": "\\", "\\": "\\", " ": " ", "~": " ", "0": " ", "t": "\t", ".": ".",
-        "'": "'", "`": "`", "_": "_", "%": "", "&": "", "|": "", "^": "", "c": "", ":": "",
-        ")": "", "/": "", ",": "", "!": "", "{": "", "}": "", "p": "", "r": "", "u": "",
-        "d": "", "z": "", "a": ""}
+# One-character escapes that draw something else or nothing; any other ("\-", "\.") draws
+# its character.
+_ONE = {"e": "\\", " ": " ", "~": " ", "0": " ", "t": "\t", "%": "", "&": "", "|": "",
+        "^": "", "c": "", ":": "", ")": "", "/": "", ",": "", "!": "", "{": "", "}": "",
+        "p": "", "r": "", "u": "", "d": "", "z": "", "a": ""}
 # Requests and macros whose arguments are text the reader sees, in one font or alternating
 # two (".BR ls (1)" reads "ls(1)": the alternating ones join their arguments).
 _TEXT_MACROS = frozenset({"B", "I", "SM", "SB", "UR", "MT", "OP", "SY"})
@@ -122,16 +123,10 @@ class _Page:
             self._request(line[1:].lstrip())
             return
         text = self._plain(line)
-        if self._heading_next is not None:
-            self._heading(self._heading_next, text)
-            return
-        if not text.strip():
+        if self._heading_next is None and not text.strip():
             self._break()
-        elif self._no_fill:
-            self._break()
-            self._paragraphs.append(text.rstrip())
         else:
-            self._filling.append(text.strip())
+            self._text(text)
 
     def _request(self, request: str) -> None:
         if request.startswith('\\"'):
@@ -173,9 +168,11 @@ class _Page:
             self._strings[name] = self._plain(value.lstrip().removeprefix('"'))
 
     def _text(self, text: str) -> None:
+        """Text the reader sees, from a text line or a text macro's arguments."""
         if self._heading_next is not None:
             self._heading(self._heading_next, text)
-        elif self._no_fill:
+        elif self._no_fill:  # a line of its own, after any tag (.IP) waiting to be filled
+            self._break()
             self._paragraphs.append(text.rstrip())
         else:
             self._filling.append(text.strip())
