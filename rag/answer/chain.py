@@ -23,7 +23,7 @@ from langchain_core.runnables import Runnable, RunnableLambda
 from rag.answer.checks import grounding_anchor, judge_answerable, verify_reply
 from rag.answer.context import format_context, select_passages
 from rag.answer.followup import rewrite_by_llm, rewrite_by_rule
-from rag.answer.grounding import cannot_pass
+from rag.answer.grounding import DoomedAnswer
 from rag.answer.questions import check_question_length
 from rag.answer.reply import (
     Answer,
@@ -268,6 +268,8 @@ class ChatService:
         # the quote whatever follows: generating the rest only costs the user time.
         anchor = (grounding_anchor(prepared, self.settings)
                   if small and prepared.preset.answer_marker is None else None)
+        doomed = (DoomedAnswer(anchor.text, prepared.standalone, self.settings.answer.min_support)
+                  if anchor is not None else None)
         pieces: list[str] = []
         gen_start = time.perf_counter()
         token_stream = answer_chain.stream(list(prepared.messages))
@@ -279,9 +281,7 @@ class ChatService:
                 yield piece
                 if cancel is not None and cancel.is_set():
                     break
-                if anchor is not None and cannot_pass(
-                        "".join(pieces), anchor.text, prepared.standalone,
-                        self.settings.answer.min_support):
+                if doomed is not None and doomed("".join(pieces)):
                     timings["stopped_unsupported"] = time.perf_counter() - gen_start
                     break
         except RagError:

@@ -178,23 +178,38 @@ def _weakest_sentence(body: str, pool_terms: set[str], asked: set[str], *,
     return weakest
 
 
-def cannot_pass(partial: str, pool_text: str, question: str = "",
-                min_support: float | None = None) -> bool:
-    """Whether no continuation of ``partial``, an answer still being generated, can pass
+class DoomedAnswer:
+    """Whether no continuation of an answer still being generated can pass
     :func:`check_grounding` against ``pool_text`` (its anchor's text): it holds a placeholder, or
     a number or a name with digits that the pool does not hold, or (given ``min_support``) a
     finished sentence with fewer of its new words in the pool. These only accumulate as the
     answer grows, so generation can stop there. The last word may still be growing ("20" of
-    "2026") and is not judged, nor the last sentence."""
-    end = len(partial)
-    while end and not partial[end - 1].isspace():
-        end -= 1
-    body = _CITATION.sub(" ", partial[:end])
-    if (has_placeholder(body) or bool(_numbers(body) - _numbers(pool_text))
-            or bool(_codes(body) - _codes(pool_text) - _codes(question))):
-        return True
-    return min_support is not None and _weakest_sentence(
-        body, set(terms(pool_text)), set(terms(question)), complete_only=True) < min_support
+    "2026") and is not judged, nor the last sentence. Built once per answer: the pool's and the
+    question's words are read here, not once a token."""
+
+    def __init__(self, pool_text: str, question: str = "",
+                 min_support: float | None = None) -> None:
+        self._numbers = _numbers(pool_text)
+        self._codes = _codes(pool_text) | _codes(question)
+        self._pool_terms = set(terms(pool_text))
+        self._asked = set(terms(question))
+        self._min_support = min_support
+        self._judged = (-1, False)  # (body length, verdict): a token inside a word changes none
+
+    def __call__(self, partial: str) -> bool:
+        end = len(partial)
+        while end and not partial[end - 1].isspace():
+            end -= 1
+        if end != self._judged[0]:
+            self._judged = (end, self._judge(_CITATION.sub(" ", partial[:end])))
+        return self._judged[1]
+
+    def _judge(self, body: str) -> bool:
+        if (has_placeholder(body) or bool(_numbers(body) - self._numbers)
+                or bool(_codes(body) - self._codes)):
+            return True
+        return self._min_support is not None and _weakest_sentence(
+            body, self._pool_terms, self._asked, complete_only=True) < self._min_support
 
 
 def _best_passage(answer_words: Sequence[str], passages: Sequence[Passage]) -> Passage | None:

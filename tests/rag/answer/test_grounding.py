@@ -8,8 +8,8 @@ from hypothesis import strategies as st
 
 from rag.answer.context import Passage
 from rag.answer.grounding import (
+    DoomedAnswer,
     _values,
-    cannot_pass,
     check_grounding,
     cited_numbers,
     has_placeholder,
@@ -132,6 +132,11 @@ def test_a_value_picked_from_a_list_of_the_same_unit_is_not_verified():
 KETTLE = _p(1, "The Model X kettle boils one litre in 3 minutes (model K-20).")
 
 
+def cannot_pass(partial: str, pool: str, question: str = "",
+                min_support: float | None = None) -> bool:
+    return DoomedAnswer(pool, question, min_support)(partial)
+
+
 def test_an_answer_that_names_a_missing_number_or_code_cannot_pass():
     assert cannot_pass("It takes 7 minutes", KETTLE.text)
     assert cannot_pass("It takes 7 ", KETTLE.text)
@@ -171,6 +176,17 @@ def test_an_answer_judged_unable_to_pass_fails_whatever_follows(prefix, rest):
     if cannot_pass(prefix, KETTLE.text):
         verdict = check_grounding(prefix + rest, [KETTLE], min_support=0.0, anchor=KETTLE)
         assert not verdict.supported, (prefix, rest, verdict.reason)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.text(alphabet="37K-2 ab[]1.Mo", max_size=4), max_size=12))
+def test_judging_an_answer_token_by_token_agrees_with_judging_it_whole(tokens):
+    # One check follows the stream and keeps its last verdict while a word grows; it must
+    # say what a fresh check of the same text says, at every token.
+    streamed = DoomedAnswer(KETTLE.text, "How long?", 0.6)
+    for n in range(1, len(tokens) + 1):
+        partial = "".join(tokens[:n])
+        assert streamed(partial) == cannot_pass(partial, KETTLE.text, "How long?", 0.6)
 
 
 # -- the checks run in linear time on any reply ----------------------------------------------
