@@ -217,6 +217,15 @@ class AnswerSettings(BaseModel):
         "models), whole chunks, or auto (sentences for local, chunks for remote backends).",
     )
     max_passages: int = Field(3, ge=1, le=40, description="Sentences kept by 'sentences' mode.")
+    reply: Literal["auto", "generate", "quote"] = Field(
+        "auto",
+        description="How a reply is written: the LLM writes it and it is checked against the "
+        "sources, a quote of the best sentence when the check fails (generate); the sentence "
+        "the answer scorer judges most likely to answer is quoted without asking the LLM "
+        "(quote); or auto (quote with a small model, i.e. the 'sentences' context strategy: "
+        "the packaged model's checked answers were no more often right than the quote, at "
+        "four to five times the wait; generate otherwise).",
+    )
     followup_rewrite: Literal["auto", "rule", "llm"] = Field(
         "auto",
         description="How a follow-up becomes a standalone question: carry the previous key terms "

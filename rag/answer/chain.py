@@ -20,7 +20,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.output_parsers import StrOutputParser
 from langchain_core.runnables import Runnable, RunnableLambda
 
-from rag.answer.checks import grounding_anchor, judge_answerable, verify_reply
+from rag.answer.checks import grounding_anchor, judge_answerable, quote_reply, verify_reply
 from rag.answer.context import format_context, select_passages
 from rag.answer.followup import rewrite_by_llm, rewrite_by_rule
 from rag.answer.grounding import DoomedAnswer
@@ -40,6 +40,24 @@ from rag.llm.presets import DecodingPreset, PromptPreset, load_decoding_preset, 
 from rag.retrieval.expand import expand_neighbours
 from rag.retrieval.modes import RetrievedChunk, retrieve
 from rag.settings import Settings, get_settings
+
+
+def context_strategy(settings: Settings) -> str:
+    """What the LLM sees (``answer.context_strategy``, "auto" resolved): sentences for the
+    local backend's small model, whole chunks for remote ones."""
+    chosen = settings.answer.context_strategy
+    if chosen != "auto":
+        return chosen
+    return "sentences" if settings.llm.backend == "local" else "chunks"
+
+
+def reply_mode(settings: Settings) -> str:
+    """Who writes the reply (``answer.reply``, "auto" resolved): a quote of the best sentence
+    for a small model (the sentences strategy), the LLM otherwise."""
+    chosen = settings.answer.reply
+    if chosen != "auto":
+        return chosen
+    return "quote" if context_strategy(settings) == "sentences" else "generate"
 
 
 class ChatService:
@@ -70,10 +88,10 @@ class ChatService:
         return self.settings.llm.backend
 
     def _strategy(self) -> str:
-        chosen = self.settings.answer.context_strategy
-        if chosen != "auto":
-            return chosen
-        return "sentences" if self.backend == "local" else "chunks"
+        return context_strategy(self.settings)
+
+    def _reply_mode(self) -> str:
+        return reply_mode(self.settings)
 
     def _rewrite_mode(self) -> str:
         chosen = self.settings.answer.followup_rewrite
@@ -259,6 +277,15 @@ class ChatService:
             yield prepared.decline_reply
             out.append(self._answer(prepared, prepared.decline_reply, "declined", sources, (), "",
                                     prepared.decline_reason, timings, started))
+            return
+        if self._reply_mode() == "quote":
+            text, path, cited, reason, basis = quote_reply(prepared, self.settings)
+            timings["first_token"] = time.perf_counter() - started
+            yield text
+            if basis is not None:
+                sources = with_answer_span(sources, basis)
+            out.append(self._answer(prepared, text, path, sources, cited, "", reason, timings,
+                                    started))
             return
         model = self.chat_model(prepared.decoding)
         answer_chain = model | StrOutputParser()

@@ -119,8 +119,7 @@ def verify_reply(
     Also returns the passage the reply rests on, to highlight in its source. ``anchor``: the
     small model's :func:`grounding_anchor` when the caller already has it."""
     question, passages = prepared.standalone, prepared.passages
-    scorer = load_answer_scorer(settings.answer.answer_scorer or DEFAULT_SCORER_PATH)
-    extracted = scorer.best(question, candidates_of(prepared))
+    extracted = best_quote(prepared, settings)
     if is_decline(generated):
         # The refusal model already judged that the documents answer. A large model that
         # read whole chunks and disagrees is believed; a small one's "no" is not (it says
@@ -155,6 +154,24 @@ def verify_reply(
     # the sentence that best answers the question.
     return (extract_reply(extracted), "quoted", (extracted.number,), verdict.reason,
             extracted)
+
+
+def best_quote(prepared: PreparedQuestion, settings: Settings) -> Candidate | None:
+    """The candidate (:func:`candidates_of`) the answer scorer judges most likely to answer."""
+    scorer = load_answer_scorer(settings.answer.answer_scorer or DEFAULT_SCORER_PATH)
+    return scorer.best(prepared.standalone, candidates_of(prepared))
+
+
+def quote_reply(
+    prepared: PreparedQuestion, settings: Settings
+) -> tuple[str, ReplyPath, tuple[int, ...], str, Passage | None]:
+    """The reply without asking the LLM (``answer.reply`` "quote"): the best candidate quoted
+    with its source, as :func:`verify_reply` returns it."""
+    extracted = best_quote(prepared, settings)
+    if extracted is None:
+        return NOT_IN_DOCUMENTS, "declined", (), "no sentence of the sources to quote", None
+    return (extract_reply(extracted), "quoted", (extracted.number,),
+            "the sentence that best answers the question is quoted", extracted)
 
 
 def grounding_anchor(prepared: PreparedQuestion, settings: Settings) -> Passage | None:

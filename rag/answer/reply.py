@@ -20,7 +20,7 @@ from rag.retrieval.modes import RetrievedChunk
 ReplyPath = Literal["generated", "quoted", "declined"]
 PATH_LABELS: dict[str, str] = {
     "generated": "generated and verified against the sources",
-    "quoted": "quoted from the sources (no generated answer could be verified)",
+    "quoted": "quoted from the sources",
     "declined": "declined: the documents do not contain the answer",
 }
 

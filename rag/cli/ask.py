@@ -30,6 +30,9 @@ def add_subcommands(subparsers: Any, common: argparse.ArgumentParser) -> None:
     ask.add_argument("--backend", help="LLM backend: local, openai or huggingface")
     ask.add_argument("--model", help="model folder/GGUF (local) or model name (remote)")
     ask.add_argument("--base-url", help="endpoint of an OpenAI-compatible or HF server")
+    ask.add_argument("--reply", choices=("auto", "generate", "quote"),
+                     help="who writes the reply: the LLM (generate), a quote of the best "
+                     "sentence (quote), or auto: quote with the small local model (default)")
     ask.add_argument("--preset", help="prompt preset from prompts/ (default: grounded)")
     ask.add_argument("--decoding", help="decoding preset from prompts/decoding/")
     ask.add_argument("--mode", help="retrieval mode: dense, mmr, bm25 or hybrid")
@@ -45,9 +48,12 @@ def settings_for_ask(args: argparse.Namespace, settings: Settings) -> Settings:
                            ("base_url", args.base_url))
         if value is not None
     }
-    if not llm:
-        return settings
-    return settings.model_copy(update={"llm": settings.llm.model_copy(update=llm)})
+    if llm:
+        settings = settings.model_copy(update={"llm": settings.llm.model_copy(update=llm)})
+    if args.reply is not None:
+        settings = settings.model_copy(
+            update={"answer": settings.answer.model_copy(update={"reply": args.reply})})
+    return settings
 
 
 def run_ask(args: argparse.Namespace, settings: Settings) -> int:

@@ -88,6 +88,25 @@ def test_switching_prompt_and_decoding_preset_updates_text_and_sliders(app_env):
     assert not sliders["Top-k"].disabled  # sampling is on, and the local backend honours top-k
 
 
+def test_reply_control_says_when_replies_quote_instead_of_the_model(app_env):
+    quoting = "Replies quote the documents"
+
+    def captions(at: AppTest) -> str:
+        return "\n".join(c.value for c in at.caption)
+
+    at = start()
+    reply = at.button_group(key="answer_reply")
+    assert reply.value == "auto"
+    assert quoting in captions(at)  # auto, with the small local model
+    reply.set_value("generate").run()
+    assert not at.exception and quoting not in captions(at)
+    at.button_group(key="answer_reply").set_value("auto").run()
+    at.selectbox(key="backend").select("openai").run()
+    assert quoting not in captions(at)  # auto lets a remote model write
+    at.button_group(key="answer_reply").set_value("quote").run()
+    assert quoting in captions(at)
+
+
 def test_controls_the_backend_cannot_honour_are_disabled_with_the_reason(app_env):
     from rag.llm import backend_capabilities
 

@@ -69,6 +69,9 @@ def index(tmp_path_factory, embeddings) -> DocumentIndex:
 
 
 def service(index: DocumentIndex, model=None, backend: str = "local", **answer) -> ChatService:
+    # Most tests here are about generating and checking a reply; the tests of answer.reply
+    # ("auto" quotes without asking a small model) pass it themselves.
+    answer.setdefault("reply", "generate")
     settings = index.settings.model_copy(
         update={
             "answer": AnswerSettings(**answer),
@@ -108,6 +111,42 @@ def test_refusal_can_be_switched_off(index):
     assert answer.path != "declined"
     assert len(model.sent) == 1
     assert answer.answerable is not None  # still reported
+
+
+# -- answer.reply: who writes the reply ------------------------------------------------------
+KETTLE_QUESTION = "How long does the Model X kettle take to boil one litre of water?"
+
+
+def test_under_auto_a_small_model_is_not_asked_and_the_best_sentence_is_quoted(index):
+    model = scripted("It takes 7 minutes [1]")
+    stream = service(index, model, reply="auto").stream(AskRequest(KETTLE_QUESTION))
+    pieces = list(stream)
+    answer = stream.answer
+    assert model.sent == []
+    assert answer.path == "quoted" and answer.generated == ""
+    assert "3 minutes" in answer.text and "7 minutes" not in answer.text
+    assert pieces == [answer.text]  # shown at once, nothing to take back
+    (cited,) = [s for s in answer.sources if s.number in answer.cited]
+    assert cited.source.endswith("kettle.md")
+    start, end = cited.answer_span
+    assert "3 minutes" in cited.snippet[start:end]
+
+
+def test_under_auto_a_remote_model_writes_the_reply(index):
+    model = scripted("It boils one litre in 3 minutes [1]")
+    answer = service(index, model, backend="openai", reply="auto").ask(
+        AskRequest(KETTLE_QUESTION))
+    assert len(model.sent) == 1
+    assert answer.path == "generated" and answer.text.startswith("It boils one litre")
+
+
+def test_quoting_can_be_chosen_for_any_backend_and_still_declines(index):
+    model = scripted("unused")
+    quoting = service(index, model, backend="openai", reply="quote")
+    assert quoting.ask(AskRequest(KETTLE_QUESTION)).path == "quoted"
+    declined = quoting.ask(AskRequest("Who won the 1998 football world cup?"))
+    assert declined.path == "declined" and "1998" in declined.text
+    assert model.sent == []
 
 
 def test_words_of_a_section_title_count_as_mentioned(index):

@@ -14,7 +14,8 @@ from langchain_core.messages import AIMessage
 
 from rag.answer.chain import ChatService
 from rag.answer.reply import AskRequest
-from rag.cli.ask import WITHDRAWN, write_answer
+from rag.cli.ask import WITHDRAWN, settings_for_ask, write_answer
+from rag.cli.main import build_parser
 from rag.settings import Settings, StoreSettings
 from rag.store.index import DocumentIndex
 from tests.rag.cli.test_main import rag
@@ -39,7 +40,9 @@ def index(tmp_path_factory, embeddings) -> DocumentIndex:
 
 def printed(index: DocumentIndex, reply: str) -> str:
     model = GenericFakeChatModel(messages=iter([AIMessage(reply)]))
-    service = ChatService(index, chat_model=model, settings=index.settings)
+    settings = index.settings.model_copy(
+        update={"answer": index.settings.answer.model_copy(update={"reply": "generate"})})
+    service = ChatService(index, chat_model=model, settings=settings)
     out = io.StringIO()
     write_answer(service.stream(AskRequest(QUESTION)), out)
     return out.getvalue()
@@ -60,6 +63,30 @@ def test_a_supported_answer_is_printed_once_without_a_mark(index):
     assert "withdrawn" not in text
     assert text.count("Zanabazar City [1]") == 1
     assert "\nSources:\n*[1] " in text
+
+
+def test_reply_option_sets_who_writes_the_reply():
+    parser = build_parser()
+    base = Settings()
+    assert settings_for_ask(parser.parse_args(["ask", "q"]), base).answer.reply == "auto"
+    chosen = settings_for_ask(parser.parse_args(["ask", "q", "--reply", "generate"]), base)
+    assert chosen.answer.reply == "generate" and chosen.llm == base.llm
+    with pytest.raises(SystemExit):
+        parser.parse_args(["ask", "q", "--reply", "poem"])
+
+
+@pytest.mark.slow
+def test_by_default_the_cli_quotes_the_answering_sentence_at_once(tmp_path):
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "atlas.md").write_text(ATLAS, encoding="utf-8")
+    assert rag(tmp_path, "ingest", "docs").returncode == 0
+    asked = rag(tmp_path, "ask", QUESTION)
+    assert asked.returncode == 0, asked.stderr
+    reply, _, rest = asked.stdout.partition("\n")
+    assert "Zanabazar City" in reply and "[1]" in reply
+    assert rest.lstrip().startswith("[quoted from the sources]") and "withdrawn" not in rest
+    assert "docs/atlas.md" in rest
 
 
 @pytest.mark.slow

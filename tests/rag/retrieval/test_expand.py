@@ -238,7 +238,7 @@ def test_overlap_detection_rejects_coincidences():
 def _service(index, model, backend: str, neighbours: int) -> ChatService:
     settings = index.settings.model_copy(
         update={
-            "answer": AnswerSettings(refuse=False),
+            "answer": AnswerSettings(refuse=False, reply="generate"),
             "llm": index.settings.llm.model_copy(update={"backend": backend}),
             "retrieval": index.settings.retrieval.model_copy(
                 update={"expand_neighbours": neighbours}
