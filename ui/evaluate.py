@@ -13,13 +13,14 @@ from __future__ import annotations
 import logging
 import os
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import streamlit as st
 
 from ingest.errors import IngestError
-from rag.eval.ab import MEASURES, RETRIEVAL, ABConfig, EvalRun, plan_run
+from rag.eval.ab import MEASURES, RETRIEVAL, ABConfig, EvalRun, plan_run, with_reply
 from rag.eval.datasets import GoldItem, load_gold
 from rag.llm.presets import list_decoding_presets, list_prompt_presets
 from rag.settings import Settings
@@ -27,7 +28,7 @@ from ui.errors import error_boundary, mask_secrets, session_api_keys
 from ui.evaluate_corpus import render_corpus_check, running_corpus_job
 from ui.evaluate_results import RUN_KEY, render_results
 from ui.resources import get_index
-from ui.sidebar import current_choices
+from ui.sidebar import REPLY_LABELS, current_choices
 from ui.untrusted import inert_markdown
 
 log = logging.getLogger(__name__)
@@ -154,13 +155,23 @@ def _render_config(side: str, settings: Settings, measure: str, disabled: bool) 
     prompts = list_prompt_presets()
     decodings = [PRESET_DEFAULT, *list_decoding_presets()]
     backends = list(BACKENDS)
-    prompt = st.selectbox("Prompt preset", prompts, key=f"eval_{side}_prompt", disabled=disabled,
-                          index=_index_of(prompts, settings.prompt_preset))
-    decoding = st.selectbox("Decoding preset", decodings, key=f"eval_{side}_decoding",
-                            disabled=disabled)
     backend = st.selectbox("Backend", backends, key=f"eval_{side}_backend", disabled=disabled,
                            index=_index_of(backends, "local"))
-    return ABConfig(side, prompt, None if decoding == PRESET_DEFAULT else decoding, mode, backend)
+    replies = list(REPLY_LABELS)
+    reply = st.selectbox("Reply", replies, key=f"eval_{side}_reply", disabled=disabled,
+                         index=_index_of(replies, settings.answer.reply),
+                         format_func=REPLY_LABELS.__getitem__)
+    draft = with_reply(ABConfig(side, settings.prompt_preset, None, mode, backend), reply,
+                       settings)
+    # A quote asks no LLM: the presets would change nothing, so they are not offered.
+    quoting = draft.reply == "quote"
+    prompt = st.selectbox("Prompt preset", prompts, key=f"eval_{side}_prompt",
+                          disabled=disabled or quoting,
+                          index=_index_of(prompts, settings.prompt_preset))
+    decoding = st.selectbox("Decoding preset", decodings, key=f"eval_{side}_decoding",
+                            disabled=disabled or quoting)
+    return replace(draft, prompt_preset=prompt,
+                   decoding_preset=None if decoding == PRESET_DEFAULT else decoding)
 
 
 def _index_of(options: list[str], value: str) -> int:

@@ -29,7 +29,7 @@ from ui.untrusted import inert_markdown
 
 CHAT_PAGE = "ui/pages/chat_page.py"
 _STORE_LABELS = {"memory": "In memory", "disk": "On disk", "server": "Chroma server"}
-_REPLY_LABELS = {"auto": "Auto", "generate": "Model", "quote": "Quote"}
+REPLY_LABELS = {"auto": "Auto", "generate": "Model", "quote": "Quote"}
 _MODE_LABELS = {"dense": "Dense", "mmr": "MMR (diverse)", "bm25": "BM25 (keywords)",
                 "hybrid": "Hybrid (dense + BM25)"}
 
@@ -125,9 +125,9 @@ def _render_reply(base: Settings, backend: str) -> AnswerSettings:
 
     choice = st.segmented_control(
         "Reply",
-        list(_REPLY_LABELS),
+        list(REPLY_LABELS),
         default=base.answer.reply,
-        format_func=lambda m: _REPLY_LABELS[m],
+        format_func=lambda m: REPLY_LABELS[m],
         key="answer_reply",
         help="Model: the LLM writes the answer and it is checked against the sources (a quote "
         "replaces it when the check fails). Quote: the sentence that best answers is quoted "

@@ -15,7 +15,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -50,16 +50,28 @@ class ABConfig:
     decoding_preset: str | None  # None: the prompt preset's own decoding
     retrieval_mode: str
     backend: str
+    reply: str = "generate"  # who writes the reply, resolved (see with_reply): generate or quote
 
     def setup(self, measure: str) -> str:
         """The parts of the configuration the measure uses."""
         if measure == RETRIEVAL:
             return f"{self.retrieval_mode} retrieval"
+        if self.reply == "quote":  # no LLM is asked: prompt and decoding shape nothing
+            return f"quote · {self.retrieval_mode} · {self.backend}"
         decoding = self.decoding_preset or "preset decoding"
         return f"{self.prompt_preset} · {decoding} · {self.retrieval_mode} · {self.backend}"
 
     def same_as(self, other: ABConfig, measure: str) -> bool:
         return self.setup(measure) == other.setup(measure)
+
+
+def with_reply(config: ABConfig, reply: str, settings: Settings) -> ABConfig:
+    """``config`` with ``reply`` (an ``answer.reply`` choice) resolved for its backend, as the
+    chain resolves it: "auto" quotes with the small local model."""
+    from rag.answer.chain import reply_mode
+
+    chosen = replace(config, reply=reply)
+    return replace(config, reply=reply_mode(config_settings(settings, chosen)))
 
 
 @dataclass(frozen=True)
@@ -185,14 +197,15 @@ def run_all(run: EvalRun, settings: Settings, index: Any,
 
 
 def config_settings(settings: Settings, config: ABConfig) -> Settings:
-    """The base settings with this side's backend and retrieval mode."""
+    """The base settings with this side's backend, retrieval mode and reply."""
     llm = settings.llm
     if config.backend != llm.backend:
         # The base model, URL and key belong to its backend; another backend starts bare.
         llm = llm.model_copy(update={"backend": config.backend, "model": "", "base_url": None,
                                      "api_key": None})
     retrieval = settings.retrieval.model_copy(update={"mode": config.retrieval_mode})
-    return settings.model_copy(update={"llm": llm, "retrieval": retrieval})
+    answer = settings.answer.model_copy(update={"reply": config.reply})
+    return settings.model_copy(update={"llm": llm, "retrieval": retrieval, "answer": answer})
 
 
 def ask_one(index: Any, settings: Settings, config: ABConfig, item: QAItem) -> AnswerRow:

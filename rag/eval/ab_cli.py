@@ -56,6 +56,9 @@ def add_subcommands(subparsers: Any, common: argparse.ArgumentParser) -> None:
                            help=f"{upper}'s LLM backend: local, openai or huggingface (another "
                            "backend than the configured one starts without its model, URL and "
                            "key)")
+        group.add_argument(f"--reply-{side}", choices=("auto", "generate", "quote"),
+                           help=f"who writes {upper}'s reply: the LLM (generate), a quote of the "
+                           "best sentence (quote), or auto: quote with the small local model")
     parser.add_argument("--only-diff", action="store_true",
                         help="list only the questions where A and B differ")
     parser.add_argument("--quiet", action="store_true", help="no progress on stderr")
@@ -66,7 +69,7 @@ def side_config(args: argparse.Namespace, side: str, settings: Settings) -> Any:
     """Configuration ``side`` ("a" or "b"): the settings with that side's options applied,
     each checked against what exists (a ConfigError names the valid choices)."""
     from rag.errors import ConfigError
-    from rag.eval.ab import ABConfig
+    from rag.eval.ab import ABConfig, with_reply
     from rag.llm import BACKENDS
     from rag.llm.presets import list_decoding_presets, list_prompt_presets
     from rag.retrieval.modes import RETRIEVAL_MODES
@@ -83,8 +86,9 @@ def side_config(args: argparse.Namespace, side: str, settings: Settings) -> Any:
         if value is not None and value not in valid[part]:
             raise ConfigError(f"--{part}-{side}: unknown {part} {value!r}; choose from: "
                               f"{', '.join(valid[part])}")
-    return ABConfig(side.upper(), chosen["prompt"], chosen["decoding"], chosen["mode"],
-                    chosen["backend"])
+    config = ABConfig(side.upper(), chosen["prompt"], chosen["decoding"], chosen["mode"],
+                      chosen["backend"])
+    return with_reply(config, getattr(args, f"reply_{side}") or settings.answer.reply, settings)
 
 
 def run_eval_ab(args: argparse.Namespace, settings: Settings) -> int:

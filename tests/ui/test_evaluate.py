@@ -104,7 +104,8 @@ def test_retrieval_ab_of_bm25_against_dense_shows_metrics_and_per_question_diff(
     # Retrieval only: the answer-shaping choices are not asked for.
     keys = {s.key for s in at.selectbox}
     assert {"eval_A_mode", "eval_B_mode"} <= keys
-    assert not keys & {"eval_A_prompt", "eval_A_decoding", "eval_A_backend", "eval_B_backend"}
+    assert not keys & {"eval_A_prompt", "eval_A_decoding", "eval_A_backend", "eval_B_backend",
+                       "eval_A_reply"}
     at.button(key="eval_run_button").click().run(timeout=RUN_TIMEOUT)
     assert not at.exception
     assert not at.error, [e.value for e in at.error]
@@ -143,14 +144,18 @@ def test_ab_run_of_bm25_against_dense_answers_shows_metrics_and_per_question_dif
     at.selectbox(key="eval_A_mode").select("bm25")
     at.selectbox(key="eval_B_mode").select("dense")
     at.number_input(key="eval_limit").set_value(2)
+    # B's model writes; A quotes (auto, with the local model), so A's presets are not offered.
+    at.selectbox(key="eval_B_reply").select("generate").run()
+    assert at.selectbox(key="eval_A_prompt").disabled
+    assert not at.selectbox(key="eval_B_prompt").disabled
     at.button(key="eval_run_button").click().run(timeout=LLM_TIMEOUT)
     assert not at.exception
     assert not at.error, [e.value for e in at.error]
     metrics, diff = at.table[0].value, at.dataframe[0].value
     assert list(metrics.index) == ["A", "B"]
     assert list(metrics["questions"]) == [2, 2]
-    assert metrics.loc["A", "setup"].split(" · ")[2] == "bm25"
-    assert metrics.loc["B", "setup"].split(" · ")[2] == "dense"
+    assert metrics.loc["A", "setup"] == "quote · bm25 · local"
+    assert metrics.loc["B", "setup"] == "grounded · preset decoding · dense · local"
     assert len(diff) == 2
     assert {"question", "reference", "reply A", "reply B", "path A", "path B", "correct A",
             "correct B", "differs"} <= set(diff.columns)

@@ -18,6 +18,7 @@ from rag.eval.ab import (
     metric_rows,
     plan_run,
     run_all,
+    with_reply,
 )
 from rag.eval.answer_eval import AnswerRow
 from rag.eval.datasets import load_gold
@@ -55,6 +56,21 @@ def test_the_setup_names_only_what_the_measure_uses():
     assert BM25.same_as(other_prompt, RETRIEVAL)
     assert not BM25.same_as(other_prompt, ANSWERS)
     assert other_prompt.setup(ANSWERS) == "tutorial · greedy · bm25 · local"
+
+
+def test_a_reply_is_resolved_per_backend_and_a_quote_names_no_presets():
+    settings = Settings()
+    local = with_reply(ABConfig("A", "few_shot", "top_k", "bm25", "local"), "auto", settings)
+    remote = with_reply(ABConfig("B", "few_shot", "top_k", "bm25", "openai"), "auto", settings)
+    assert (local.reply, remote.reply) == ("quote", "generate")
+    assert local.setup(ANSWERS) == "quote · bm25 · local"
+    assert remote.setup(ANSWERS) == "few_shot · top_k · bm25 · openai"
+    # Two quoting sides with other presets are one configuration; the chain gets the reply.
+    other = with_reply(ABConfig("B", "grounded", None, "bm25", "local"), "quote", settings)
+    assert local.same_as(other, ANSWERS)
+    assert config_settings(settings, local).answer.reply == "quote"
+    assert config_settings(settings, with_reply(local, "generate", settings)).answer.reply == (
+        "generate")
 
 
 def test_another_backend_starts_without_the_configured_model_url_and_key():

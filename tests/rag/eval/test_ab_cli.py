@@ -36,6 +36,16 @@ def test_an_unknown_choice_is_refused_with_the_valid_ones_before_anything_runs(g
     assert "--prompt-b: unknown prompt 'shouty'" in err and "grounded" in err
 
 
+def test_each_side_takes_its_own_reply():
+    from rag.eval.ab_cli import side_config
+    from rag.settings import Settings
+
+    args = cli.build_parser().parse_args(["eval-ab", "--reply-a", "generate"])
+    settings = Settings()
+    assert side_config(args, "a", settings).reply == "generate"
+    assert side_config(args, "b", settings).reply == "quote"  # auto, with the local model
+
+
 @pytest.mark.slow
 def test_a_retrieval_ab_prints_metrics_and_questions_with_progress_on_stderr(gold_case,
                                                                              capsys):
