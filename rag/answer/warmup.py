@@ -1,12 +1,13 @@
 """Load what the first question needs while the user is still reading the page.
 
 A fresh process pays one-off costs on its first question: importing torch and transformers,
-loading the embedding model, opening the vector index, building the BM25 index and loading
-the local LLM (seconds each on a laptop CPU). ``warm_up`` starts them in a background thread
-as soon as the app has painted, so the first answer does not wait for them. The loaders are
-the same cached, locked factories the chain uses: a question asked mid-warm-up waits for the
-one load in flight instead of starting a second one, and a warm-up that fails costs nothing
-(the question retries the load and reports the error where the user sees it).
+loading the embedding model, opening the vector index, building the BM25 index and, when it
+will write the reply, loading the local LLM (seconds each on a laptop CPU). ``warm_up`` starts
+them in a background thread as soon as the app has painted, so the first answer does not wait
+for them. The loaders are the same cached, locked factories the chain uses: a question asked
+mid-warm-up waits for the one load in flight instead of starting a second one, and a warm-up
+that fails costs nothing (the question retries the load and reports the error where the user
+sees it).
 """
 
 from __future__ import annotations
@@ -28,8 +29,14 @@ def _key(settings: Settings, collection: str) -> tuple[str, ...]:
     return (
         settings.embedding.model, settings.embedding.device, settings.store.mode,
         store_location(settings.store), collection, settings.llm.backend, settings.llm.model,
-        str(settings.cache_dir),
+        str(settings.cache_dir), _reply_mode(settings),
     )
+
+
+def _reply_mode(settings: Settings) -> str:
+    from rag.answer.chain import reply_mode
+
+    return reply_mode(settings)
 
 
 def warm_up(settings: Settings, collection: str | None = None) -> threading.Thread | None:
@@ -70,7 +77,9 @@ def _load(settings: Settings, collection: str) -> None:
 
             load_refusal_model(settings.answer.refusal_model or DEFAULT_MODEL_PATH)
             specificity("warm")  # loads the English word list (a second)
-        if settings.llm.backend == "local":
+        # Only when the model will write: quoting (answer.reply) never asks it, and loading
+        # it (converting the GGUF on a first start) would take the CPU and memory for nothing.
+        if settings.llm.backend == "local" and _reply_mode(settings) == "generate":
             from rag.llm.local import load_model
 
             load_model(settings.llm.model, settings.cache_dir, settings.llm.dtype)

@@ -66,14 +66,24 @@ def test_warm_up_never_creates_the_collection_it_warms(tmp_path, embeddings):
     assert settings.store.collection not in list_collections(get_client(settings))
 
 
-def test_warm_up_loads_the_local_model(tmp_path, embeddings, smollm2_folder):
-    settings = _settings(tmp_path).model_copy(update={
+def test_warm_up_loads_the_local_model_only_when_it_will_write(tmp_path, embeddings,
+                                                               smollm2_folder):
+    quoting = _settings(tmp_path).model_copy(update={
         "llm": Settings().llm.model_copy(update={"backend": "local", "model": str(smollm2_folder)}),
     })
-    _indexed(tmp_path, settings)
-    key = local.model_key(smollm2_folder, local.resolve_dtype(settings.llm.dtype))
+    _indexed(tmp_path, quoting)
+    key = local.model_key(smollm2_folder, local.resolve_dtype(quoting.llm.dtype))
     local._LOADED.pop(key, None)
 
+    # answer.reply auto: the small local model's replies are quotes, so it is not loaded.
+    thread = warm_up(quoting)
+    assert thread is not None
+    thread.join(timeout=300)
+    assert key not in local._LOADED
+
+    # Switched to let the model write: a new warm-up loads it.
+    settings = quoting.model_copy(update={
+        "answer": quoting.answer.model_copy(update={"reply": "generate"})})
     thread = warm_up(settings)
     assert thread is not None
     thread.join(timeout=300)
