@@ -113,8 +113,26 @@ def passage_spans(chunk: Document) -> list[tuple[int, int]]:
         start = text.index(stripped)
         return [(start, start + len(stripped))]
     headings = _headings(chunk.metadata)
-    return merge_short_spans([(s, e) for s, e in split_sentences(text)
-                              if _heading_key(text[s:e]) not in headings])
+    runs: list[list[tuple[int, int]]] = [[]]
+    for s, e in split_sentences(text):
+        if _is_contents_entry(text[s:e]):
+            runs.append([])  # no passage reaches across a contents entry
+        elif _heading_key(text[s:e]) not in headings:
+            runs[-1].append((s, e))
+    return [span for run in runs for span in merge_short_spans(run)]
+
+
+# Dots a line must run out in to be a table-of-contents entry ("Colours . . . . . 39").
+_LEADER_DOTS = 4
+
+
+def _is_contents_entry(span: str) -> bool:
+    """Whether ``span`` is a table-of-contents entry: it runs out in a dot leader (toward a
+    page number, which may follow). Such a line names a section and a page, not what the
+    section says; quoted, it answers nothing. A scan from the end, linear in the span."""
+    body = span.rstrip().rstrip("0123456789").rstrip()
+    leader = body[len(body.rstrip(". ")):]
+    return leader.count(".") >= _LEADER_DOTS
 
 
 # Separators of a section path ("Guide > Install > Linux"; records and tables use " › ").

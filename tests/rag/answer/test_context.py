@@ -82,6 +82,28 @@ def test_a_line_that_is_the_chunks_heading_is_no_passage():
     assert text[slice(*passage_spans(plain)[0])].startswith("Charging the Trailblazer")
 
 
+def test_table_of_contents_entries_are_no_passages():
+    from langchain_core.documents import Document
+
+    text = ("Contents\n"
+            "2 Wiring the pump . . . . . . . . . . . . . . . . 14\n"
+            "3 Priming ...................................... 17\n"
+            "The pump is primed by filling the housing with water. Wait... then start it.\n"
+            "See step 4. . . and the note.")
+    passages = [text[s:e] for s, e in passage_spans(Document(text, metadata={"format": "pdf"}))]
+    assert not any("Wiring the pump" in p or "Priming ...." in p for p in passages)
+    assert any("The pump is primed by filling the housing" in p for p in passages)
+    # Dots inside a sentence or an ellipsis are no leader.
+    assert any("Wait..." in p for p in passages) and any("See step 4" in p for p in passages)
+
+
+def test_contents_entry_check_is_linear_on_hostile_text():
+    from rag.answer.context import _is_contents_entry
+
+    assert _is_contents_entry(". " * 200_000 + "9" * 200_000)
+    assert not _is_contents_entry(". " * 200_000 + "x")
+
+
 def test_a_sentence_is_read_under_its_sections_heading(embeddings):
     from langchain_core.documents import Document
 
