@@ -96,6 +96,9 @@ def test_failed_warm_up_logs_without_secrets_and_raises_nothing(tmp_path, embedd
     settings = _settings(tmp_path, llm=Settings().llm.model_copy(update={
         "backend": "local", "model": str(tmp_path / "no-such-model"),
         "api_key": "sk-warmup-secret-123"}))
+    # The model is loaded (and fails to) only when it is to write the replies.
+    settings = settings.model_copy(update={
+        "answer": settings.answer.model_copy(update={"reply": "generate"})})
     _indexed(tmp_path, settings)
     with caplog.at_level(logging.WARNING, logger="rag.answer.warmup"):
         thread = warm_up(settings)

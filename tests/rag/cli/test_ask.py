@@ -75,12 +75,17 @@ def test_reply_option_sets_who_writes_the_reply():
         parser.parse_args(["ask", "q", "--reply", "poem"])
 
 
-@pytest.mark.slow
-def test_by_default_the_cli_quotes_the_answering_sentence_at_once(tmp_path):
+def _ingest_atlas(tmp_path) -> None:
+    """The atlas ingested by the CLI into tmp_path's own store."""
     docs = tmp_path / "docs"
     docs.mkdir()
     (docs / "atlas.md").write_text(ATLAS, encoding="utf-8")
     assert rag(tmp_path, "ingest", "docs").returncode == 0
+
+
+@pytest.mark.slow
+def test_by_default_the_cli_quotes_the_answering_sentence_at_once(tmp_path):
+    _ingest_atlas(tmp_path)
     asked = rag(tmp_path, "ask", QUESTION)
     assert asked.returncode == 0, asked.stderr
     reply, _, rest = asked.stdout.partition("\n")
@@ -91,10 +96,7 @@ def test_by_default_the_cli_quotes_the_answering_sentence_at_once(tmp_path):
 
 @pytest.mark.slow
 def test_the_cli_declines_a_question_the_documents_do_not_answer(tmp_path):
-    docs = tmp_path / "docs"
-    docs.mkdir()
-    (docs / "atlas.md").write_text(ATLAS, encoding="utf-8")
-    assert rag(tmp_path, "ingest", "docs").returncode == 0
+    _ingest_atlas(tmp_path)
     asked = rag(tmp_path, "ask", "Who won the 1998 football world cup?")
     assert asked.returncode == 0, asked.stderr
     assert asked.stdout.startswith("The documents do not contain the answer")
