@@ -51,6 +51,14 @@ def _sign_in(page, username: str) -> None:
     page.get_by_role("textbox", name="Password").fill(PASSWORDS[username])
     page.get_by_role("button", name="Sign in").click()
     page.get_by_test_id("stChatInputTextArea").wait_for()
+    # The cookie component reports the stored cookie back and the server reruns; a question
+    # or click sent while that run starts can be lost (see _click_until). Wait it out.
+    for _ in range(300):
+        if COOKIE_NAME in {cookie["name"] for cookie in page.context.cookies()}:
+            break
+        page.wait_for_timeout(100)
+    page.wait_for_timeout(500)
+    page.get_by_test_id("stStatusWidget").wait_for(state="hidden")
 
 
 def _click_until(page, target, outcome) -> None:
@@ -130,6 +138,7 @@ def test_two_users_see_only_their_own_chats_and_a_visitor_only_the_form(browser,
 
     # Alice's new collection is private: it is not among the collections Bob can pick.
     _open_library(alice)
+    alice.get_by_test_id("stStatusWidget").wait_for(state="hidden")  # no run to drop the click
     alice.get_by_role("textbox", name="New collection").fill(ALICE_COLLECTION)
     alice.get_by_role("button", name="Create collection").click()
     alice.get_by_text("Shared with every signed-in user").wait_for()  # her own is selected
