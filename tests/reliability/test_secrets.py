@@ -86,6 +86,12 @@ def session_env(tmp_path, monkeypatch):
         monkeypatch.setenv(key, env[key])
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     monkeypatch.delenv("RAG_LLM__API_KEY", raising=False)
+    # Streamlit reads .streamlit/config.toml from the working directory when its options are
+    # first asked for; from root it would find none, and the app refuses an unset address
+    # (every interface) without sign-in. Read the repository's first.
+    from streamlit import config as streamlit_config
+
+    streamlit_config.get_option("server.address")
     monkeypatch.chdir(root)
     return root, env
 
