@@ -15,6 +15,8 @@ from pydantic import BaseModel, Field, SecretStr, StringConstraints
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 StoreMode = Literal["memory", "disk", "server"]
+# Who writes a reply (AnswerSettings.reply); "auto" is resolved by rag.answer.chain.reply_mode.
+ReplyMode = Literal["auto", "generate", "quote"]
 RetrievalMode = Literal["dense", "mmr", "bm25", "hybrid"]
 Fusion = Literal["convex", "rrf"]
 # Keys of rag.store.embeddings.EMBEDDING_BACKENDS (a test keeps the two in step).
@@ -217,7 +219,7 @@ class AnswerSettings(BaseModel):
         "models), whole chunks, or auto (sentences for local, chunks for remote backends).",
     )
     max_passages: int = Field(3, ge=1, le=40, description="Sentences kept by 'sentences' mode.")
-    reply: Literal["auto", "generate", "quote"] = Field(
+    reply: ReplyMode = Field(
         "auto",
         description="How a reply is written: the LLM writes it and it is checked against the "
         "sources, a quote of the best sentence when the check fails (generate); the sentence "

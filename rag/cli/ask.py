@@ -10,10 +10,10 @@ from __future__ import annotations
 import argparse
 import sys
 import textwrap
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO, get_args
 
 from rag.answer.questions import check_question_length
-from rag.settings import Settings
+from rag.settings import ReplyMode, Settings
 
 if TYPE_CHECKING:
     from rag.answer.reply import AnswerStream
@@ -30,7 +30,7 @@ def add_subcommands(subparsers: Any, common: argparse.ArgumentParser) -> None:
     ask.add_argument("--backend", help="LLM backend: local, openai or huggingface")
     ask.add_argument("--model", help="model folder/GGUF (local) or model name (remote)")
     ask.add_argument("--base-url", help="endpoint of an OpenAI-compatible or HF server")
-    ask.add_argument("--reply", choices=("auto", "generate", "quote"),
+    ask.add_argument("--reply", choices=get_args(ReplyMode),
                      help="who writes the reply: the LLM (generate), a quote of the best "
                      "sentence (quote), or auto: quote with the small local model (default)")
     ask.add_argument("--preset", help="prompt preset from prompts/ (default: grounded)")

@@ -19,9 +19,9 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
-from rag.settings import Settings
+from rag.settings import ReplyMode, Settings
 
 DEFAULT_LIMIT = 10  # as on the page: the local model takes seconds per answer on a laptop CPU
 CELL_CHARS = 60  # a reply or question cut to this in the per-question table
@@ -56,7 +56,7 @@ def add_subcommands(subparsers: Any, common: argparse.ArgumentParser) -> None:
                            help=f"{upper}'s LLM backend: local, openai or huggingface (another "
                            "backend than the configured one starts without its model, URL and "
                            "key)")
-        group.add_argument(f"--reply-{side}", choices=("auto", "generate", "quote"),
+        group.add_argument(f"--reply-{side}", choices=get_args(ReplyMode),
                            help=f"who writes {upper}'s reply: the LLM (generate), a quote of the "
                            "best sentence (quote), or auto: quote with the small local model")
     parser.add_argument("--only-diff", action="store_true",
