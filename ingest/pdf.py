@@ -3,7 +3,8 @@
 Why not pypdf for text: measured on a real manual here, pypdf ran words together on 11% of the
 words and was 16x slower than PDFium. pypdf is only used by the tests to write encrypted files.
 A page's lines are joined into paragraphs by ``ingest.pdf_text``; the section a page falls
-under comes from the PDF's outline (bookmarks), when it has one.
+under comes from the PDF's outline (bookmarks), else from its running head. Running heads and
+feet (page numbers, the manual's name on every page) are found by ``ingest.pdf_margins``.
 """
 
 from __future__ import annotations
@@ -14,8 +15,10 @@ from ingest.errors import IngestError
 from ingest.limits import Deadline, ParseLimits, check_size
 from ingest.ocr import OcrRun
 from ingest.parsed import ParsedFile, display_stem, make_unit, tidy_text
+from ingest.pdf_margins import read_margins
 from ingest.pdf_ocr import ocr_pages, pages_without_text
 from ingest.pdf_text import page_text
+from ingest.records import RUNNING_KEY
 
 _PASSWORD_ERROR = 4  # FPDF_ERR_PASSWORD
 _SECTION_SEPARATOR = " > "
@@ -102,7 +105,8 @@ def parse_pdf(data: bytes, name: str, limits: ParseLimits, ocr: OcrRun | None = 
     """Units: one per page that has text; metadata ``page`` (1-based), locator ``"page N"``.
 
     With an outline, metadata ``section`` too: the heading path the page falls under
-    ("Chapter > Section"); pages before the first outline entry, or without one, have none.
+    ("Chapter > Section"); a page before the first outline entry, or in a PDF without one,
+    has its running head for section ("Chapter 4: Shell Builtin Commands"), when it has one.
     Pages without a usable text layer are read by OCR when ``ocr`` is given (and Tesseract
     is there), their units marked ``ocr: True``; otherwise a warning counts them, and a file
     with no text at all fails saying how to turn OCR on.
@@ -122,9 +126,16 @@ def parse_pdf(data: bytes, name: str, limits: ParseLimits, ocr: OcrRun | None = 
         scanned = pages_without_text(document, texts)
         why_not = "OCR is off" if ocr is None else ocr.unavailable()
         read = {} if why_not else ocr_pages(document, scanned, name, ocr, deadline)
+        # Running lines of the text layer only: OCR reads a scan's head differently from page
+        # to page, and the first lines of a scanned page are most often its own title.
+        margins = read_margins(texts)
         units = []
         for index, (text, section) in enumerate(zip(texts, sections, strict=True)):
+            # Without an outline entry, the page's running head names its chapter.
+            section = section or _section_path([margins.heads[index]])
             extra: dict[str, str | bool] = {"section": section} if section else {}
+            if margins.running[index]:
+                extra[RUNNING_KEY] = "\n".join(margins.running[index])
             if read.get(index):
                 text, extra["ocr"] = tidy_text(read[index]), True
             if text:

@@ -18,6 +18,7 @@ from typing import Any, Literal
 from langchain_core.documents import Document
 from langchain_core.embeddings import Embeddings
 
+from ingest.records import RUNNING_KEY
 from rag.text import term_overlap, terms
 
 ContextStrategy = Literal["sentences", "chunks"]
@@ -113,11 +114,13 @@ def passage_spans(chunk: Document) -> list[tuple[int, int]]:
         start = text.index(stripped)
         return [(start, start + len(stripped))]
     headings = _headings(chunk.metadata)
+    margins = _running_ranges(text, chunk.metadata)
     runs: list[list[tuple[int, int]]] = [[]]
     for s, e in split_sentences(text):
         if _is_contents_entry(text[s:e]):
             runs.append([])  # no passage reaches across a contents entry
-        elif _heading_key(text[s:e]) not in headings:
+        elif _heading_key(text[s:e]) not in headings and \
+                not any(a <= s and e <= b for a, b in margins):
             runs[-1].append((s, e))
     return [span for run in runs for span in merge_short_spans(run)]
 
@@ -133,6 +136,21 @@ def _is_contents_entry(span: str) -> bool:
     body = span.rstrip().rstrip("0123456789").rstrip()
     leader = body[len(body.rstrip(". ")):]
     return leader.count(".") >= _LEADER_DOTS
+
+
+def _running_ranges(text: str, meta: Mapping[str, Any]) -> list[tuple[int, int]]:
+    """Where the page's running heads and feet (ingest.pdf_margins) stand in ``text``, each a
+    whole line: "gnuplot 5.4 55" over a page answers nothing, and glued to the heading below
+    it, it would lead the quote."""
+    ranges = []
+    for line in filter(None, str(meta.get(RUNNING_KEY) or "").split("\n")):
+        start = text.find(line)
+        while start != -1:
+            end = start + len(line)
+            if (start == 0 or text[start - 1] == "\n") and (end == len(text) or text[end] == "\n"):
+                ranges.append((start, end))
+            start = text.find(line, end)
+    return ranges
 
 
 # Separators of a section path ("Guide > Install > Linux"; records and tables use " › ").

@@ -120,3 +120,20 @@ def test_a_sentence_is_read_under_its_sections_heading(embeddings):
     assert best.number == 2 and best.text.startswith("Default: 45 (seconds).")
     assert best.heading == "TRAIL_TIMEOUT" and best.read_as.startswith("TRAIL_TIMEOUT: ")
     assert all(p.text != "TRAIL_TIMEOUT" for p in ranked)
+
+
+def test_a_pages_running_heads_and_feet_are_no_passages():
+    from langchain_core.documents import Document
+
+    from ingest.records import RUNNING_KEY
+
+    text = ("Pump Manual 3.2 41\n\nPriming\n\nFill the housing with water before the first "
+            "start.\n\nA line that repeats Pump Manual 3.2 41 inside a sentence stays.\n\n41")
+    chunk = Document(text, metadata={"format": "pdf", RUNNING_KEY: "Pump Manual 3.2 41\n41"})
+    passages = [text[s:e] for s, e in passage_spans(chunk)]
+    # The short heading leads the sentence after it, as without running lines, but the head
+    # above it no longer does, and the page number at the foot is no passage of its own.
+    assert passages[0] == "Priming\n\nFill the housing with water before the first start."
+    assert passages[-1] == "A line that repeats Pump Manual 3.2 41 inside a sentence stays."
+    assert text[slice(*passage_spans(Document(text, metadata={"format": "pdf"}))[0])] \
+        .startswith("Pump Manual 3.2 41")
