@@ -237,10 +237,6 @@ class LocalEmbeddings(Embeddings):
         """Each text's wordpieces as character (start, end) offsets, special tokens excluded;
         the first ``limit`` only when one is given."""
         encoder = self.encoder
-        plain = _plain_tokenizer(encoder)
-        if plain is not None:
-            return [row.offsets[:limit] for row in
-                    plain.encode_batch(texts, add_special_tokens=False)]
         with self._tokenizer_lock(encoder):
             encoded = encoder.tokenizer(
                 texts, add_special_tokens=False, truncation=limit is not None,
@@ -265,9 +261,6 @@ class LocalEmbeddings(Embeddings):
 
     def _count_tokens(self, text: str) -> int:
         encoder = self.encoder
-        plain = _plain_tokenizer(encoder)
-        if plain is not None:
-            return len(plain.encode(text, add_special_tokens=False).ids)
         # Under the tokenizer's lock: ``truncate`` sets its truncation, and a count from
         # another thread meanwhile (a chat while an upload is chunked) would fail.
         # verbose=False: texts longer than the model window are normal here (they are what
@@ -278,23 +271,6 @@ class LocalEmbeddings(Embeddings):
     @property
     def dimension(self) -> int:
         return int(self.encoder.get_embedding_dimension() or 0)
-
-
-@lru_cache(maxsize=4)
-def _plain_tokenizer(encoder: SentenceEncoder) -> Any | None:
-    """A copy of ``encoder``'s Rust tokenizer that neither truncates nor pads, made once per
-    encoder and never changed after, so that counting and cutting need no lock (the shared
-    tokenizer's truncation is set per call) and skip the Python wrapper: half the time on a
-    large ingest's chunks. None for a tokenizer without a Rust one."""
-    import copy
-
-    backend = getattr(encoder.tokenizer, "backend_tokenizer", None)
-    if backend is None:
-        return None
-    plain = copy.deepcopy(backend)
-    plain.no_truncation()
-    plain.no_padding()
-    return plain
 
 
 @lru_cache(maxsize=8)

@@ -57,11 +57,6 @@ class OnnxEncoder:
         # A fast tokenizer called with padding/truncation from two threads at once can fail
         # ("Already borrowed"); the index and the chat share one encoder.
         self.tokenizer_lock = threading.Lock()
-        # The batches are tokenized by a copy of the Rust tokenizer set once to truncate and
-        # pad as ``tokenizer(..., padding=True, truncation=True)`` does, never changed after,
-        # so it needs no lock; without the Python wrapper's per-call set-up and conversions
-        # it takes about half the time, which on a large ingest is seconds.
-        self._batcher = _fixed_batcher(self.tokenizer, self.max_seq_length)
 
     def get_embedding_dimension(self) -> int:
         return self._dimension
@@ -118,43 +113,13 @@ class OnnxEncoder:
 
     def _hidden_states(self, batch: list[str]) -> tuple[np.ndarray, np.ndarray]:
         """The last layer's wordpiece states of a batch and its attention mask."""
-        encoded = self._encode_inputs(batch)
+        with self.tokenizer_lock:
+            encoded = self.tokenizer(
+                batch, padding=True, truncation="longest_first", max_length=self.max_seq_length,
+                return_tensors="np",
+            )
         feeds = {name: encoded[name].astype(np.int64) for name in INPUT_NAMES}
         return self.session.run(None, feeds)[0], encoded["attention_mask"]
-
-    def _encode_inputs(self, batch: list[str]) -> dict[str, np.ndarray]:
-        """The model inputs of ``batch``: wordpiece ids, attention mask and token types, each
-        text cut at the model's window and padded to the longest."""
-        if self._batcher is None:
-            with self.tokenizer_lock:
-                encoded = self.tokenizer(
-                    batch, padding=True, truncation="longest_first",
-                    max_length=self.max_seq_length, return_tensors="np",
-                )
-            return {name: np.asarray(encoded[name]) for name in INPUT_NAMES}
-        rows = self._batcher.encode_batch(batch)
-        return {
-            "input_ids": np.array([row.ids for row in rows], dtype=np.int64),
-            "attention_mask": np.array([row.attention_mask for row in rows], dtype=np.int64),
-            "token_type_ids": np.array([row.type_ids for row in rows], dtype=np.int64),
-        }
-
-
-def _fixed_batcher(tokenizer: PreTrainedTokenizerBase, max_length: int) -> Any | None:
-    """A copy of ``tokenizer``'s Rust tokenizer that truncates at ``max_length`` and pads to
-    the longest of a batch, on the right with the pad token (None for a tokenizer without a
-    Rust one, or one that pads or truncates on the left)."""
-    import copy
-
-    backend = getattr(tokenizer, "backend_tokenizer", None)
-    if backend is None or tokenizer.pad_token is None or tokenizer.padding_side != "right" \
-            or tokenizer.truncation_side != "right":
-        return None
-    batcher = copy.deepcopy(backend)
-    batcher.enable_truncation(max_length=max_length)
-    batcher.enable_padding(pad_id=tokenizer.pad_token_id, pad_token=tokenizer.pad_token,
-                           pad_type_id=tokenizer.pad_token_type_id)
-    return batcher
 
 
 def load_int8_encoder(model_path: Path | str, cache_dir: Path | str) -> OnnxEncoder:

@@ -34,7 +34,6 @@ from rag.store.index import DocumentIndex
 from rag.store.onnx_encoder import OnnxEncoder
 from rag.store.onnx_export import (
     FP32_FILE,
-    INPUT_NAMES,
     INT8_FILE,
     MANIFEST_FILE,
     cached_int8_export,
@@ -349,44 +348,6 @@ def test_token_vectors_agree_with_the_torch_backend_wordpiece_by_wordpiece(onnx_
     # With max_tokens, only the first wordpieces are read, as for the pooled vectors.
     (cut,) = embeddings.token_vectors([LONG_TEXT])
     assert embeddings.max_tokens == len(cut) == 128
-
-
-def test_batches_are_cut_and_padded_as_the_tokenizer_does(onnx_embeddings):
-    encoder = onnx_embeddings.encoder
-    batch = ["", "cat", LONG_TEXT, *VARIED_TEXTS]
-    ours = encoder._encode_inputs(batch)
-    theirs = encoder.tokenizer(batch, padding=True, truncation=True,
-                               max_length=encoder.max_seq_length, return_tensors="np")
-    assert ours["input_ids"].shape == (len(batch), encoder.max_seq_length)
-    for name in INPUT_NAMES:
-        assert (ours[name] == theirs[name]).all(), name
-
-
-def test_counting_and_cutting_while_another_thread_embeds(onnx_embeddings, onnx_cache):
-    # The shared tokenizer's truncation is set per call; counting and cutting use their own
-    # copy, so a chat measuring text while an upload is embedded must neither fail nor count
-    # a cut text.
-    import threading
-
-    texts = [f"{LONG_TEXT} {n}" for n in range(64)]
-    failures: list[BaseException] = []
-
-    def embed() -> None:
-        try:
-            onnx_embeddings.embed_documents(texts)
-        except BaseException as exc:  # reported by the assertion below
-            failures.append(exc)
-
-    cutting = LocalEmbeddings(backend="onnx-int8", cache_dir=onnx_cache, max_tokens=128)
-    assert cutting.encoder is onnx_embeddings.encoder
-    worker = threading.Thread(target=embed)
-    worker.start()
-    counts = [cutting.count_tokens(f"{'word ' * 300}{n}") for n in range(200)]
-    cut = cutting.truncate(texts[:8])
-    worker.join()
-    assert failures == []
-    assert set(counts) == {301}
-    assert {cutting.count_tokens(c) for c in cut} == {128}
 
 
 def test_count_tokens_is_the_torch_backends(onnx_embeddings, embeddings):
