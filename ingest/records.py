@@ -22,8 +22,8 @@ RECORDS_KEY = "records"
 HEADER_KEY = "header"
 # A page's running heads and feet, one per line (ingest.pdf_margins): no passage to quote.
 RUNNING_KEY = "running"
-# Bumped when chunk texts or headers change for the same file, so an unchanged file is chunked
-# and embedded again (it is part of the index's chunking signature).
+# Bumped when chunk texts, headers or metadata change for the same file, so an unchanged file
+# is chunked and embedded again (it is part of the index's chunking signature).
 CHUNKER_VERSION = 11
 
 
