@@ -60,9 +60,11 @@ def _edge_positions(lines: Sequence[str]) -> list[int]:
 def read_margins(pages: Sequence[str]) -> Margins:
     """The running lines of ``pages`` (one text per page, in order) and what their heads say."""
     split = [page.split("\n") for page in pages]
+    # Per page, its edge lines' digit-blind keys by line index, in page order.
+    edges = [{i: _key(lines[i]) for i in _edge_positions(lines)} for lines in split]
     seen: dict[str, list[int]] = {}
-    for number, lines in enumerate(split):
-        for key in {_key(lines[i]) for i in _edge_positions(lines)}:
+    for number, keys in enumerate(edges):
+        for key in set(keys.values()):
             seen.setdefault(key, []).append(number)
     running = {
         key: numbers for key, numbers in seen.items()
@@ -71,21 +73,21 @@ def read_margins(pages: Sequence[str]) -> Margins:
     }
     out: list[tuple[str, ...]] = []
     heads = []
-    for number, lines in enumerate(split):
-        edges = [i for i in _edge_positions(lines) if _key(lines[i]) in running]
-        heads.append(_head(lines, edges, running, len(pages)))
-        repeated = [i for i in edges if running[_key(lines[i])][0] != number]
+    for number, (lines, keys) in enumerate(zip(split, edges, strict=True)):
+        # Each running line of the page with the pages its key stands on.
+        on_page = {i: running[key] for i, key in keys.items() if key in running}
+        heads.append(_head(lines, on_page, len(pages)))
+        repeated = [i for i, numbers in on_page.items() if numbers[0] != number]
         others = any(line.strip() for i, line in enumerate(lines) if i not in repeated)
         out.append(tuple(lines[i] for i in repeated) if others else ())
     return Margins(out, heads)
 
 
-def _head(lines: Sequence[str], edges: Sequence[int], running: dict[str, list[int]],
-          page_count: int) -> str:
+def _head(lines: Sequence[str], on_page: dict[int, list[int]], page_count: int) -> str:
     """The page's most specific running line, its page number left out ("" without one)."""
-    parts = [i for i in edges if len(running[_key(lines[i])]) < DOCUMENT_WIDE * page_count
+    parts = [i for i, numbers in on_page.items() if len(numbers) < DOCUMENT_WIDE * page_count
              and any(ch.isalpha() for ch in lines[i])]
     if not parts:
         return ""
-    line = min(parts, key=lambda i: len(running[_key(lines[i])]))
+    line = min(parts, key=lambda i: len(on_page[i]))
     return _PAGE_NUMBER.sub("", " ".join(lines[line].split()))
