@@ -119,10 +119,28 @@ def passage_spans(chunk: Document) -> list[tuple[int, int]]:
     for s, e in split_sentences(text):
         if _is_contents_entry(text[s:e]):
             runs.append([])  # no passage reaches across a contents entry
-        elif _heading_key(text[s:e]) not in headings and \
+        elif (_heading_key(text[s:e]) not in headings or _states_numbers(text[s:e])) and \
                 not any(a <= s and e <= b for a, b in margins):
             runs[-1].append((s, e))
     return [span for run in runs for span in merge_short_spans(run)]
+
+
+# A section's own number ("8.1.1.", "E.20.", "4") and a number standing as a word of a heading.
+_ENUMERATOR = re.compile(r"(?:[A-Za-z]|\d+)(?:\.\d+)*\.?")
+_NUMBER_WORD = re.compile(r"v?\d[\d.,:/-]*")
+
+
+def _states_numbers(heading: str) -> bool:
+    """Whether a heading holds a number besides its own section number: the version and date
+    of a changelog or release-notes entry ("Changes with 1.2.0 12 Apr 2011", "Release 15.1",
+    "Features introduced in version 5.2"). Such a heading says something a question may ask
+    for (when, which version) that its entry's sentences do not repeat, so it stays a passage;
+    a heading that only names its topic does not. Digits inside a word ("x11names", "2d")
+    are no number."""
+    words = [w.strip("()[]{},;:") for w in heading.split()]
+    if words and _ENUMERATOR.fullmatch(words[0]):
+        words = words[1:]
+    return any(_NUMBER_WORD.fullmatch(w) for w in words)
 
 
 # Dots a line must run out in to be a table-of-contents entry ("Colours . . . . . 39").

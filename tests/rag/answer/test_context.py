@@ -82,6 +82,26 @@ def test_a_line_that_is_the_chunks_heading_is_no_passage():
     assert text[slice(*passage_spans(plain)[0])].startswith("Charging the Trailblazer")
 
 
+def test_a_heading_that_states_a_version_or_date_stays_a_passage():
+    from langchain_core.documents import Document
+
+    # A changelog entry's heading holds what its lines do not repeat: the version and date.
+    text = ("Release 4.2.0 (03 Mar 2021)\n\n"
+            "* Feature: the pump reports its pressure over the serial port.\n"
+            "* Bugfix: the timer no longer drifts after a restart of the controller.")
+    chunk = Document(text, metadata={"format": "text", "title": "CHANGES",
+                                     "section": "Release 4.2.0 (03 Mar 2021)"})
+    passages = [text[s:e] for s, e in passage_spans(chunk)]
+    assert passages[0].startswith("Release 4.2.0 (03 Mar 2021)")
+    assert "the pump reports its pressure" in passages[0]
+    # Its own section number, or digits inside a word, are no such statement.
+    for heading in ("2.3.1 Wiring", "E.7 Pumps with x11 ports", "Using 2d plots"):
+        body = f"{heading}\n\nThe housing is filled with water before the pump starts."
+        numbered = Document(body, metadata={"format": "html", "section": heading})
+        assert [body[s:e] for s, e in passage_spans(numbered)] == [
+            "The housing is filled with water before the pump starts."]
+
+
 def test_table_of_contents_entries_are_no_passages():
     from langchain_core.documents import Document
 
