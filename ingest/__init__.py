@@ -84,6 +84,10 @@ def parse_bytes(
         if not compression:
             raise
         raise NotADocumentError(name, f"its {compression} content: {exc.reason}") from exc
+    # One place for every format: encoded binary data (an inline image) is no text.
+    from ingest.encoded import without_encoded_data
+
+    parsed = without_encoded_data(parsed)
     check_output(parsed, len(data), name, limits)
     return parsed
 

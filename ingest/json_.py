@@ -51,6 +51,16 @@ def _scalar_text(value: Any) -> str:
     return str(value).replace("\0", "")
 
 
+def _list_text(items: list[Any]) -> str:
+    """A list of scalars as text: its items joined by commas, unless they are the lines of one
+    text (each but the last ending in a line break, as a notebook cell's source is stored),
+    which are joined as they were written."""
+    texts = [_scalar_text(item) for item in items]
+    if len(items) > 1 and all(isinstance(item, str) and item.endswith("\n") for item in items[:-1]):
+        return "".join(texts).strip()
+    return ", ".join(t for t in texts if t)
+
+
 def render_record(value: Any) -> str:
     """A JSON value as readable "path: value" lines, without recursion."""
     lines: list[str] = []
@@ -69,10 +79,7 @@ def render_record(value: Any) -> str:
                         for index, v in enumerate(item)]
             stack.extend(reversed(children))
         else:
-            if isinstance(item, list):
-                text = ", ".join(t for t in map(_scalar_text, item) if t)
-            else:
-                text = _scalar_text(item)
+            text = _list_text(item) if isinstance(item, list) else _scalar_text(item)
             if text:
                 lines.append(f"{path.replace(chr(0), '')}: {text}" if path else text)
     return "\n".join(lines)
