@@ -106,7 +106,7 @@ def identity_fields(record: dict) -> list[str]:
     return [f"{k}: {v}" for k, v in chosen[:IDENTITY_FIELDS]]
 
 
-def _named_fields(record: dict) -> list[str]:
+def named_fields(record: dict) -> list[str]:
     """Only the fields whose key says they identify (a keyed record has its key already)."""
     return [f for f in identity_fields(record)
             if _IDENTITY_KEY.search(f.split(":", 1)[0].strip("_@-"))]
@@ -124,7 +124,7 @@ def record_label(pointer: str, record: Any, name: str = "") -> str:
     last = _own_key(pointer)
     own = [named(last, name)] if last and not last.isdigit() else []
     fields = [] if not isinstance(record, dict) else (
-        _named_fields(record) if own else identity_fields(record))
+        named_fields(record) if own else identity_fields(record))
     return elide_middle(" · ".join([*own, *fields]))
 
 

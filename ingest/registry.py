@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import re
 
+from ingest.csv_ import parse_csv
 from ingest.errors import NotADocumentError
 from ingest.html import parse_html
 from ingest.image import parse_image
@@ -33,6 +34,7 @@ PARSERS: dict[str, Parser] = {
     "markdown": parse_markdown,
     "image": parse_image,
     "manpage": parse_manpage,
+    "csv": parse_csv,
 }
 # Parsers that read text by OCR where a file has none: parse_bytes passes them the file's
 # OCR run (None when OCR is off) as a fourth argument.
@@ -45,6 +47,8 @@ EXTENSIONS: dict[str, str] = {
     ".jsonl": "jsonl",
     ".ndjson": "jsonl",
     ".xml": "xml",
+    ".csv": "csv",
+    ".tsv": "csv",
     ".txt": "text",
     ".md": "markdown",
     ".markdown": "markdown",

@@ -88,7 +88,7 @@ def merge_short_spans(spans: list[tuple[int, int]], min_chars: int = 60) -> list
 # A short JSON/XML record is one passage: split into its "key: value" lines, the line with the
 # answer ("price: 59.00") shares no word with the question ("What does the Harbor Base power
 # supply cost?") and is left out, while the name line that matches is kept without it.
-RECORD_FORMATS = frozenset({"json", "jsonl", "xml"})
+RECORD_FORMATS = frozenset({"json", "jsonl", "xml", "csv"})
 RECORD_PASSAGE_CHARS = 400
 
 

@@ -18,6 +18,7 @@ SAMPLES = {
     "markdown": ("guide.md", "section"),
     "manpage": ("chage.1.gz", "section"),  # a real one, gzip-compressed as Debian ships it
     "image": ("scan_lease.png", "page"),  # read by OCR (make ocr-deps)
+    "csv": ("debian.csv", "line"),  # a real one (Debian's distro-info-data)
 }
 OCR = OcrOptions()
 

@@ -9,10 +9,11 @@ from ingest.registry import EXTENSIONS, PARSERS, extension_of, sniff_format
 
 def test_registry_keys_match_the_contract():
     assert set(PARSERS) == {"pdf", "html", "json", "jsonl", "xml", "text", "markdown", "image",
-                            "manpage"}
+                            "manpage", "csv"}
     assert set(EXTENSIONS.values()) <= set(PARSERS)
     assert frozenset(EXTENSIONS) == SUPPORTED_EXTENSIONS
     assert EXTENSIONS[".htm"] == "html" and EXTENSIONS[".ndjson"] == "jsonl"
+    assert EXTENSIONS[".csv"] == EXTENSIONS[".tsv"] == "csv"
 
 
 @pytest.mark.parametrize(
@@ -73,7 +74,7 @@ def test_unknown_extension_lists_the_supported_ones():
         detect_format("sheet.xlsx", b"PK\x03\x04")
     assert caught.value.file == "sheet.xlsx"
     assert caught.value.reason.startswith(
-        "unsupported file type .xlsx; supported: .bmp, .gif, .htm"
+        "unsupported file type .xlsx; supported: .bmp, .csv, .gif, .htm"
     )
 
 

@@ -1,0 +1,54 @@
+"""CSV/TSV: a record per row, cells named by the header, the row's line as its locator."""
+
+import pytest
+
+from ingest import IngestError, ParseLimits, parse_bytes, parse_file
+
+
+def test_a_real_release_table_is_one_record_per_row(data_dir):
+    parsed = parse_file(data_dir / "debian.csv")
+    assert parsed.format == "csv" and not parsed.warnings
+    lines = (data_dir / "debian.csv").read_text().splitlines()
+    assert len(parsed.units) == len(lines) - 1
+    row = next(u for u in parsed.units if "codename: Buster" in u.page_content)
+    # Each cell under its column's name; the row's own line is its locator; a name-like
+    # column identifies it.
+    assert "version: 10\ncodename: Buster" in row.page_content
+    assert "release: 2019-07-06" in row.page_content
+    number = row.metadata["line"]
+    assert lines[number - 1].startswith("10,Buster,") and row.metadata["locator"] == f"line {number}"
+    assert row.metadata["record"] == "codename: Buster"
+    # Rows written before a column existed simply lack it (no "eol-lts:" on the first row).
+    assert "eol-lts" not in parsed.units[0].page_content
+
+
+def test_tsv_quoted_cells_comments_and_rows_without_a_name():
+    data = ("# Source: the 2024 pump survey\n"
+            "Date\tSite\tNote\n"
+            "2024-03-01\t4\t\"hum, then\nstall\"\n"
+            "2024-03-02\t7\tfine\n").encode()
+    parsed = parse_bytes(data, "survey.tsv")
+    assert parsed.format == "csv"
+    preamble, first, second = parsed.units
+    assert preamble.page_content == "# Source: the 2024 pump survey"
+    # A quoted cell keeps its comma and line break (spaces collapsed); line numbers count the
+    # comment and the broken cell.
+    assert first.page_content == "Date: 2024-03-01\nSite: 4\nNote: hum, then stall"
+    assert (first.metadata["line"], second.metadata["line"]) == (3, 5)
+    # No name-like cell: the first column says which row it is.
+    assert first.metadata["record"] == "Date: 2024-03-01"
+
+
+def test_a_table_without_a_header_row_is_read_as_text_and_said():
+    data = b"4,7,9\n5,8,1\n6,2,3\n"
+    parsed = parse_bytes(data, "numbers.csv")
+    assert parsed.format == "text" and "4,7,9" in parsed.units[0].page_content
+    assert any("no header row" in w for w in parsed.warnings)
+
+
+def test_a_header_alone_or_a_broken_file_is_an_error_naming_it():
+    with pytest.raises(IngestError, match="header.csv: no rows below the header row"):
+        parse_bytes(b"name,price\n", "header.csv")
+    big = b"name,note\nx," + b"y" * 200_000 + b"\n"
+    with pytest.raises(IngestError, match=r"big.csv: CSV error on line \d+: field larger"):
+        parse_bytes(big, "big.csv", ParseLimits())
