@@ -283,7 +283,7 @@ class ChatService:
             timings["first_token"] = time.perf_counter() - started
             yield text
             if basis is not None:
-                sources = with_answer_span(sources, basis)
+                sources = with_answer_span(sources, basis, prepared.chunks)
             out.append(self._answer(prepared, text, path, sources, cited, "", reason, timings,
                                     started))
             return
@@ -322,7 +322,7 @@ class ChatService:
         text, path, cited, reason, basis = verify_reply(generated, prepared, self.settings,
                                                         small=small, anchor=anchor)
         if basis is not None:
-            sources = with_answer_span(sources, basis)
+            sources = with_answer_span(sources, basis, prepared.chunks)
         out.append(self._answer(prepared, text, path, sources, cited, generated, reason,
                                 timings, started))
 

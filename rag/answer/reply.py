@@ -148,8 +148,17 @@ def sources_of(
     return tuple(out)
 
 
-def with_answer_span(sources: tuple[Source, ...], basis: Passage) -> tuple[Source, ...]:
+def with_answer_span(sources: tuple[Source, ...], basis: Passage,
+                     chunks: Sequence[RetrievedChunk]) -> tuple[Source, ...]:
+    """``sources`` with the answer's span marked in its source, which then cites the record
+    the answer came from: a chunk packing several records (rows of a table, entries of a
+    registry) otherwise names the record of its first passage shown, often a neighbour."""
+    from ingest.records import record_at
+
+    meta = chunks[basis.number - 1].doc.metadata if basis.number <= len(chunks) else {}
     return tuple(
-        replace(s, answer_span=(basis.start, basis.end)) if s.number == basis.number else s
+        replace(s, answer_span=(basis.start, basis.end),
+                locator=record_at(meta, basis.start) if meta else s.locator)
+        if s.number == basis.number else s
         for s in sources
     )
