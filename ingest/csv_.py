@@ -7,15 +7,17 @@ identified like any JSON record (:func:`ingest.json_.identity_fields`: a name, i
 column, else its first text cell); the chunker packs neighbouring rows without mixing them,
 and a citation names the row's line.
 
-The delimiter and quoting are sniffed from the start of the file (comma, semicolon, tab or
-bar; tab for ``.tsv`` when sniffing fails). A file whose first row does not look like a header
-(see :func:`_has_header`) is read as text, and its warning says so.
+The delimiter is found from the first rows (comma, semicolon, tab or bar; see
+:func:`_delimiter`). A file whose first row does not look like a header (see
+:func:`_has_header`) is read as text, and its warning says so.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+from collections import Counter
+from itertools import islice
 
 from ingest.errors import IngestError
 from ingest.json_ import named_fields, record_metadata, render_record
@@ -24,16 +26,31 @@ from ingest.parsed import ParsedFile, display_stem, elide_middle, make_unit
 from ingest.text import parse_text
 from ingest.textcodec import decode_document
 
-_SNIFF_CHARS = 64 * 1024
+_SAMPLE_ROWS = 50
 _DELIMITERS = ",;\t|"
 _NO_ROWS = "no rows below the header row"
 
 
-def _dialect(sample: str, name: str) -> type[csv.Dialect]:
-    try:
-        return csv.Sniffer().sniff(sample, delimiters=_DELIMITERS)
-    except csv.Error:
-        return csv.excel_tab if name.lower().endswith(".tsv") else csv.excel
+def _rows(text: str, delimiter: str, limit: int = _SAMPLE_ROWS) -> list[list[str]]:
+    """The first ``limit`` rows of ``text`` split at ``delimiter`` (the csv module's reader:
+    one pass, whatever the quotes)."""
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=False)
+    return list(islice(reader, limit))
+
+
+def _delimiter(text: str, name: str) -> str:
+    """The delimiter that splits the first rows into the same number of cells (two or more)
+    most often: comma, semicolon, tab or bar; tab for a ``.tsv`` on a tie or when none does.
+    (Not :class:`csv.Sniffer`: its patterns take tens of seconds on 64 KB of quotes and
+    commas.)"""
+    order = "\t,;|" if name.lower().endswith(".tsv") else _DELIMITERS
+    best, best_rows = order[0], 0
+    for delimiter in order:
+        widths = Counter(len(row) for row in _rows(text, delimiter) if row)
+        width, count = widths.most_common(1)[0] if widths else (0, 0)
+        if width >= 2 and count > best_rows:
+            best, best_rows = delimiter, count
+    return best
 
 
 def _is_number(cell: str) -> bool:
@@ -44,9 +61,10 @@ def _is_number(cell: str) -> bool:
     return True
 
 
-def _labels_over_numbers(rows: list[list[str]]) -> bool:
-    """The first row is labels (distinct, none blank or a number) over a column that holds
-    numbers in most rows below: "version,codename,release" over "10,buster,2019-07-06"."""
+def _has_header(rows: list[list[str]]) -> bool:
+    """Whether the first row names the columns: its cells are labels (distinct, none blank or
+    a number) and the rows below either hold numbers in some column ("version,codename" over
+    "10,buster") or never repeat a label in its own column (a data row's values recur)."""
     if len(rows) < 2:
         return False
     header = [cell.strip() for cell in rows[0]]
@@ -54,20 +72,11 @@ def _labels_over_numbers(rows: list[list[str]]) -> bool:
             any(not cell or _is_number(cell) for cell in header):
         return False
     body = rows[1:]
-    return any(sum(_is_number(row[i]) for row in body if i < len(row)) * 2 > len(body)
-               for i in range(len(header)))
-
-
-def _has_header(sample: str, dialect: type[csv.Dialect]) -> bool:
-    """Whether the sample's first row names the columns: :meth:`csv.Sniffer.has_header` (its
-    cells differ in type or length from the rows below) or :func:`_labels_over_numbers`."""
-    try:
-        if csv.Sniffer().has_header(sample):
-            return True
-    except csv.Error:
-        pass
-    rows = list(csv.reader(io.StringIO(sample, newline=""), dialect, strict=False))[:-1]
-    return _labels_over_numbers(rows)  # the sample's last row may be cut
+    numbers = any(sum(_is_number(row[i]) for row in body if i < len(row)) * 2 > len(body)
+                  for i in range(len(header)))
+    recurs = any(i < len(row) and row[i].strip() == label
+                 for row in body for i, label in enumerate(header))
+    return numbers or not recurs
 
 
 def _column_names(header: list[str]) -> list[str]:
@@ -100,14 +109,17 @@ def parse_csv(data: bytes, name: str, limits: ParseLimits) -> ParsedFile:
     deadline = Deadline(name, limits, len(data))
     decoded = decode_document(data, name)
     preamble, text = _split_comments(decoded.text)
-    sample = text[:_SNIFF_CHARS]
-    dialect = _dialect(sample, name)
-    if not _has_header(sample, dialect):
+    try:
+        delimiter = _delimiter(text, name)
+        header_row = _has_header(_rows(text, delimiter))
+    except csv.Error as exc:  # a field over the csv module's size limit, in the first rows
+        raise IngestError(name, f"CSV error in its first {_SAMPLE_ROWS} rows: {exc}") from exc
+    if not header_row:
         parsed = parse_text(data, name, limits)
         note = "no header row found (its cells look like the rows below); read as text"
         return ParsedFile(format="text", title=parsed.title, units=parsed.units,
                           warnings=(*parsed.warnings, note))
-    reader = csv.reader(io.StringIO(text, newline=""), dialect, strict=False)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=False)
     skipped = preamble.count("\n")  # lines above the header row
     units = [make_unit(preamble.strip(), "line 1", line=1)] if preamble.strip() else []
     try:
