@@ -19,10 +19,12 @@ from rag.answer.extract import (
     candidates,
     extract_reply,
     load_answer_scorer,
+    span_feature_rows,
 )
 from rag.answer.grounding import NOT_IN_DOCUMENTS, check_grounding, is_decline
 from rag.answer.refusal import (
     DEFAULT_MODEL_PATH,
+    answer_coverage,
     load_refusal_model,
     refusal_features,
     term_coverage,
@@ -65,10 +67,15 @@ def judge_answerable(
                     load_answer_scorer)
     question, *texts = get_embeddings(settings).token_vectors(
         [prepared.standalone, *(o.passage.text for o in options)])
+    rows = span_feature_rows(prepared.standalone, options)
+    scores = [scorer.weigh(row) for row in rows] if scorer is not None else []
+    # The candidate the reply would quote: the scorer's best, else the closest.
+    best = options[scores.index(max(scores))] if scores else options[0] if options else None
     features = refusal_features(
         prepared.relevance, ranked[0].score if ranked else 0.0, coverage,
-        scorer.confidence(prepared.standalone, options) if scorer is not None else 0.0,
+        scorer.best_probability(rows) if scorer is not None else 0.0,
         token_match(question, texts),
+        answer_coverage(prepared.standalone, best.passage.text) if best is not None else 0.0,
     )
     model = fitted(settings, settings.answer.refusal_model or DEFAULT_MODEL_PATH,
                    load_refusal_model)

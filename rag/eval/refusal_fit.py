@@ -114,11 +114,17 @@ def assess(
 
 
 def with_extract_best(row: Assessed, scorer: Any) -> Assessed:
-    """``row`` with the refusal signal ``extract_best`` of ``scorer`` (an
-    :class:`rag.answer.extract.AnswerScorer`), computed from the candidates' stored features as the
-    chain computes it from the candidates themselves."""
+    """``row`` with the refusal signals that depend on ``scorer`` (an
+    :class:`rag.answer.extract.AnswerScorer`): ``extract_best`` and ``keyword_answer``, computed
+    from the candidates' stored features and texts as the chain computes them from the
+    candidates themselves."""
+    from rag.answer.refusal import answer_coverage
+
     best = scorer.best_probability(f for _, _, f in row.candidates)
-    return replace(row, features=replace(row.features, extract_best=best))
+    quoted = max(row.candidates, key=lambda c: scorer.weigh(c[2]), default=None)
+    coverage = answer_coverage(row.question, quoted[1]) if quoted is not None else 0.0
+    return replace(row, features=replace(row.features, extract_best=best,
+                                         keyword_answer=coverage))
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from langchain_core.documents import Document
 from rag.answer.logistic import Logistic
 from rag.answer.refusal import (
     RefusalFeatures,
+    answer_coverage,
     RefusalModel,
     load_refusal_model,
     refusal_features,
@@ -105,8 +106,8 @@ def test_packaged_model_declines_what_nothing_covers_and_answers_what_all_covers
     model = load_refusal_model()
     assert 0.0 < model.threshold < 1.0
     assert set(model.fitted_on["train_questions"]) >= {"realdocs:realdocs"}
-    nothing = refusal_features(0.1, 0.1, _coverage(0.0, 0.0, 0.0, 1.0), 0.0, 0.1)
-    everything = refusal_features(0.8, 0.9, _coverage(1.0, 1.0, 1.0, 0.0), 0.9, 0.9)
+    nothing = refusal_features(0.1, 0.1, _coverage(0.0, 0.0, 0.0, 1.0), 0.0, 0.1, 0.0)
+    everything = refusal_features(0.8, 0.9, _coverage(1.0, 1.0, 1.0, 0.0), 0.9, 0.9, 1.0)
     assert model.declines(nothing)
     assert not model.declines(everything)
 
@@ -167,3 +168,15 @@ def test_token_match_is_the_best_candidates_word_for_word_closeness(embeddings):
     (short,) = embeddings.token_vectors(["Zephyr pump"])
     (longer,) = embeddings.token_vectors(["The Zephyr pump weighs 3 kg and runs on 12 V."])
     assert token_match(short, [longer]) > 0.95
+
+
+def test_answer_coverage_is_what_the_quote_itself_holds_of_the_question():
+    question = "Who designed the tidal turbine of the Harbor Base?"
+    # The record of the asked-about thing holds its name but not what is asked of it.
+    record = "Harbor Base\nprice: 59.00\nweight: 12 kg"
+    answer = "The Harbor Base tidal turbine was designed by Ilse Brevik in 2019."
+    assert answer_coverage(question, answer) == pytest.approx(1.0)
+    assert 0.0 < answer_coverage(question, record) < answer_coverage(question, answer)
+    # Specific words weigh more than everyday ones: holding "turbine" beats holding "designed".
+    assert answer_coverage(question, "a turbine") > answer_coverage(question, "it was designed")
+    assert answer_coverage("What is it?", "anything") == 1.0  # no keyword terms to hold
