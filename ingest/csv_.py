@@ -121,7 +121,10 @@ def parse_csv(data: bytes, name: str, limits: ParseLimits) -> ParsedFile:
                           warnings=(*parsed.warnings, note))
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=False)
     skipped = preamble.count("\n")  # lines above the header row
-    units = [make_unit(preamble.strip(), "line 1", line=1)] if preamble.strip() else []
+    units = []
+    if preamble.strip():
+        first = preamble.count("\n", 0, len(preamble) - len(preamble.lstrip())) + 1
+        units.append(make_unit(preamble.strip(), f"line {first}", line=first))
     try:
         header = next(reader, [])
         names = _column_names(header)

@@ -24,7 +24,7 @@ def test_a_real_release_table_is_one_record_per_row(data_dir):
 
 
 def test_tsv_quoted_cells_comments_and_rows_without_a_name():
-    data = (b"# Source: the 2024 pump survey\n"
+    data = (b"\n# Source: the 2024 pump survey\n"
             b"Date\tSite\tNote\n"
             b"2024-03-01\t4\t\"hum, then\nstall\"\n"
             b"2024-03-02\t7\tfine\n")
@@ -32,10 +32,11 @@ def test_tsv_quoted_cells_comments_and_rows_without_a_name():
     assert parsed.format == "csv"
     preamble, first, second = parsed.units
     assert preamble.page_content == "# Source: the 2024 pump survey"
+    assert preamble.metadata["line"] == 2
     # A quoted cell keeps its comma and line break (spaces collapsed); line numbers count the
     # comment and the broken cell.
     assert first.page_content == "Date: 2024-03-01\nSite: 4\nNote: hum, then stall"
-    assert (first.metadata["line"], second.metadata["line"]) == (3, 5)
+    assert (first.metadata["line"], second.metadata["line"]) == (4, 6)
     # No name-like cell: the first column says which row it is.
     assert first.metadata["record"] == "Date: 2024-03-01"
 
