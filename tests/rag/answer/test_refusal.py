@@ -11,8 +11,8 @@ from langchain_core.documents import Document
 from rag.answer.logistic import Logistic
 from rag.answer.refusal import (
     RefusalFeatures,
-    answer_coverage,
     RefusalModel,
+    answer_coverage,
     load_refusal_model,
     refusal_features,
     term_coverage,
