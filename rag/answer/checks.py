@@ -68,9 +68,9 @@ def judge_answerable(
     question, *texts = get_embeddings(settings).token_vectors(
         [prepared.standalone, *(o.passage.text for o in options)])
     rows = span_feature_rows(prepared.standalone, options)
-    scores = [scorer.weigh(row) for row in rows] if scorer is not None else []
     # The candidate the reply would quote: the scorer's best, else the closest.
-    best = options[scores.index(max(scores))] if scores else options[0] if options else None
+    at = scorer.best_index(rows) if scorer is not None else 0 if options else None
+    best = None if at is None else options[at]
     features = refusal_features(
         prepared.relevance, ranked[0].score if ranked else 0.0, coverage,
         scorer.best_probability(rows) if scorer is not None else 0.0,

@@ -147,10 +147,14 @@ class AnswerScorer:
 
     def best(self, question: str, options: Sequence[Candidate]) -> Passage | None:
         """The candidate most likely to hold the answer (the first on a tie), as a passage."""
-        if not options:
-            return None
-        scores = [self.weigh(row) for row in span_feature_rows(question, options)]
-        return options[scores.index(max(scores))].passage
+        at = self.best_index(span_feature_rows(question, options))
+        return None if at is None else options[at].passage
+
+    def best_index(self, feature_rows: Iterable[Sequence[float]]) -> int | None:
+        """Which candidate, by its :func:`span_feature_rows`, is most likely to hold the answer
+        (the first on a tie): the one a reply quotes. None without candidates."""
+        scores = [self.weigh(row) for row in feature_rows]
+        return scores.index(max(scores)) if scores else None
 
     def to_json(self) -> str:
         return to_json({**self.weights.as_dict(), "fitted_on": self.fitted_on})

@@ -120,9 +120,10 @@ def with_extract_best(row: Assessed, scorer: Any) -> Assessed:
     candidates themselves."""
     from rag.answer.refusal import answer_coverage
 
-    best = scorer.best_probability(f for _, _, f in row.candidates)
-    quoted = max(row.candidates, key=lambda c: scorer.weigh(c[2]), default=None)
-    coverage = answer_coverage(row.question, quoted[1]) if quoted is not None else 0.0
+    rows = [f for _, _, f in row.candidates]
+    best = scorer.best_probability(rows)
+    at = scorer.best_index(rows)
+    coverage = answer_coverage(row.question, row.candidates[at][1]) if at is not None else 0.0
     return replace(row, features=replace(row.features, extract_best=best,
                                          keyword_answer=coverage))
 
