@@ -10,8 +10,9 @@ A block is found by how such encodings look, in one linear scan: maximal runs of
 alphabet (hex is a subset) at least :data:`MIN_RUN_CHARS` long that mix letters and digits,
 joined across the whitespace between them (MIME wraps base64 at 64 or 76 characters a line),
 adding up to :data:`MIN_BLOCK_CHARS`. Words, even long identifiers, are shorter and are not
-run together with digits; a DNA or protein sequence has no digits; a checksum (128 hex
-characters at most) is shorter than a block and stays searchable.
+run together with digits; a DNA or protein sequence has no digits; a checksum (a run of hex
+digits of a digest's length, 128 at most) is never part of a block, so a list of them, one a
+line (a release's SHA-256 sums), stays searchable.
 """
 
 from __future__ import annotations
@@ -28,10 +29,14 @@ _TAIL = re.compile(r"(?:[^\S\n]*\n[^\S\n]*[A-Za-z0-9+/]+={0,2}(?=[^\S\n]*(?:\n|\
 _NOT_A_WORD = re.compile(r"[0-9+/=]")
 _LETTER = re.compile(r"[A-Za-z]")
 _DIGIT = re.compile(r"[0-9]")
+# Hex digests (MD5, SHA-1, SHA-224, SHA-256, SHA-384, SHA-512) as a run of one case.
+_DIGEST_CHARS = frozenset({32, 40, 56, 64, 96, 128})
+_HEX = re.compile(r"[0-9a-f]+|[0-9A-F]+")
 
 
 def _encoded(run: str) -> bool:
-    return bool(_DIGIT.search(run)) and bool(_LETTER.search(run))
+    return (bool(_DIGIT.search(run)) and bool(_LETTER.search(run))
+            and not (len(run) in _DIGEST_CHARS and _HEX.fullmatch(run)))
 
 
 def _tail_end(text: str, end: int) -> int:

@@ -1,6 +1,7 @@
 """Binary data written out as text (base64, hex) is left out of the indexed text, and said."""
 
 import base64
+import hashlib
 import re
 
 from ingest import parse_bytes, parse_file
@@ -56,6 +57,16 @@ def test_words_checksums_and_sequences_are_text():
     # Runs of encoded data shorter than a block (a short token, a key) stay too.
     token = base64.b64encode(bytes(range(100))).decode()
     assert len(token) < MIN_BLOCK_CHARS and elide_encoded(f"key {token}")[1] == 0
+
+
+def test_a_list_of_checksums_one_a_line_is_text():
+    digests = [hashlib.sha256(name.encode()).hexdigest() for name in "abcdefgh"]
+    for text in ("\n".join(digests), "\n".join(d.upper() for d in digests),
+                 "\n".join(hashlib.md5(n.encode()).hexdigest() for n in "abcdefghijkl")):
+        assert elide_encoded(text) == (text, 0, 0)
+    # A hex blob longer than any digest is still encoded data.
+    blob = bytes(range(256)).hex() * 2
+    assert elide_encoded(blob)[1] == 1
 
 
 def test_the_scan_is_linear_on_hostile_text():
