@@ -212,7 +212,9 @@ def _follow_our_xpath(root: Any, ours: str) -> Any | None:
 
 
 def xml_locator_matches(gold_xpath: str, ours: str, file_path: Path) -> bool:
-    """Our element is the gold node's element, or an ancestor within two levels."""
+    """Our element is the gold node's element, an ancestor of it within two levels, or an
+    element inside it: the gold node holds the evidence, so an element of it that the citation
+    names (an item's paragraph) is the same place, named more narrowly."""
     from lxml import etree
 
     try:
@@ -226,12 +228,14 @@ def xml_locator_matches(gold_xpath: str, ours: str, file_path: Path) -> bool:
     if not hasattr(target, "tag"):  # an attribute or text node: its element
         target = target.getparent()
     ours_node = _follow_our_xpath(tree.getroot(), ours.split(_ANCHOR)[0])
+    if ours_node is None:
+        return False
     node, levels = target, 0
     while node is not None and levels <= 2:
         if node is ours_node:
             return True
         node, levels = node.getparent(), levels + 1
-    return False
+    return any(inner is ours_node for inner in target.iterdescendants())
 
 
 def locator_matches(place: Place, meta: Mapping[str, Any], locator: str, documents: Path

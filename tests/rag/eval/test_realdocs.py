@@ -128,6 +128,11 @@ def test_xml_locator_follows_our_local_name_steps(realdocs):
     assert xml_locator_matches(gold, "/shelf/book[2]", path)
     assert xml_locator_matches(gold, "/shelf/book[2]/pages", path)
     assert not xml_locator_matches(gold, "/shelf/book[1]", path)
+    # An element inside the gold node names the same place more narrowly; its sibling does not.
+    whole_book = "//*[local-name()='book'][@id='b2']"
+    assert xml_locator_matches(whole_book, "/shelf/book[2]/title", path)
+    assert not xml_locator_matches(whole_book, "/shelf/book[1]/title", path)
+    assert not xml_locator_matches(gold, "/shelf/book[2]/title", path)
     assert not xml_locator_matches("//*[local-name()='nothing']", "/shelf/book[2]", path)
 
 
