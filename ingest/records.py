@@ -24,7 +24,7 @@ HEADER_KEY = "header"
 RUNNING_KEY = "running"
 # Bumped when chunk texts, headers or metadata change for the same file, so an unchanged file
 # is chunked and embedded again (it is part of the index's chunking signature).
-CHUNKER_VERSION = 14
+CHUNKER_VERSION = 15
 
 
 def indexed_text(text: str, metadata: Mapping[str, Any]) -> str:

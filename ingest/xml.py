@@ -1,9 +1,14 @@
 """XML: record elements become units addressed by an XPath like "/catalog/book[2]".
 
 Safety: lxml with entity resolution, DTD loading and network access all off, and no huge-tree
-mode (libxml2 then caps depth and text node size). Any entity *declaration* is refused before
-the tree is used: internal ones enable billion-laughs expansion, external ones read files or
-URLs (XXE). Nothing is expanded, read or fetched either way.
+mode (libxml2 then caps depth, text node size and entity amplification). libxml2 leaves every
+entity reference in the text as a reference; this module then writes out, once and never
+nested, the references to internal entities whose declared text is short plain text (a
+product name, a version: :data:`MAX_ENTITY_CHARS`), which is what DocBook and similar sources
+declare them for. Any other reference stays as written ("&lol9;"), and an external entity (a
+file or URL: XXE) is never read or fetched: its reference becomes a note naming what was not
+read. So no declaration can expand a document (billion laughs) or leak a file, and a document
+that declares entities is still read, with a warning saying what was left out.
 
 Forgiving, and saying so: a file that is not well-formed (a bare "&", a tag left open at the
 end) is parsed again in libxml2's recover mode, with the same safety settings, and each error
@@ -25,6 +30,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter, defaultdict
+from typing import Any
 
 from lxml import etree
 
@@ -59,22 +65,68 @@ def _secure_parser(*, recover: bool = False) -> etree.XMLParser:
     )
 
 
-def _refuse_entities(tree: etree._ElementTree, name: str) -> None:
-    dtd = tree.docinfo.internalDTD
-    declared = list(dtd.iterentities()) if dtd is not None else []
-    external = [entity for entity in declared if entity.system_url]
+# Internal entity text written out in place of its reference, at most this long: names and
+# versions, not text that could multiply a document's size.
+MAX_ENTITY_CHARS = 200
+_URL_CHARS = 120  # an external entity's system URL, as named in its note
+
+
+def _entity_text(entity: etree._Entity, declared: dict[str, Any]) -> str:
+    """What a reference to ``entity`` reads as: the declared text of a short internal entity
+    that holds no markup or further reference; a note for an external one; else the
+    reference as written."""
+    found = declared.get(entity.name)
+    if found is None:
+        return str(entity.text)
+    if found.system_url:
+        return f"[external entity {found.name} -> {found.system_url[:_URL_CHARS]}: not read]"
+    content = found.content or ""
+    if len(content) <= MAX_ENTITY_CHARS and "&" not in content and "<" not in content:
+        return content
+    return str(entity.text)
+
+
+def _inline_entities(root: etree._Element) -> list[str]:
+    """Replace each entity reference under ``root`` by :func:`_entity_text`, joined into the
+    text around it, and return the warnings. Each parent's children are rebuilt in one pass,
+    so a paragraph of many references takes linear time."""
+    dtd = root.getroottree().docinfo.internalDTD
+    declared = {e.name: e for e in dtd.iterentities()} if dtd is not None else {}
+    parents: dict[int, etree._Element] = {}
+    for reference in root.iter(etree.Entity):
+        parent = reference.getparent()
+        if parent is not None:
+            parents.setdefault(id(parent), parent)
+    kept, external = 0, sorted({n for n, e in declared.items() if e.system_url})
+    for parent in parents.values():
+        anchor: etree._Element | None = None  # whose text or tail the pieces become
+        pieces = [parent.text or ""]
+        for child in list(parent):
+            if child.tag is etree.Entity:
+                text = _entity_text(child, declared)
+                kept += text == child.text
+                pieces += [text, child.tail or ""]
+                parent.remove(child)
+                continue
+            _set_text(parent, anchor, "".join(pieces))
+            anchor, pieces = child, [child.tail or ""]
+        _set_text(parent, anchor, "".join(pieces))
+    warnings = []
     if external:
-        raise IngestError(
-            name,
-            f"external entity refused ({external[0].name} -> {external[0].system_url}): "
-            "XML external entities are never read or fetched",
-        )
-    if declared:
-        raise IngestError(
-            name,
-            f"entity expansion refused (the DTD declares entity '{declared[0].name}'): "
-            "entity declarations enable billion-laughs attacks",
-        )
+        named = ", ".join(f"{n} -> {declared[n].system_url[:_URL_CHARS]}" for n in external[:3])
+        warnings.append(f"external entities never read ({named}): their references are notes")
+    if kept:
+        warnings.append(f"{kept} entity reference(s) left as written: undeclared, or declared "
+                        f"as markup, nested references or more than {MAX_ENTITY_CHARS} "
+                        "characters")
+    return warnings
+
+
+def _set_text(parent: etree._Element, anchor: etree._Element | None, text: str) -> None:
+    if anchor is None:
+        parent.text = text or None
+    else:
+        anchor.tail = text or None
 
 
 def _local(name: str) -> str:
@@ -423,7 +475,7 @@ def parse_xml(data: bytes, name: str, limits: ParseLimits) -> ParsedFile:
         warnings += recovery_warnings
     if root is None:
         raise NotWellFormedError(name, "not well-formed XML: no root element")
-    _refuse_entities(root.getroottree(), name)
+    warnings += _inline_entities(root)
     deadline.check()
     units = xml_units(root, name, limits, deadline)
     if not units:
