@@ -17,6 +17,7 @@ from rag.answer.extract import (
     DEFAULT_SCORER_PATH,
     Candidate,
     candidates,
+    chunk_score_of,
     extract_reply,
     load_answer_scorer,
     span_feature_rows,
@@ -62,7 +63,8 @@ def judge_answerable(
     from ingest.records import record_spans
 
     options = candidates(ranked, [d.page_content for d in docs], EXTRACT_CANDIDATES,
-                         [[end for _, end, _ in record_spans(d.metadata)] for d in docs])
+                         [[end for _, end, _ in record_spans(d.metadata)] for d in docs],
+                         chunk_scores(prepared))
     scorer = fitted(settings, settings.answer.answer_scorer or DEFAULT_SCORER_PATH,
                     load_answer_scorer)
     question, *texts = get_embeddings(settings).token_vectors(
@@ -185,11 +187,22 @@ def grounding_anchor(prepared: PreparedQuestion, settings: Settings) -> Passage 
     """The one passage a small model's answer must agree with (see :func:`verify_reply`): the
     passage shown to it that the answer scorer judges most likely to answer by itself."""
     scorer = load_answer_scorer(settings.answer.answer_scorer or DEFAULT_SCORER_PATH)
-    return scorer.best(prepared.standalone, [Candidate(p) for p in prepared.passages])
+    return scorer.best(prepared.standalone, passage_candidates(prepared))
 
 
 def candidates_of(prepared: PreparedQuestion) -> list[Candidate]:
     """What the answer scorer chooses among: the closest sentences, alone and with the
     sentence after each (or, after neighbour expansion renumbered the chunks, the
     passages the model was shown)."""
-    return list(prepared.options) or [Candidate(p) for p in prepared.passages]
+    return list(prepared.options) or passage_candidates(prepared)
+
+
+def passage_candidates(prepared: PreparedQuestion) -> list[Candidate]:
+    """The passages the model was shown, each as a candidate of its own."""
+    scores = chunk_scores(prepared)
+    return [Candidate(p, chunk_score=chunk_score_of(p, scores)) for p in prepared.passages]
+
+
+def chunk_scores(prepared: PreparedQuestion) -> list[float]:
+    """Each retrieved chunk's dense cosine to the question, in citation order."""
+    return [c.dense_score or 0.0 for c in prepared.chunks]

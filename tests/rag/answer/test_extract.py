@@ -73,6 +73,23 @@ def test_features_place_a_candidate_among_the_others_of_its_question():
     assert alone["closeness_gap"] == 0.0 and alone["overlap_gap"] == 0.0
 
 
+def test_a_candidate_carries_its_chunks_closeness_to_the_question():
+    ranked = _spans({0: 0.9, 34: 0.3, 62: 0.2})
+    options = candidates(ranked, [CHUNK], limit=2, chunk_scores=[0.42])
+    at = SPAN_FEATURES.index("chunk_closeness")
+    assert {row[at] for row in span_feature_rows("x", options)} == {0.42}  # pairs too
+    assert candidates(ranked, [CHUNK], limit=1)[0].chunk_score == 0.0  # none given
+
+
+def test_packaged_scorer_prefers_the_chunk_about_the_question_on_equal_sentences():
+    scorer = load_answer_scorer()
+    text = "The Lumo lantern glows for 14 hours."
+    on_topic, off_topic = _p(2, text, 0.6), _p(2, text, 0.6)
+    assert scorer.best("How long does the Lumo lantern glow?",
+                       [Candidate(off_topic, chunk_score=0.2),
+                        Candidate(on_topic, chunk_score=0.7)]) is on_topic
+
+
 def test_reply_leads_with_the_sentence_and_joins_a_record_lines():
     assert extract_reply(_p(3, "It glows for 14 hours.", 0.5)) == "It glows for 14 hours. [3]"
     record = _p(1, "code: L7\ntitle:   Lamp overheated\n\nseverity: error", 0.5)
