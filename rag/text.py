@@ -72,6 +72,20 @@ def code_literals(text: str) -> list[str]:
     return [word.lower() for word in code_words(text)]
 
 
+def written_literals(text: str) -> list[str]:
+    """The codes ``text`` writes: :func:`code_literals`, and the parts of a snake_case name that
+    are codes themselves ("4217" of "ISO_4217", "v2" of "ngx_http_v2_module"). A question that
+    names the code alone asks about what such a text names; dots and hyphens are not split,
+    since they join a version's or a date's parts ("4.3.0" does not write "4")."""
+    out = []
+    for literal in code_literals(text):
+        out.append(literal)
+        if "_" in literal:
+            out += [part for part in literal.split("_")
+                    if len(part) > 1 and any(c.isdigit() for c in part)]
+    return out
+
+
 def word_terms(texts: Sequence[str]) -> list[list[str]]:
     """Per text, its stemmed words minus stop words. Underscores separate words: JSON and XML
     keys are snake_case ("ip_rating: IPX6"), and kept whole they matched neither "IP rating"

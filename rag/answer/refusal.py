@@ -127,7 +127,7 @@ def term_coverage(question: str, docs: Sequence[Document], vocabulary: Any) -> T
     library may hold while never naming the setting itself. A word the question writes closed
     ("codepoint") is held where the text writes it open ("code point"). ``vocabulary`` is the
     collection's :class:`rag.store.bm25.Bm25Index`."""
-    from rag.text import code_literals, code_words, surface_words, terms_of
+    from rag.text import code_literals, code_words, surface_words, terms_of, written_literals
 
     wording = question_terms(question)
     terms = list(dict.fromkeys(terms_of([wording])[0]))
@@ -140,7 +140,7 @@ def term_coverage(question: str, docs: Sequence[Document], vocabulary: Any) -> T
     weight.update({f"={lit}": 1.0 for lit in literals})  # "=": a literal, not a stemmed token
     total = sum(weight.values())
     texts = [indexed_text(d.page_content, d.metadata) for d in docs]
-    per_chunk = [set(tokens) | {f"={lit}" for lit in code_literals(text)}
+    per_chunk = [set(tokens) | {f"={lit}" for lit in written_literals(text)}
                  for tokens, text in zip(terms_of(texts), texts, strict=True)]
     union = set().union(*per_chunk) if per_chunk else set()
 

@@ -34,7 +34,7 @@ from langchain_core.documents import Document
 from ingest.records import indexed_text, record_spans
 from rag.errors import StoreError
 from rag.settings import Settings, get_settings
-from rag.text import code_literals, open_compound, terms_of
+from rag.text import open_compound, terms_of, written_literals
 
 _CHUNKS_FILE = "chunks.jsonl"
 _MANIFEST_FILE = "manifest.json"
@@ -133,12 +133,13 @@ class Bm25Index:
         return found
 
     def has_literal(self, literal: str) -> bool:
-        """Whether any chunk holds ``literal``, a name or code of :func:`code_literals` ("4.3.0",
-        "HB-2", "session_cookie_age"), whole (case-insensitive)."""
+        """Whether any chunk holds ``literal``, a name or code of
+        :func:`rag.text.written_literals` ("4.3.0", "HB-2", "session_cookie_age", the "4217" of
+        "ISO_4217"), whole (case-insensitive)."""
         if self._literals is None:  # built on first use, once per snapshot
             found: set[str] = set()
             for doc in self.docs:
-                found.update(code_literals(_text(doc)))
+                found.update(written_literals(_text(doc)))
             self._literals = found
         return literal.lower() in self._literals
 

@@ -2,7 +2,15 @@
 
 from rag.answer.context import Passage
 from rag.answer.grounding import check_grounding
-from rag.text import STOPWORDS, content_words, open_compound, surface_words, term_overlap, terms
+from rag.text import (
+    STOPWORDS,
+    content_words,
+    open_compound,
+    surface_words,
+    term_overlap,
+    terms,
+    written_literals,
+)
 
 
 def test_content_words_drop_stop_words_and_keep_codes():
@@ -64,3 +72,10 @@ def test_open_compound_pattern_is_linear_on_hostile_text():
     pattern.search(text + "!")
     # A backtracking pattern would take minutes on this; a linear one well under a second.
     assert time.perf_counter() - start < 5
+
+
+def test_written_literals_hold_the_codes_inside_a_snake_case_name():
+    assert written_literals("ISO_4217 and ngx_http_v2_module") == [
+        "iso_4217", "4217", "ngx_http_v2_module", "v2"]
+    # Dots and hyphens join a version's or a date's parts; a one-character part is no code.
+    assert written_literals("4.3.0 on 2024-11-21, utf_8") == ["4.3.0", "2024-11-21", "utf_8"]

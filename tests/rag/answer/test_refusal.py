@@ -131,6 +131,20 @@ def test_a_setting_name_counts_whole_not_only_by_its_common_parts():
     assert unknown.missing_term == "SESSION_COOKIE_REFRESH" and unknown.rarest_missing == 1.0
 
 
+def test_a_code_asked_alone_is_found_inside_a_snake_case_name():
+    chunks = [Document("KLX_7781 [issued=2021-03-04] lists every valve.", id="k1"),
+              Document("Valves are listed by size.", id="k2")]
+    vocabulary = Bm25Index.build(chunks, k1=1.5, b=0.75)
+    coverage = term_coverage("When was the KLX 7781 valve list issued?", chunks, vocabulary)
+    assert coverage.missing_term == "" and coverage.library == 1.0
+    assert coverage.chunk == 1.0
+    # A version's parts are not codes of their own: "4.3.0" does not write "4".
+    notes = [Document("Release 4.3.0 notes.", id="r1")]
+    other = term_coverage("What changed in release 4?", notes,
+                          Bm25Index.build(notes, k1=1.5, b=0.75))
+    assert other.missing_term == "4"
+
+
 def test_a_closed_compound_is_found_where_the_chunks_write_it_open():
     chunks = [Document("Each code point maps to one glyph of the font.", id="g1"),
               Document("The glyph table lists every font shipped.", id="g2")]
