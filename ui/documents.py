@@ -58,12 +58,10 @@ def _render_upload(settings: Settings, collection: str) -> None:
         "Add documents",
         accept_multiple_files=True,
         key=f"uploader-{generation}",
-        help=f"PDF (scanned too), PNG, JPEG, TIFF, GIF, WebP, BMP, HTML, JSON, JSONL, XML, "
-        f"CSV, TSV, Markdown, manual pages, or any file whose content is one of them or plain "
-        f"text, "
-        f"also compressed "
-        f"(gzip, bzip2, xz); up to "
-        f"{settings.ingest.max_file_mb:g} MB each. The same file twice is not embedded twice.",
+        help="PDF (scanned too), PNG, JPEG, TIFF, GIF, WebP, BMP, HTML, JSON, JSONL, XML, CSV, "
+        "TSV, Markdown, manual pages, or any file whose content is one of them or plain text, "
+        f"also compressed (gzip, bzip2, xz); up to {settings.ingest.max_file_mb:g} MB each. "
+        "The same file twice is not embedded twice.",
     )
     if files and not running:
         start_upload_job(settings, collection, [(f.name, f.getvalue()) for f in files])

@@ -235,7 +235,7 @@ def xml_locator_matches(gold_xpath: str, ours: str, file_path: Path) -> bool:
         if node is ours_node:
             return True
         node, levels = node.getparent(), levels + 1
-    return any(inner is ours_node for inner in target.iterdescendants())
+    return any(outer is target for outer in ours_node.iterancestors())
 
 
 def locator_matches(place: Place, meta: Mapping[str, Any], locator: str, documents: Path
